@@ -1,0 +1,189 @@
+"""The rule-pack AST: conditions, rules, lists and pack settings, every node with its position.
+
+Nodes are frozen so that a compiled pack can be shared by threads and compared structurally
+(the linter finds duplicate conditions by equality of their canonical form).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Union
+
+from engine.errors import Position
+
+COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
+MEMBERSHIP = ("in", "not_in", "in_list", "not_in_list")
+CONTAINMENT = ("contains", "contains_any")
+PRESENCE = ("exists", "missing")
+LEAF_OPERATORS = (*COMPARISONS, *MEMBERSHIP, *CONTAINMENT, "matches", *PRESENCE)
+QUANTIFIERS = ("some", "every")
+COMBINATORS = ("all", "any", "not")
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One test on one field. `path` is relative to the enclosing scope; () is the item itself.
+
+    `values` holds the operand as a tuple for every operator that takes several values
+    (`in`, `not_in`, `contains_any`, and `in_list`/`not_in_list` once the list is resolved);
+    `value` holds the single operand of the others (None for exists/missing).
+    """
+
+    op: str
+    path: tuple[str, ...]
+    value: object = None
+    values: tuple[object, ...] = ()
+    list_name: str | None = None
+    pos: Position = field(default=Position("<memory>"), compare=False)
+
+    def describe(self) -> str:
+        """The test as a reader sees it in evidence: `in list sanctioned_jurisdictions`."""
+        if self.op in PRESENCE:
+            return self.op
+        if self.op in ("in_list", "not_in_list"):
+            return f"{self.op.replace('_', ' ')} {self.list_name}"
+        if self.op in ("in", "not_in", "contains_any"):
+            shown = ", ".join(_show(v) for v in self.values)
+            return f"{self.op.replace('_', ' ')} [{shown}]"
+        return f"{self.op} {_show(self.value)}"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple[Condition, ...]
+    pos: Position = field(default=Position("<memory>"), compare=False)
+
+
+@dataclass(frozen=True)
+class Any:
+    items: tuple[Condition, ...]
+    pos: Position = field(default=Position("<memory>"), compare=False)
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Condition
+    pos: Position = field(default=Position("<memory>"), compare=False)
+
+
+@dataclass(frozen=True)
+class Quantifier:
+    """`some` / `every` over the list at `path`; `condition` is evaluated per item."""
+
+    kind: str
+    path: tuple[str, ...]
+    condition: Condition
+    pos: Position = field(default=Position("<memory>"), compare=False)
+
+
+Condition = Union[Leaf, All, Any, Not, Quantifier]
+
+
+class RuleKind(str, Enum):
+    RISK = "risk"
+    MITIGATION = "mitigation"
+    KNOCKOUT = "knockout"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A validated rule. `index` is its declaration order across the pack (files sorted by name)."""
+
+    id: str
+    title: str
+    factor: str
+    kind: RuleKind
+    points: float
+    when: Condition
+    rationale: str
+    source: str
+    enabled: bool
+    tags: tuple[str, ...]
+    effective_from: dt.date | None
+    effective_until: dt.date | None
+    pos: Position
+    index: int
+
+    def active_on(self, day: dt.date) -> bool:
+        if not self.enabled:
+            return False
+        if self.effective_from and day < self.effective_from:
+            return False
+        return not (self.effective_until and day > self.effective_until)
+
+
+@dataclass(frozen=True)
+class Factor:
+    id: str
+    label: str
+    weight: float
+    description: str
+    pos: Position
+
+
+@dataclass(frozen=True)
+class Band:
+    name: str
+    min_score: float
+    decision: str
+    pos: Position
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    value: str
+    note: str
+    source: str
+    since: str | None
+    pos: Position
+
+
+@dataclass(frozen=True)
+class RefList:
+    """A named reference list from `lists/NAME.yaml`."""
+
+    name: str
+    kind: str
+    description: str
+    as_of: dt.date | None
+    source: str
+    entries: tuple[ListEntry, ...]
+    pos: Position
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(entry.value for entry in self.entries)
+
+
+@dataclass(frozen=True)
+class ScreeningSettings:
+    threshold: float
+    watchlists: tuple[str, ...]
+    pos: Position
+
+
+@dataclass(frozen=True)
+class PackSpec:
+    """Everything a pack declares, validated: what the compiler and the scorer consume."""
+
+    root: str
+    name: str
+    version: str
+    description: str
+    factors: tuple[Factor, ...]
+    bands: tuple[Band, ...]
+    knockout_decision: str
+    screening: ScreeningSettings | None
+    lists: dict[str, RefList]
+    rules: tuple[Rule, ...]
+    files: tuple[str, ...]

@@ -1,0 +1,650 @@
+"""The rule language: parse and validate pack.yaml, rule files and list files into the AST.
+
+Every problem found is reported (not only the first), each with its file, line and column,
+so that a compliance analyst fixes a pack in one round. The evaluator only ever sees what
+passes here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from engine import ast
+from engine.contract import PROPOSAL, RESERVED_NAMES, FieldSpec, Kind, is_country, is_currency
+from engine.errors import DiagnosticSink, Position
+from engine.regex import RegexError, check_pattern
+from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml
+
+RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+BAND_NAMES = ("low", "medium", "high", "critical")
+DECISIONS = ("approve", "review", "escalate", "reject")
+LIST_KINDS = ("country", "currency", "string")
+
+PACK_KEYS = ("name", "version", "description", "factors", "bands", "knockouts", "screening")
+FACTOR_KEYS = ("id", "label", "weight", "description")
+BAND_KEYS = ("band", "min", "decision")
+RULE_KEYS = ("id", "title", "factor", "kind", "points", "when", "rationale", "source",
+             "enabled", "tags", "effective_from", "effective_until")
+LIST_KEYS = ("name", "description", "kind", "as_of", "source", "entries")
+ENTRY_KEYS = ("value", "note", "source", "since")
+
+
+class _Reader:
+    """Small typed accessors over located YAML that report, rather than raise, on bad shapes."""
+
+    def __init__(self, sink: DiagnosticSink) -> None:
+        self.sink = sink
+
+    def mapping(self, node: YNode | None, what: str, pos: Position) -> YMap | None:
+        if isinstance(node, YMap):
+            return node
+        self.sink.error("E004", f"{what} must be a mapping", node.pos if node else pos)
+        return None
+
+    def keys(self, node: YMap, allowed: tuple[str, ...], required: tuple[str, ...],
+             what: str) -> None:
+        for key in node.order:
+            if key not in allowed:
+                hint = _suggest(key, allowed)
+                self.sink.error("E002", f"unknown key '{key}' in {what}{hint}", node.keys[key])
+        for key in required:
+            if key not in node.values:
+                self.sink.error("E003", f"{what} needs '{key}'", node.pos)
+
+    def text(self, node: YNode | None, what: str, *, pattern: re.Pattern[str] | None = None,
+             max_length: int = 10_000) -> str | None:
+        if node is None:
+            return None
+        if not isinstance(node, YScalar) or not isinstance(node.value, str):
+            self.sink.error("E004", f"{what} must be text", node.pos)
+            return None
+        if pattern is not None and not pattern.match(node.value):
+            self.sink.error("E004", f"{what} '{node.value}' must match {pattern.pattern}",
+                            node.pos)
+            return None
+        if not node.value.strip() or len(node.value) > max_length:
+            self.sink.error("E004", f"{what} must be 1 to {max_length} characters", node.pos)
+            return None
+        return node.value
+
+    def number(self, node: YNode | None, what: str) -> float | None:
+        if node is None:
+            return None
+        if (not isinstance(node, YScalar) or isinstance(node.value, bool)
+                or not isinstance(node.value, int | float)
+                or not math.isfinite(node.value)):
+            self.sink.error("E004", f"{what} must be a finite number", node.pos)
+            return None
+        return float(node.value)
+
+    def boolean(self, node: YNode | None, what: str) -> bool | None:
+        if node is None:
+            return None
+        if not isinstance(node, YScalar) or not isinstance(node.value, bool):
+            self.sink.error("E004", f"{what} must be true or false", node.pos)
+            return None
+        return node.value
+
+    def date(self, node: YNode | None, what: str) -> dt.date | None:
+        if node is None:
+            return None
+        value = node.value if isinstance(node, YScalar) else None
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.sink.error("E004", f"{what} must be a date (YYYY-MM-DD)", node.pos)
+        return None
+
+    def seq(self, node: YNode | None, what: str) -> list[YNode]:
+        if node is None:
+            return []
+        if not isinstance(node, YSeq):
+            self.sink.error("E004", f"{what} must be a list", node.pos)
+            return []
+        return node.items
+
+
+def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def read_file(path: Path, label: str, sink: DiagnosticSink) -> YNode | None:
+    """Read and parse one pack file; unreadable or non-UTF-8 files are diagnostics, not crashes."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        sink.error("E001", f"cannot read file: {exc}", Position(label, 1, 1))
+        return None
+    return parse_yaml(text, label, sink)
+
+
+# ---------------------------------------------------------------------------------------------
+# pack.yaml
+
+
+def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) -> dict[str, object]:
+    """Validate pack.yaml; returns the settings that could be read (errors go to `sink`)."""
+    r = _Reader(sink)
+    out: dict[str, object] = {"name": "", "version": "", "description": "", "factors": (),
+                              "bands": (), "knockout_decision": "reject", "screening": None}
+    root = r.mapping(node, "pack.yaml", Position(label, 1, 1))
+    if root is None:
+        return out
+    r.keys(root, PACK_KEYS, ("name", "version", "factors", "bands"), "pack.yaml")
+    out["name"] = r.text(root.get("name"), "pack name", max_length=100) or ""
+    version = root.get("version")
+    if isinstance(version, YScalar) and isinstance(version.value, int | float) \
+            and not isinstance(version.value, bool):
+        sink.error("E004", f"version must be text: quote it (\"{version.value}\")", version.pos)
+    else:
+        out["version"] = r.text(version, "version", max_length=50) or ""
+    out["description"] = r.text(root.get("description"), "description") or ""
+    out["factors"] = _factors(r, root.get("factors"), root.pos)
+    out["bands"] = _bands(r, root.get("bands"), root.pos)
+    knockouts = root.get("knockouts")
+    if knockouts is not None:
+        kmap = r.mapping(knockouts, "knockouts", root.pos)
+        if kmap is not None:
+            r.keys(kmap, ("decision",), ("decision",), "knockouts")
+            decision = r.text(kmap.get("decision"), "knockout decision")
+            if decision is not None and decision not in DECISIONS:
+                sink.error("E018", f"knockout decision must be one of {', '.join(DECISIONS)}",
+                           kmap.values["decision"].pos)
+            elif decision:
+                out["knockout_decision"] = decision
+    screening = root.get("screening")
+    if screening is not None:
+        out["screening"] = _screening(r, screening, root.pos)
+    return out
+
+
+def _factors(r: _Reader, node: YNode | None, pos: Position) -> tuple[ast.Factor, ...]:
+    factors: list[ast.Factor] = []
+    seen: set[str] = set()
+    items = r.seq(node, "factors")
+    if node is not None and not items and isinstance(node, YSeq):
+        r.sink.error("E017", "a pack needs at least one factor", node.pos)
+    for item in items:
+        m = r.mapping(item, "a factor", pos)
+        if m is None:
+            continue
+        r.keys(m, FACTOR_KEYS, ("id", "label", "weight"), "factor")
+        fid = r.text(m.get("id"), "factor id", pattern=NAME)
+        label = r.text(m.get("label"), "factor label", max_length=200)
+        weight = r.number(m.get("weight"), "factor weight")
+        if weight is not None and weight <= 0:
+            r.sink.error("E030", "factor weight must be greater than 0", m.values["weight"].pos)
+            weight = None
+        if fid and fid in seen:
+            r.sink.error("E010", f"duplicate factor id '{fid}'", m.values["id"].pos)
+            continue
+        if fid and label and weight is not None:
+            seen.add(fid)
+            factors.append(ast.Factor(fid, label, weight,
+                                      r.text(m.get("description"), "description") or "", m.pos))
+    return tuple(factors)
+
+
+def _bands(r: _Reader, node: YNode | None, pos: Position) -> tuple[ast.Band, ...]:
+    bands: list[ast.Band] = []
+    for item in r.seq(node, "bands"):
+        m = r.mapping(item, "a band", pos)
+        if m is None:
+            continue
+        r.keys(m, BAND_KEYS, BAND_KEYS, "band")
+        name = r.text(m.get("band"), "band")
+        low = r.number(m.get("min"), "band min")
+        decision = r.text(m.get("decision"), "decision")
+        if name is not None and name not in BAND_NAMES:
+            r.sink.error("E018", f"band must be one of {', '.join(BAND_NAMES)}",
+                         m.values["band"].pos)
+            name = None
+        if decision is not None and decision not in DECISIONS:
+            r.sink.error("E018", f"decision must be one of {', '.join(DECISIONS)}",
+                         m.values["decision"].pos)
+            decision = None
+        if low is not None and not 0 <= low <= 100:
+            r.sink.error("E030", "band min must be between 0 and 100", m.values["min"].pos)
+            low = None
+        if name and low is not None and decision:
+            bands.append(ast.Band(name, low, decision, m.pos))
+    if node is not None and isinstance(node, YSeq):
+        _check_band_order(r.sink, bands, node.pos)
+    return tuple(bands)
+
+
+def _check_band_order(sink: DiagnosticSink, bands: list[ast.Band], pos: Position) -> None:
+    if not bands:
+        sink.error("E030", "a pack needs at least one band", pos)
+        return
+    if bands[0].min_score != 0:
+        sink.error("E030", "the first band must start at min: 0", bands[0].pos)
+    names = [b.name for b in bands]
+    for earlier, later in zip(bands, bands[1:], strict=False):
+        if later.min_score <= earlier.min_score:
+            sink.error("E030", "band minimums must increase strictly", later.pos)
+    for name in set(names):
+        if names.count(name) > 1:
+            sink.error("E010", f"band '{name}' is declared twice", bands[names.index(name)].pos)
+    if names != sorted(names, key=BAND_NAMES.index):
+        sink.error("E030", "bands must come in the order low, medium, high, critical", pos)
+
+
+def _screening(r: _Reader, node: YNode, pos: Position) -> ast.ScreeningSettings | None:
+    m = r.mapping(node, "screening", pos)
+    if m is None:
+        return None
+    r.keys(m, ("threshold", "watchlists"), ("threshold",), "screening")
+    threshold = r.number(m.get("threshold"), "screening threshold")
+    if threshold is not None and not 0 < threshold <= 100:
+        r.sink.error("E030", "screening threshold must be in (0, 100]", m.values["threshold"].pos)
+        threshold = None
+    files = [r.text(item, "watchlist file") for item in r.seq(m.get("watchlists"), "watchlists")]
+    if threshold is None:
+        return None
+    return ast.ScreeningSettings(threshold, tuple(f for f in files if f), m.pos)
+
+
+# ---------------------------------------------------------------------------------------------
+# lists
+
+
+def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) -> ast.RefList | None:
+    r = _Reader(sink)
+    m = r.mapping(node, "a list file", Position(label, 1, 1))
+    if m is None:
+        return None
+    r.keys(m, LIST_KEYS, ("kind", "entries", "as_of", "source"), "list")
+    declared = r.text(m.get("name"), "list name")
+    if declared is not None and declared != name:
+        sink.error("E004", f"list name '{declared}' must equal the file name '{name}'",
+                   m.values["name"].pos)
+    if not NAME.match(name):
+        sink.error("E004", f"list file name '{name}' must be lower_snake_case", m.pos)
+    kind = r.text(m.get("kind"), "list kind")
+    if kind is not None and kind not in LIST_KINDS:
+        sink.error("E018", f"list kind must be one of {', '.join(LIST_KINDS)}",
+                   m.values["kind"].pos)
+        kind = None
+    entries: list[ast.ListEntry] = []
+    seen: dict[str, Position] = {}
+    for item in r.seq(m.get("entries"), "entries"):
+        em = r.mapping(item, "a list entry", m.pos)
+        if em is None:
+            continue
+        r.keys(em, ENTRY_KEYS, ("value",), "list entry")
+        value = r.text(em.get("value"), "entry value", max_length=300)
+        if value is None:
+            continue
+        vpos = em.values["value"].pos
+        if kind == "country" and not is_country(value):
+            sink.error("E018", f"'{value}' is not an ISO 3166-1 alpha-2 country code", vpos)
+        elif kind == "currency" and not is_currency(value):
+            sink.error("E018", f"'{value}' is not an ISO 4217 code or crypto ticker", vpos)
+        if value in seen:
+            sink.error("E010", f"duplicate entry '{value}' (first at line {seen[value].line})",
+                       vpos)
+            continue
+        seen[value] = vpos
+        source = r.text(em.get("source"), "entry source") or ""
+        if not source:
+            sink.warning("W031", f"list entry '{value}' has no source", vpos)
+        since_node = em.get("since")
+        since = None
+        if isinstance(since_node, YScalar) and since_node.value is not None:
+            since = str(since_node.value)
+        entries.append(ast.ListEntry(value, r.text(em.get("note"), "entry note") or "", source,
+                                     since, em.pos))
+    if m.get("entries") is not None and not entries and not sink.errors:
+        sink.error("E017", "a list needs at least one entry", m.pos)
+    as_of = r.date(m.get("as_of"), "as_of")
+    return ast.RefList(name, kind or "string", r.text(m.get("description"), "description") or "",
+                       as_of, r.text(m.get("source"), "list source") or "", tuple(entries), m.pos)
+
+
+# ---------------------------------------------------------------------------------------------
+# rules
+
+
+class RuleParser:
+    """Parses rule files against the factors and lists of one pack."""
+
+    def __init__(self, sink: DiagnosticSink, factors: tuple[ast.Factor, ...],
+                 lists: dict[str, ast.RefList]) -> None:
+        self.r = _Reader(sink)
+        self.sink = sink
+        self.factors = {f.id: f for f in factors}
+        self.lists = lists
+        self.seen_ids: dict[str, Position] = {}
+        self.index = 0
+
+    def parse_file(self, node: YNode | None, label: str) -> list[ast.Rule]:
+        m = self.r.mapping(node, "a rule file", Position(label, 1, 1))
+        if m is None:
+            return []
+        self.r.keys(m, ("rules",), ("rules",), "rule file")
+        rules = []
+        for item in self.r.seq(m.get("rules"), "rules"):
+            rule = self.parse_rule(item, m.pos)
+            if rule is not None:
+                rules.append(rule)
+        return rules
+
+    def parse_rule(self, node: YNode, pos: Position) -> ast.Rule | None:
+        r = self.r
+        m = r.mapping(node, "a rule", pos)
+        if m is None:
+            return None
+        errors_before = len(self.sink.errors)
+        r.keys(m, RULE_KEYS, ("id", "title", "factor", "kind", "points", "when"), "rule")
+        rid = r.text(m.get("id"), "rule id", pattern=RULE_ID)
+        if rid is not None:
+            if rid in self.seen_ids:
+                first = self.seen_ids[rid]
+                self.sink.error("E010", f"duplicate rule id '{rid}' (first at {first})",
+                                m.values["id"].pos)
+            else:
+                self.seen_ids[rid] = m.values["id"].pos
+        title = r.text(m.get("title"), "title", max_length=300)
+        factor = r.text(m.get("factor"), "factor")
+        if factor is not None and factor not in self.factors:
+            self.sink.error("E011", f"unknown factor '{factor}'"
+                            f"{_suggest(factor, list(self.factors))}", m.values["factor"].pos)
+        kind_text = r.text(m.get("kind"), "kind")
+        kind = None
+        if kind_text is not None:
+            try:
+                kind = ast.RuleKind(kind_text)
+            except ValueError:
+                self.sink.error("E018", "kind must be risk, mitigation or knockout",
+                                m.values["kind"].pos)
+        points = r.number(m.get("points"), "points")
+        if points is not None and kind is not None:
+            ppos = m.values["points"].pos
+            if kind is ast.RuleKind.MITIGATION and points >= 0:
+                self.sink.error("E020", "a mitigation's points must be negative", ppos)
+            elif kind is not ast.RuleKind.MITIGATION and points < 0:
+                self.sink.error("E020", f"a {kind.value} rule's points must be 0 or more", ppos)
+            elif abs(points) > 100:
+                self.sink.error("E020", "points must be between -100 and 100", ppos)
+        when_node = m.get("when")
+        when = self.condition(when_node, PROPOSAL, "", 0) if when_node is not None else None
+        rationale = r.text(m.get("rationale"), "rationale")
+        source = r.text(m.get("source"), "source")
+        label = rid or "rule"
+        if rationale is None and "rationale" not in m.values:
+            self.sink.warning("W001", f"rule {label} has no rationale", m.pos)
+        if source is None and "source" not in m.values:
+            self.sink.warning("W002", f"rule {label} has no source", m.pos)
+        enabled = r.boolean(m.get("enabled"), "enabled")
+        tags = tuple(t for t in (r.text(i, "tag", max_length=64) for i in
+                                 r.seq(m.get("tags"), "tags")) if t)
+        start = r.date(m.get("effective_from"), "effective_from")
+        end = r.date(m.get("effective_until"), "effective_until")
+        if start and end and end < start:
+            self.sink.error("E021", "effective_until is before effective_from",
+                            m.values["effective_until"].pos)
+        self.index += 1
+        if len(self.sink.errors) > errors_before or None in (rid, title, factor, kind,
+                                                              points, when):
+            return None
+        assert rid and title and factor and kind and points is not None and when is not None
+        return ast.Rule(rid, title, factor, kind, points, when, rationale or "", source or "",
+                        enabled if enabled is not None else True, tags, start, end, m.pos,
+                        self.index)
+
+    # -- conditions ---------------------------------------------------------------------------
+
+    def condition(self, node: YNode, scope: FieldSpec, where: str, depth: int) -> ast.Condition | None:
+        """Parse a condition whose paths are relative to `scope` (the proposal or a list item)."""
+        if depth > 32:
+            self.sink.error("E004", "condition nested more than 32 levels deep", node.pos)
+            return None
+        if not isinstance(node, YMap):
+            self.sink.error("E004", "a condition must be a mapping (a test, all, any, not, "
+                            "some or every)", node.pos)
+            return None
+        keys = set(node.values)
+        combinators = keys & set(ast.COMBINATORS)
+        if combinators:
+            if len(keys) != 1:
+                self.sink.error("E004", f"'{sorted(combinators)[0]}' must stand alone in its "
+                                "mapping", node.pos)
+                return None
+            key = next(iter(keys))
+            child = node.values[key]
+            if key == "not":
+                inner = self.condition(child, scope, where, depth + 1)
+                return ast.Not(inner, node.pos) if inner is not None else None
+            items = self.r.seq(child, key)
+            if isinstance(child, YSeq) and not items:
+                self.sink.error("E017", f"'{key}' needs at least one condition", child.pos)
+                return None
+            parsed = [self.condition(i, scope, where, depth + 1) for i in items]
+            if not items or any(p is None for p in parsed):
+                return None
+            conds = tuple(p for p in parsed if p is not None)
+            return ast.All(conds, node.pos) if key == "all" else ast.Any(conds, node.pos)
+        return self.test(node, scope, where, depth)
+
+    def test(self, node: YMap, scope: FieldSpec, where: str, depth: int) -> ast.Condition | None:
+        ops = [k for k in node.order if k in ast.LEAF_OPERATORS or k in ast.QUANTIFIERS]
+        for key in node.order:
+            if key != "path" and key not in ops:
+                self.sink.error("E002", f"unknown operator '{key}'"
+                                f"{_suggest(key, [*ast.LEAF_OPERATORS, *ast.QUANTIFIERS, *ast.COMBINATORS])}",
+                                node.keys[key])
+                return None
+        if len(ops) != 1:
+            self.sink.error("E004", "a test needs exactly one operator"
+                            + (f", found {', '.join(ops)}" if ops else ""), node.pos)
+            return None
+        op = ops[0]
+        operand = node.values[op]
+        if op in ast.PRESENCE:
+            if "path" in node.values:
+                self.sink.error("E004", f"write '{op}: PATH' without a separate 'path'",
+                                node.keys["path"])
+                return None
+            path_node = operand
+        else:
+            path_node = node.values.get("path")
+        if path_node is None:
+            if scope.kind in (Kind.OBJECT, Kind.LIST) or op in ast.QUANTIFIERS:
+                self.sink.error("E003", f"'{op}' needs a 'path'", node.pos)
+                return None
+            path: tuple[str, ...] = ()
+            spec: FieldSpec | None = scope
+        else:
+            resolved = self.path(path_node, scope, where)
+            if resolved is None:
+                return None
+            path, spec = resolved
+        assert spec is not None
+        full = ".".join(p for p in (where, *path) if p) or "the item"
+        pos = node.keys[op]
+        if op in ast.QUANTIFIERS:
+            if spec.kind is not Kind.LIST or spec.item is None:
+                self.sink.error("E014", f"'{op}' needs a list field; {full} is {spec.kind.value}",
+                                pos)
+                return None
+            inner = self.condition(operand, spec.item, f"{full}[]", depth + 1)
+            return ast.Quantifier(op, path, inner, node.pos) if inner is not None else None
+        return self.leaf(op, operand, path, spec, full, pos)
+
+    def path(self, node: YNode, scope: FieldSpec, where: str) -> tuple[tuple[str, ...], FieldSpec] | None:
+        text = self.r.text(node, "path", max_length=200)
+        if text is None:
+            return None
+        segments = tuple(text.split("."))
+        for segment in segments:
+            if segment in RESERVED_NAMES or segment.startswith("$") or segment.startswith("_"):
+                self.sink.error("E016", f"'{segment}' is a reserved name and cannot be used in a "
+                                "path", node.pos)
+                return None
+        if scope.kind is not Kind.OBJECT:
+            self.sink.error("E013", f"the items of {where or 'this list'} are plain values: "
+                            "leave 'path' out to test the item itself", node.pos)
+            return None
+        spec = scope
+        for i, segment in enumerate(segments):
+            if spec.kind is Kind.LIST:
+                prefix = ".".join(segments[:i])
+                self.sink.error("E013", f"path '{text}' steps through the list '{prefix}': use "
+                                f"some/every on '{prefix}'", node.pos)
+                return None
+            if spec.kind is not Kind.OBJECT or segment not in spec.fields:
+                choices = list(spec.fields) if spec.kind is Kind.OBJECT else []
+                self.sink.error("E013", f"unknown path '{text}'"
+                                f"{' in ' + where if where else ''}{_suggest(segment, choices)}",
+                                node.pos)
+                return None
+            spec = spec.fields[segment]
+        return segments, spec
+
+    def leaf(self, op: str, operand: YNode, path: tuple[str, ...], spec: FieldSpec, full: str,
+             pos: Position) -> ast.Leaf | None:
+        sink = self.sink
+        if op in ast.PRESENCE:
+            return ast.Leaf(op, path, pos=pos)
+        if op in ast.CONTAINMENT:
+            if spec.kind is not Kind.LIST or spec.item is None or spec.item.kind in (Kind.OBJECT, Kind.LIST):
+                sink.error("E014", f"'{op}' needs a list of plain values; {full} is "
+                           f"{_describe(spec)}", pos)
+                return None
+            if op == "contains":
+                value = self.operand_value(operand, spec.item, full)
+                return None if value is _BAD else ast.Leaf(op, path, value=value, pos=pos)
+            values = self.operand_values(operand, spec.item, full)
+            return None if values is None else ast.Leaf(op, path, values=values, pos=pos)
+        if spec.kind in (Kind.LIST, Kind.OBJECT):
+            hint = " (use contains, contains_any, some or every)" if spec.kind is Kind.LIST else ""
+            sink.error("E014", f"'{op}' cannot test {full}, which is {_describe(spec)}{hint}", pos)
+            return None
+        if op in ("lt", "lte", "gt", "gte"):
+            if not spec.kind.is_numeric:
+                sink.error("E014", f"'{op}' needs a number field; {full} is {_describe(spec)}", pos)
+                return None
+            value = self.operand_value(operand, spec, full)
+            return None if value is _BAD else ast.Leaf(op, path, value=value, pos=pos)
+        if op in ("eq", "ne"):
+            value = self.operand_value(operand, spec, full)
+            return None if value is _BAD else ast.Leaf(op, path, value=value, pos=pos)
+        if op in ("in", "not_in"):
+            values = self.operand_values(operand, spec, full)
+            return None if values is None else ast.Leaf(op, path, values=values, pos=pos)
+        if op in ("in_list", "not_in_list"):
+            return self.list_leaf(op, operand, path, spec, full, pos)
+        # matches
+        if not spec.kind.is_textual:
+            sink.error("E014", f"'matches' needs a text field; {full} is {_describe(spec)}", pos)
+            return None
+        pattern = self.r.text(operand, "pattern", max_length=500)
+        if pattern is None:
+            return None
+        try:
+            check_pattern(pattern)
+        except RegexError as exc:
+            sink.error("E015", f"invalid pattern: {exc}", operand.pos)
+            return None
+        return ast.Leaf(op, path, value=pattern, pos=pos)
+
+    def list_leaf(self, op: str, operand: YNode, path: tuple[str, ...], spec: FieldSpec,
+                  full: str, pos: Position) -> ast.Leaf | None:
+        name = self.r.text(operand, "list name")
+        if name is None:
+            return None
+        ref = self.lists.get(name)
+        if ref is None:
+            self.sink.error("E012", f"unknown list '{name}'{_suggest(name, list(self.lists))}",
+                            operand.pos)
+            return None
+        if not spec.kind.is_textual:
+            self.sink.error("E014", f"'{op}' needs a text field; {full} is {_describe(spec)}", pos)
+            return None
+        fits = {Kind.COUNTRY: "country", Kind.CURRENCY: "currency"}.get(spec.kind, "string")
+        if ref.kind != fits:
+            self.sink.error("E014", f"list '{name}' holds {ref.kind} values but {full} is "
+                            f"{_describe(spec)}", operand.pos)
+            return None
+        if spec.kind is Kind.ENUM:
+            for entry in ref.entries:
+                if entry.value not in spec.choices:
+                    self.sink.error("E018", f"list '{name}' entry '{entry.value}' is not a value "
+                                    f"of {full} ({', '.join(spec.choices)})", operand.pos)
+                    return None
+        return ast.Leaf(op, path, values=ref.values, list_name=name, pos=pos)
+
+    def operand_values(self, node: YNode, spec: FieldSpec, full: str) -> tuple[object, ...] | None:
+        if not isinstance(node, YSeq) or not node.items:
+            self.sink.error("E004", "expected a non-empty list of values", node.pos)
+            return None
+        values = [self.operand_value(item, spec, full) for item in node.items]
+        if any(v is _BAD for v in values):
+            return None
+        unique = tuple(dict.fromkeys(values))
+        return unique
+
+    def operand_value(self, node: YNode, spec: FieldSpec, full: str) -> object:
+        if not isinstance(node, YScalar) or node.value is None:
+            self.sink.error("E004", f"expected a single value for {full}", node.pos)
+            return _BAD
+        value = node.value
+        check = _VALUE_CHECKS.get(spec.kind)
+        if check is None or not check[0](value):
+            expected = check[1] if check else spec.kind.value
+            self.sink.error("E014", f"{full} is {_describe(spec)}: expected {expected}, "
+                            f"got {value!r}", node.pos)
+            return _BAD
+        if spec.kind is Kind.ENUM and value not in spec.choices:
+            self.sink.error("E018", f"'{value}' is not a value of {full}"
+                            f"{_suggest(str(value), spec.choices)}", node.pos)
+            return _BAD
+        if spec.kind is Kind.COUNTRY and not is_country(str(value)):
+            self.sink.error("E018", f"'{value}' is not an ISO 3166-1 alpha-2 country code",
+                            node.pos)
+            return _BAD
+        if spec.kind is Kind.CURRENCY and not is_currency(str(value)):
+            self.sink.error("E018", f"'{value}' is not a currency code", node.pos)
+            return _BAD
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return value
+
+
+_BAD = object()
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_VALUE_CHECKS: dict[Kind, tuple[Callable[[object], bool], str]] = {
+    Kind.NUMBER: (_is_number, "a number"),
+    Kind.INTEGER: (lambda v: _is_number(v) and float(v).is_integer(), "a whole number"),  # type: ignore[arg-type]
+    Kind.BOOLEAN: (lambda v: isinstance(v, bool), "true or false"),
+    Kind.STRING: (lambda v: isinstance(v, str), "text"),
+    Kind.ENUM: (lambda v: isinstance(v, str), "text"),
+    Kind.COUNTRY: (lambda v: isinstance(v, str), "a country code"),
+    Kind.CURRENCY: (lambda v: isinstance(v, str), "a currency code"),
+}
+
+
+def _describe(spec: FieldSpec) -> str:
+    if spec.kind is Kind.LIST and spec.item is not None:
+        return f"a list of {spec.item.kind.value}"
+    article = "an" if spec.kind.value[0] in "aeiou" else "a"
+    return f"{article} {spec.kind.value}"

@@ -1,0 +1,172 @@
+"""The only door to durable_rules: one ruleset per compiled pack, one session per evaluation.
+
+Everything `shared/spec/durable-rules-notes.md` warns about is handled here and nowhere else:
+- facts, not events (events are consumed by the first matching rule);
+- a fresh `sid` per evaluation and `delete_state` in `finally` (state outlives the call);
+- one proposal asserted at a time (batches misfire);
+- unmatched facts raise `MessageNotHandled`: that is "nothing fired", not an error;
+- the C core is not thread-safe and never releases the GIL: one process-wide lock;
+- a bound on actions and a deadline per evaluation turn a runaway into `RunawayEvaluation`;
+- rulesets get unique names and are deleted when their pack is closed.
+
+We drive the C extension (`durable_rules_engine`) directly rather than through
+`durable.engine.Host`, whose background dispatch threads would race our own sessions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import durable_rules_engine as _core
+
+from engine.errors import EngineError, RunawayEvaluation
+
+_LOCK = threading.RLock()
+_NAMES = itertools.count(1)
+_SESSIONS = itertools.count(1)
+
+# Result codes of the C core's assert_fact (see durable/engine.py, Ruleset._handle_result).
+_HANDLED, _NOT_HANDLED, _OBSERVED, _QUEUED = 0, 1, 2, 3
+
+Definition = Mapping[str, Any]
+
+
+class DurableMatcher:
+    """Matches facts against a set of named durable_rules rules; reports which rules fired.
+
+    `definitions` maps a rule name to its durable_rules condition expression (the value of
+    the `m` pattern); every rule fires at most once per fact.
+    """
+
+    def __init__(self, definitions: Mapping[str, Definition], *, label: str = "pack",
+                 max_seconds: float = 5.0) -> None:
+        self._ruleset_json = json.dumps(
+            {name: {"all": [{"m": expr}]} for name, expr in definitions.items()},
+            ensure_ascii=False, sort_keys=True)
+        self._label = label
+        self._rule_count = len(definitions)
+        # durable_rules splits a condition into its disjuncts and fires once per disjunct that
+        # holds, so the most actions one fact can cause is the total number of disjuncts.
+        self._max_actions = sum(disjuncts(expr) for expr in definitions.values())
+        self._max_seconds = max_seconds
+        self._handle: int | None = None
+        if self._rule_count:
+            self._handle = self._create()
+
+    def _create(self) -> int:
+        name = f"riskrules_{self._label}_{next(_NAMES)}"
+        with _LOCK:
+            try:
+                return int(_core.create_ruleset(name, self._ruleset_json))
+            except Exception as exc:  # the C core raises bare Exceptions with a code
+                raise EngineError(f"durable_rules refused the compiled ruleset: {exc}") from exc
+
+    @property
+    def rule_count(self) -> int:
+        return self._rule_count
+
+    @property
+    def max_actions(self) -> int:
+        return self._max_actions
+
+    def match(self, fact: Mapping[str, Any]) -> list[str]:
+        """Assert `fact` in a fresh session; the names of the rules that fired, each once.
+
+        `fact` must not carry `sid` or `id`: they are set here, per evaluation.
+        """
+        if self._handle is None:
+            return []
+        sid = f"s{next(_SESSIONS)}"
+        payload = json.dumps({**fact, "sid": sid, "id": sid}, ensure_ascii=False,
+                             allow_nan=False)
+        fired: list[str] = []
+        with _LOCK:
+            handle = self._handle
+            if handle is None:
+                raise EngineError("the rule pack was closed")
+            deadline = time.monotonic() + self._max_seconds
+            runaway: str | None = None
+            try:
+                code, state = _core.assert_fact(handle, payload)
+                if code == _NOT_HANDLED:
+                    return []
+                if code == _OBSERVED:
+                    raise EngineError("durable_rules saw this fact before (session id reuse)")
+                if code != _HANDLED:
+                    raise EngineError(f"durable_rules answered assert_fact with code {code}")
+                result = _core.start_action_for_state(handle, state)
+                message = result[1] if result else None
+                actions = 0
+                while message:
+                    actions += 1
+                    if actions > self._max_actions:
+                        runaway = (f"evaluation fired {actions} actions; the compiled rules "
+                                   f"allow at most {self._max_actions}")
+                    elif time.monotonic() > deadline:
+                        runaway = f"evaluation exceeded {self._max_seconds}s"
+                    if runaway is not None:
+                        _core.abandon_action(handle, state)
+                        break
+                    name = next(iter(json.loads(message)))
+                    if name not in fired:
+                        fired.append(name)
+                    message = _core.complete_and_start_action(handle, state)
+            except EngineError:
+                raise
+            except Exception as exc:
+                raise EngineError(f"durable_rules failed: {exc}") from exc
+            finally:
+                try:
+                    _core.delete_state(handle, sid)
+                except Exception:  # noqa: S110 - nothing more to clean; never mask the cause
+                    pass
+            if runaway is not None:
+                # The core may still hold queued actions for this ruleset: start afresh.
+                self._replace_handle()
+                raise RunawayEvaluation(runaway)
+        return fired
+
+    def _replace_handle(self) -> None:
+        old, self._handle = self._handle, None
+        if old is not None:
+            _delete(old)
+        self._handle = self._create()
+
+    def close(self) -> None:
+        """Delete the durable_rules ruleset; further `match` calls raise EngineError."""
+        with _LOCK:
+            old, self._handle = self._handle, None
+            if old is not None:
+                _delete(old)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: S110 - interpreter shutdown
+            pass
+
+
+def _delete(handle: int) -> None:
+    try:
+        _core.delete_ruleset(handle)
+    except Exception:  # noqa: S110 - already gone
+        pass
+
+
+def disjuncts(expr: Any) -> int:
+    """Number of alternatives durable_rules makes of a condition (its DNF size), at least 1."""
+    if isinstance(expr, Mapping):
+        total = 1
+        for key, value in expr.items():
+            if key == "$or":
+                total *= max(1, sum(disjuncts(v) for v in value))
+            elif key == "$and":
+                for v in value:
+                    total *= disjuncts(v)
+        return total
+    return 1

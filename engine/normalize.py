@@ -1,0 +1,93 @@
+"""Rewrites conditions into negation-free form, the only form durable_rules can express.
+
+`not` is pushed down to complementary leaf tests, keeping the language's rule that a test on
+an absent field is false: `not (x eq v)` holds when x is absent, so it becomes
+`x ne v or x missing`. Quantifiers swap (`not some` = `every not`), and `every` is vacuously
+true on an empty or absent list, which makes the swap exact. `not matches` has no complement
+in durable_rules and is refused with its position instead of being approximated.
+"""
+
+from __future__ import annotations
+
+from engine import ast
+from engine.errors import DiagnosticSink
+
+_COMPLEMENT = {
+    "eq": "ne", "ne": "eq", "lt": "gte", "gte": "lt", "gt": "lte", "lte": "gt",
+    "in": "not_in", "not_in": "in", "in_list": "not_in_list", "not_in_list": "in_list",
+}
+
+
+class NotExpressible(Exception):
+    """A construct durable_rules cannot run; carries the offending node."""
+
+    def __init__(self, node: ast.Condition, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+def normalize(cond: ast.Condition) -> ast.Condition:
+    """Negation-free, flattened equivalent of `cond`. Raises NotExpressible."""
+    if isinstance(cond, ast.Leaf):
+        return cond
+    if isinstance(cond, ast.Not):
+        return _negate(cond.item)
+    if isinstance(cond, ast.Quantifier):
+        return ast.Quantifier(cond.kind, cond.path, normalize(cond.condition), cond.pos)
+    items = _flatten(type(cond), [normalize(i) for i in cond.items])
+    if len(items) == 1:
+        return items[0]
+    return type(cond)(tuple(items), cond.pos)
+
+
+def _flatten(kind: type[ast.All] | type[ast.Any], items: list[ast.Condition]) -> list[ast.Condition]:
+    out: list[ast.Condition] = []
+    for item in items:
+        for sub in (item.items if isinstance(item, kind) else (item,)):
+            if sub not in out:
+                out.append(sub)
+    return out
+
+
+def _negate(cond: ast.Condition) -> ast.Condition:
+    if isinstance(cond, ast.Not):
+        return normalize(cond.item)
+    if isinstance(cond, ast.All):
+        return normalize(ast.Any(tuple(ast.Not(i, i.pos) for i in cond.items), cond.pos))
+    if isinstance(cond, ast.Any):
+        return normalize(ast.All(tuple(ast.Not(i, i.pos) for i in cond.items), cond.pos))
+    if isinstance(cond, ast.Quantifier):
+        other = "every" if cond.kind == "some" else "some"
+        return ast.Quantifier(other, cond.path, _negate(cond.condition), cond.pos)
+    return _negate_leaf(cond)
+
+
+def _negate_leaf(leaf: ast.Leaf) -> ast.Condition:
+    if leaf.op == "exists":
+        return ast.Leaf("missing", leaf.path, pos=leaf.pos)
+    if leaf.op == "missing":
+        return ast.Leaf("exists", leaf.path, pos=leaf.pos)
+    if leaf.op == "matches":
+        raise NotExpressible(leaf, "'not' over 'matches' cannot be compiled: write a positive "
+                             "pattern, or test the values with in/not_in")
+    if leaf.op in ("contains", "contains_any"):
+        # not (list contains x) = every item differs (true for an empty or absent list)
+        item_op = "ne" if leaf.op == "contains" else "not_in"
+        inner = ast.Leaf(item_op, (), value=leaf.value, values=leaf.values, pos=leaf.pos)
+        return ast.Quantifier("every", leaf.path, inner, leaf.pos)
+    complement = ast.Leaf(_COMPLEMENT[leaf.op], leaf.path, value=leaf.value, values=leaf.values,
+                          list_name=leaf.list_name, pos=leaf.pos)
+    if not leaf.path:
+        return complement  # a list item itself is never absent
+    return ast.Any((complement, ast.Leaf("missing", leaf.path, pos=leaf.pos)), leaf.pos)
+
+
+def normalize_rules(rules: tuple[ast.Rule, ...], sink: DiagnosticSink) -> dict[str, ast.Condition]:
+    """Normalised condition of each rule by id; inexpressible ones become E019 diagnostics."""
+    out: dict[str, ast.Condition] = {}
+    for rule in rules:
+        try:
+            out[rule.id] = normalize(rule.when)
+        except NotExpressible as exc:
+            sink.error("E019", str(exc), exc.node.pos)
+    return out

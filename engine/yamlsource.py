@@ -1,0 +1,137 @@
+"""YAML text → located nodes: every mapping, sequence and scalar keeps its file, line and column.
+
+PyYAML's composer gives positions but its constructor throws them away and silently keeps the
+last of duplicate keys; rule authors need both, so we build our own thin tree from the nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+import yaml
+
+from engine.errors import DiagnosticSink, Position
+
+
+@dataclass
+class YScalar:
+    """A scalar with its resolved Python value (str, int, float, bool, None, date)."""
+
+    value: object
+    pos: Position
+
+
+@dataclass
+class YSeq:
+    items: list[YNode]
+    pos: Position
+
+
+@dataclass
+class YMap:
+    """A mapping; `keys` keeps the position of each key for 'unknown key' errors."""
+
+    values: dict[str, YNode]
+    keys: dict[str, Position]
+    pos: Position
+    order: list[str] = field(default_factory=list)
+
+    def get(self, key: str) -> YNode | None:
+        return self.values.get(key)
+
+
+YNode = Union[YScalar, YSeq, YMap]
+
+
+def _position(file: str, node: yaml.Node) -> Position:
+    mark = node.start_mark
+    return Position(file, mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, file: str, loader: yaml.SafeLoader, sink: DiagnosticSink) -> None:
+        self.file = file
+        self.loader = loader
+        self.sink = sink
+
+    def build(self, node: yaml.Node, depth: int = 0) -> YNode:
+        pos = _position(self.file, node)
+        if depth > 64:
+            self.sink.error("E001", "document nested more than 64 levels deep", pos)
+            return YScalar(None, pos)
+        if isinstance(node, yaml.MappingNode):
+            values: dict[str, YNode] = {}
+            keys: dict[str, Position] = {}
+            order: list[str] = []
+            for key_node, value_node in node.value:
+                key_pos = _position(self.file, key_node)
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.sink.error("E004", "mapping keys must be plain names", key_pos)
+                    continue
+                key = str(key_node.value)
+                if key == "<<":
+                    self.sink.error("E004", "YAML merge keys (<<) are not supported", key_pos)
+                    continue
+                if key in values:
+                    self.sink.error("E005", f"duplicate key '{key}' (first at line "
+                                    f"{keys[key].line})", key_pos)
+                    continue
+                values[key] = self.build(value_node, depth + 1)
+                keys[key] = key_pos
+                order.append(key)
+            return YMap(values, keys, pos, order)
+        if isinstance(node, yaml.SequenceNode):
+            return YSeq([self.build(item, depth + 1) for item in node.value], pos)
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self.sink.error("E001", f"invalid scalar: {exc}", pos)
+            value = None
+        return YScalar(value, pos)
+
+
+def parse_yaml(text: str, file: str, sink: DiagnosticSink) -> YNode | None:
+    """Parse one YAML document; syntax errors go to `sink` with their position and give None."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            sink.error("E001", "file is empty", Position(file, 1, 1))
+            return None
+        if _has_alias(root, set()):
+            sink.error("E001", "YAML anchors and aliases are not supported in rule packs",
+                       _position(file, root))
+            return None
+        return _Builder(file, loader, sink).build(root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        sink.error("E001", f"YAML syntax: {exc.problem or exc}", Position(file, line, col))
+        return None
+    except yaml.YAMLError as exc:
+        sink.error("E001", f"YAML syntax: {exc}", Position(file, 1, 1))
+        return None
+    finally:
+        loader.dispose()
+
+
+def _has_alias(node: yaml.Node, seen: set[int]) -> bool:
+    """Aliases make a tree a graph (and enable billion-laughs documents): refuse them."""
+    if id(node) in seen:
+        return True
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        return any(_has_alias(k, seen) or _has_alias(v, seen) for k, v in node.value)
+    if isinstance(node, yaml.SequenceNode):
+        return any(_has_alias(item, seen) for item in node.value)
+    return False
+
+
+def plain(node: YNode) -> object:
+    """The node as plain Python data (for digests and JSON Schema checks)."""
+    if isinstance(node, YMap):
+        return {k: plain(v) for k, v in node.values.items()}
+    if isinstance(node, YSeq):
+        return [plain(item) for item in node.items]
+    return node.value
