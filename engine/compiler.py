@@ -7,7 +7,9 @@ positive `rr_on` test keeps durable_rules from the negation-only rules that hang
 window makes `effective_from`/`effective_until` part of the match itself.
 
 `every` compiles to `count == 0 OR all items pass`, because durable_rules' `$iall` is false on
-an empty list; the fact builder adds the `<list>__n` counts the compiled rules ask for.
+an empty list; the fact builder adds the counts the compiled rules ask for, as a flat key
+`a__b__n` on the scope object (the proposal, or a list item), 0 when the list is absent.
+Such keys cannot clash with input: the contract refuses unknown fields.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ DAY = "rr_day"
 COUNT_SUFFIX = "__n"
 
 Expr = dict[str, Any]
+Scope = tuple[tuple[str, ...], ...]
+
+
+def count_key(path: tuple[str, ...]) -> str:
+    return "__".join(path) + COUNT_SUFFIX
 
 
 @dataclass
@@ -33,7 +40,9 @@ class CompiledRules:
     definitions: dict[str, Expr] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # durable rule name -> rule id
     top_fields: set[str] = field(default_factory=set)
-    count_paths: set[tuple[str, ...]] = field(default_factory=set)
+    # (chain of list paths from the proposal down to the scope, list path within the scope)
+    count_paths: set[tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = field(
+        default_factory=set)
 
 
 def day_number(day: dt.date) -> int:
@@ -54,9 +63,9 @@ class _Compiler:
         tests.extend(body["$and"] if set(body) == {"$and"} else [body])
         return {"$and": tests}
 
-    def cond(self, cond: ast.Condition, prefix: str, scope: tuple[str, ...]) -> Expr:
-        """`prefix` is where the scope lives in the fact (`p` or `$i`); `scope` is its contract
-        path (list names), used to name the counts `every` needs."""
+    def cond(self, cond: ast.Condition, prefix: str, scope: Scope) -> Expr:
+        """`prefix` is where the scope lives in the fact (`p` or `$i`); `scope` is the chain of
+        list paths leading to it, used to place the counts `every` needs."""
         if isinstance(cond, ast.All):
             return {"$and": [self.cond(c, prefix, scope) for c in cond.items]}
         if isinstance(cond, ast.Any):
@@ -67,20 +76,20 @@ class _Compiler:
             return self.leaf(cond, prefix, scope)
         raise TypeError(f"not a normalised condition: {cond!r}")  # Not never reaches here
 
-    def _at(self, path: tuple[str, ...], prefix: str, scope: tuple[str, ...]) -> str:
+    def _at(self, path: tuple[str, ...], prefix: str, scope: Scope) -> str:
         if not scope and path:
             self.out.top_fields.add(path[0])
         return ".".join((prefix, *path)) if path else prefix
 
-    def quantifier(self, q: ast.Quantifier, prefix: str, scope: tuple[str, ...]) -> Expr:
+    def quantifier(self, q: ast.Quantifier, prefix: str, scope: Scope) -> Expr:
         where = self._at(q.path, prefix, scope)
-        inner = self.cond(q.condition, "$i", (*scope, *q.path))
+        inner = self.cond(q.condition, "$i", (*scope, q.path))
         if q.kind == "some":
             return {"$iany": {where: inner}}
-        self.out.count_paths.add((*scope, *q.path))
-        return {"$or": [{where + COUNT_SUFFIX: 0}, {"$iall": {where: inner}}]}
+        self.out.count_paths.add((scope, q.path))
+        return {"$or": [{f"{prefix}.{count_key(q.path)}": 0}, {"$iall": {where: inner}}]}
 
-    def leaf(self, leaf: ast.Leaf, prefix: str, scope: tuple[str, ...]) -> Expr:
+    def leaf(self, leaf: ast.Leaf, prefix: str, scope: Scope) -> Expr:
         where = self._at(leaf.path, prefix, scope)
         op = leaf.op
         if op == "eq":

@@ -70,7 +70,8 @@ def _quantifier(q: ast.Quantifier, data: Any, prefix: str) -> list[Evidence] | N
     if any(found is None for found in per_item):
         return None
     if not items:
-        return [Evidence(where, [], "every: the list is empty or absent")]
+        shown = None if lookup(data, q.path) is MISSING else []
+        return [Evidence(where, shown, "every: the list is empty or absent")]
     return [e for found in per_item if found is not None for e in found]
 
 

@@ -10,36 +10,35 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from engine.compiler import COUNT_SUFFIX, DAY, FACT_ROOT, FLAG, CompiledRules, day_number
+from engine.compiler import DAY, FACT_ROOT, FLAG, CompiledRules, count_key, day_number
+from engine.semantics import lookup
 
 
 def build_fact(proposal: Mapping[str, Any], day: dt.date, compiled: CompiledRules) -> dict[str, Any]:
     body: dict[str, Any] = {k: proposal[k] for k in compiled.top_fields if k in proposal}
-    if compiled.count_paths:
-        body = _with_counts(body, sorted(compiled.count_paths))
+    for chain, path in sorted(compiled.count_paths):
+        body = _with_count(body, chain, path)
     return {FLAG: 1, DAY: day_number(day), FACT_ROOT: body}
 
 
-def _with_counts(body: dict[str, Any], paths: list[tuple[str, ...]]) -> dict[str, Any]:
-    """Copy-on-write: add `<list>__n` beside each list the paths name, at any depth."""
-    out = dict(body)
-    for path in paths:
-        _annotate(out, path)
+def _with_count(scope: dict[str, Any], chain: tuple[tuple[str, ...], ...],
+                path: tuple[str, ...]) -> dict[str, Any]:
+    """Copy-on-write: `scope` with the count of the list at `path` set on every scope object
+    reached through `chain` (each step a list of items)."""
+    out = dict(scope)
+    if not chain:
+        items = lookup(out, path)
+        out[count_key(path)] = len(items) if isinstance(items, list) else 0
+        return out
+    step, rest = chain[0], chain[1:]
+    items = lookup(out, step)
+    if isinstance(items, list):
+        copied = [_with_count(i, rest, path) if isinstance(i, dict) else i for i in items]
+        _replace(out, step, copied)
     return out
 
 
-def _annotate(node: dict[str, Any], path: tuple[str, ...]) -> None:
-    head, rest = path[0], path[1:]
-    if not rest:
-        value = node.get(head)
-        node[head + COUNT_SUFFIX] = len(value) if isinstance(value, list) else 0
-        return
-    child = node.get(head)
-    if isinstance(child, dict):
-        node[head] = copied = dict(child)
-        _annotate(copied, rest)
-    elif isinstance(child, list):
-        node[head] = items = [dict(i) if isinstance(i, dict) else i for i in child]
-        for item in items:
-            if isinstance(item, dict):
-                _annotate(item, rest)
+def _replace(node: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for segment in path[:-1]:
+        node[segment] = node = dict(node[segment])
+    node[path[-1]] = value

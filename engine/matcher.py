@@ -5,6 +5,12 @@ Everything `shared/spec/durable-rules-notes.md` warns about is handled here and 
 - a fresh `sid` per evaluation and `delete_state` in `finally` (state outlives the call);
 - one proposal asserted at a time (batches misfire);
 - unmatched facts raise `MessageNotHandled`: that is "nothing fired", not an error;
+- a session in which no action ran must never be deleted: durable_rules 2.0.28 leaves the
+  action context of a new state node uninitialised (`createStateNode` in state.c) and
+  `deleteStateNode` then frees garbage pointers (a crash that depends on heap layout, found
+  by the differential test and confirmed with valgrind). Every ruleset therefore carries a
+  sentinel rule that fires on every fact, so each session runs at least one action, which
+  initialises and then clears that context before `delete_state`;
 - the C core is not thread-safe and never releases the GIL: one process-wide lock;
 - a bound on actions and a deadline per evaluation turn a runaway into `RunawayEvaluation`;
 - rulesets get unique names and are deleted when their pack is closed.
@@ -32,6 +38,8 @@ _SESSIONS = itertools.count(1)
 
 # Result codes of the C core's assert_fact (see durable/engine.py, Ruleset._handle_result).
 _HANDLED, _NOT_HANDLED, _OBSERVED, _QUEUED = 0, 1, 2, 3
+SENTINEL = "rr_sentinel"
+SENTINEL_FIELD = "rr_always"
 
 Definition = Mapping[str, Any]
 
@@ -45,18 +53,19 @@ class DurableMatcher:
 
     def __init__(self, definitions: Mapping[str, Definition], *, label: str = "pack",
                  max_seconds: float = 5.0) -> None:
-        self._ruleset_json = json.dumps(
-            {name: {"all": [{"m": expr}]} for name, expr in definitions.items()},
-            ensure_ascii=False, sort_keys=True)
+        if SENTINEL in definitions:
+            raise EngineError(f"rule name {SENTINEL} is reserved")
+        rules = {name: {"all": [{"m": expr}]} for name, expr in definitions.items()}
+        rules[SENTINEL] = {"all": [{"m": {SENTINEL_FIELD: 1}}]}
+        self._ruleset_json = json.dumps(rules, ensure_ascii=False, sort_keys=True)
         self._label = label
         self._rule_count = len(definitions)
         # durable_rules splits a condition into its disjuncts and fires once per disjunct that
         # holds, so the most actions one fact can cause is the total number of disjuncts.
-        self._max_actions = sum(disjuncts(expr) for expr in definitions.values())
+        self._max_actions = 1 + sum(disjuncts(expr) for expr in definitions.values())
         self._max_seconds = max_seconds
         self._handle: int | None = None
-        if self._rule_count:
-            self._handle = self._create()
+        self._handle = self._create()
 
     def _create(self) -> int:
         name = f"riskrules_{self._label}_{next(_NAMES)}"
@@ -79,10 +88,8 @@ class DurableMatcher:
 
         `fact` must not carry `sid` or `id`: they are set here, per evaluation.
         """
-        if self._handle is None:
-            return []
         sid = f"s{next(_SESSIONS)}"
-        payload = json.dumps({**fact, "sid": sid, "id": sid}, ensure_ascii=False,
+        payload = json.dumps({**fact, SENTINEL_FIELD: 1, "sid": sid, "id": sid}, ensure_ascii=False,
                              allow_nan=False)
         fired: list[str] = []
         with _LOCK:
@@ -93,8 +100,6 @@ class DurableMatcher:
             runaway: str | None = None
             try:
                 code, state = _core.assert_fact(handle, payload)
-                if code == _NOT_HANDLED:
-                    return []
                 if code == _OBSERVED:
                     raise EngineError("durable_rules saw this fact before (session id reuse)")
                 if code != _HANDLED:
@@ -113,7 +118,7 @@ class DurableMatcher:
                         _core.abandon_action(handle, state)
                         break
                     name = next(iter(json.loads(message)))
-                    if name not in fired:
+                    if name != SENTINEL and name not in fired:
                         fired.append(name)
                     message = _core.complete_and_start_action(handle, state)
             except EngineError:

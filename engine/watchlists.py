@@ -121,7 +121,8 @@ def id_sort_key(entry_id: str) -> tuple[int, int, str]:
 
 
 def _fail(path: str | Path, line: int, message: str) -> ListImportError:
-    return ListImportError(f"{path}:{line}: {message}")
+    """`FILE:LINE: message`, or `FILE: message` when the problem is the whole file (line 0)."""
+    return ListImportError(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,11 +157,23 @@ def dump_watchlist(watchlist: Watchlist) -> str:
         if entry.countries:
             item["countries"] = list(entry.countries)
         entries.append(item)
-    text = yaml.safe_dump(head, sort_keys=False, allow_unicode=True, width=100,
-                          default_flow_style=False)
-    body = yaml.safe_dump({"entries": entries}, sort_keys=False, allow_unicode=True,
-                          width=100, default_flow_style=None)
+    text = yaml.dump(head, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=88,
+                     default_flow_style=False)
+    body = yaml.dump({"entries": entries}, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     width=88, default_flow_style=None)
     return f"{SCHEMA_LINE}\n{text}{body}"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Long prose (descriptions) as folded `>-` blocks, so the file reads like the other lists."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = ">" if len(value) > 80 and "\n" not in value and value == value.strip() else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
 
 
 def load_watchlist(path: str | Path) -> Watchlist:

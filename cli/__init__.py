@@ -1,0 +1,1 @@
+"""The `riskrules` command line: one module per sub-command, dispatched by cli.main."""

@@ -1,0 +1,64 @@
+"""`riskrules check`: load and compile the pack, report every error and warning."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from cli.common import EXIT_OK, EXIT_PROBLEMS, add_format, print_json
+from engine import PackError, load_pack
+from engine.errors import Diagnostic, Severity
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("check", help="load and compile the rule pack; report every problem",
+                       description="Report every error and warning of the pack as "
+                       "FILE:LINE:COL: CODE message. Exit 1 on any error (on warnings too "
+                       "with --strict).")
+    p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    add_format(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    pack = None
+    try:
+        pack = load_pack(args.rules)
+        diagnostics: tuple[Diagnostic, ...] = pack.diagnostics
+        diagnostics += tuple(extra_warnings(pack))
+    except PackError as exc:
+        diagnostics = exc.diagnostics
+    errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+    warnings = [d for d in diagnostics if d.severity is Severity.WARNING]
+    failed = bool(errors) or (args.strict and bool(warnings))
+    if args.format == "json":
+        print_json({
+            "ok": not failed,
+            "pack": None if pack is None else {
+                "name": pack.name, "version": pack.version, "digest": pack.digest,
+                "rules": len(pack.rules), "factors": [f.id for f in pack.factors]},
+            "errors": [d.to_dict() for d in errors],
+            "warnings": [d.to_dict() for d in warnings],
+        }, pretty=True)
+    else:
+        for d in sorted(diagnostics, key=lambda d: (d.position, d.code)):
+            print(d)
+        verdict = "FAILED" if failed else "ok"
+        what = f"{pack.name} {pack.version}, {len(pack.rules)} rules, {pack.digest}" \
+            if pack else args.rules
+        print(f"{verdict}: {what}: {len(errors)} error(s), {len(warnings)} warning(s)",
+              file=sys.stderr)
+    if pack is not None:
+        pack.close()
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
+def extra_warnings(pack: Any) -> list[Diagnostic]:
+    """Warnings that need more than the pack itself (rule tests); see cli.tester."""
+    try:
+        from cli.tester import coverage_warnings
+    except ImportError:
+        return []
+    result: list[Diagnostic] = coverage_warnings(pack)
+    return result

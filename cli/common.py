@@ -1,0 +1,137 @@
+"""Helpers shared by sub-commands: loading the pack, reading proposals, printing diagnostics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from api.schemas import validate_proposal
+from engine import Pack, PackError, load_pack
+from engine.errors import Diagnostic
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def add_format(parser: argparse.ArgumentParser, *extra: str) -> None:
+    parser.add_argument("--format", choices=("text", "json", *extra), default="text",
+                        help="output format (default text)")
+
+
+def load_or_report(rules: str, out: TextIO = sys.stderr) -> Pack | None:
+    """Load the pack; on failure print every diagnostic and return None."""
+    try:
+        return load_pack(rules)
+    except PackError as exc:
+        for d in exc.diagnostics:
+            print(d, file=out)
+        print(f"riskrules: the rule pack in {rules} does not load "
+              f"({len([d for d in exc.diagnostics if d.code.startswith('E')])} errors)", file=out)
+        return None
+
+
+def diagnostic_lines(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> list[str]:
+    return [str(d) for d in diagnostics]
+
+
+@dataclass
+class ProposalInput:
+    """One proposal read from a file, with where it came from (for messages)."""
+
+    origin: str
+    data: Any
+
+
+def read_proposals(sources: list[str], stdin: TextIO = sys.stdin) -> Iterator[ProposalInput]:
+    """Proposals from JSON files, JSON Lines files, directories of .json files, or '-' (stdin).
+
+    A JSON Lines record that wraps a proposal (`{"proposal": {...}, "assessment": ...}`, as
+    written by `riskrules export`) yields the proposal. Raises ValueError on unreadable input.
+    """
+    for source in sources or ["-"]:
+        if source == "-":
+            yield from _parse_text(stdin.read(), "<stdin>")
+            continue
+        path = Path(source)
+        if path.is_dir():
+            for file in sorted(path.glob("*.json")):
+                yield from _parse_text(_read(file), str(file))
+            for file in sorted(path.glob("*.jsonl")):
+                yield from _parse_text(_read(file), str(file))
+            continue
+        yield from _parse_text(_read(path), source)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read: {exc}") from exc
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key '{key}'")
+        out[key] = value
+    return out
+
+
+def loads_strict(text: str) -> Any:
+    """json.loads that refuses duplicate keys, NaN and Infinity."""
+    return json.loads(text, object_pairs_hook=_strict_pairs, parse_constant=_reject_constant)
+
+
+def _parse_text(text: str, origin: str) -> Iterator[ProposalInput]:
+    stripped = text.strip()
+    if not stripped:
+        return
+    try:
+        whole = loads_strict(stripped)
+    except ValueError:
+        whole = None
+        lines = True
+    else:
+        lines = False
+    if not lines:
+        for i, item in enumerate(whole if isinstance(whole, list) else [whole]):
+            yield ProposalInput(origin if not isinstance(whole, list) else f"{origin}[{i}]",
+                                _unwrap(item))
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = loads_strict(line)
+        except ValueError as exc:
+            raise ValueError(f"{origin}:{number}: invalid JSON: {exc}") from exc
+        yield ProposalInput(f"{origin}:{number}", _unwrap(item))
+
+
+def _unwrap(item: Any) -> Any:
+    if isinstance(item, dict) and "proposal" in item and isinstance(item["proposal"], dict) \
+            and "title" not in item:
+        return item["proposal"]
+    return item
+
+
+def validate(data: Any) -> dict[str, Any]:
+    """Validate a proposal against the contract with the API's marshmallow schema (one
+    definition for HTTP and CLI alike); raises ProposalError naming every offending field."""
+    validate_proposal(data)
+    result: dict[str, Any] = data
+    return result
+
+
+def print_json(doc: Any, out: TextIO = sys.stdout, *, pretty: bool = False) -> None:
+    out.write(json.dumps(doc, ensure_ascii=False, indent=2 if pretty else None,
+                         sort_keys=False) + "\n")

@@ -1,0 +1,84 @@
+"""`riskrules export`: stored assessments as JSON Lines, oldest first, usable as a diff corpus.
+
+Each line is `{"id", "created_at", "proposal", "assessment"}`: the proposal exactly as received
+and the assessment exactly as returned. `riskrules diff` and `score` read such records as
+proposals (they take the `proposal` member), so an export is a corpus of real traffic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime
+from typing import Any, TextIO
+
+DECISIONS = ("approve", "review", "escalate", "reject")
+
+
+def _moment(text: str) -> datetime:
+    """An RFC 3339 timestamp, or a date (midnight UTC)."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date or RFC 3339 timestamp: {text!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"timestamp without time zone: {text!r}")
+    return moment
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "export", help="write stored assessments as JSON Lines (a diff corpus)",
+        description="Write stored assessments, oldest first, one JSON object per line: "
+                    '{"id", "created_at", "proposal", "assessment"}.')
+    parser.add_argument("--since", type=_moment, metavar="WHEN",
+                        help="created at or after (YYYY-MM-DD or RFC 3339)")
+    parser.add_argument("--until", type=_moment, metavar="WHEN", help="created before")
+    parser.add_argument("--decision", choices=DECISIONS)
+    parser.add_argument("--output", "-o", metavar="FILE", default="-",
+                        help="output file (default stdout)")
+    parser.add_argument("--database-url", metavar="URL",
+                        help="default $RISKRULES_DATABASE_URL or sqlite:///var/riskrules.sqlite3")
+    parser.set_defaults(func=handle)
+
+
+def write_export(store: Any, filters: Any, out: TextIO) -> int:
+    from api.context import dumps
+
+    count = 0
+    for row in store.iter_all(filters):
+        created = row.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        # Stored JSON texts are spliced in unchanged: the export is byte-faithful to the API.
+        out.write('{"id":' + dumps(row.id) + ',"created_at":' + dumps(created)
+                  + ',"proposal":' + row.proposal_json + ',"assessment":'
+                  + row.assessment_json + "}\n")
+        count += 1
+    return count
+
+
+def handle(args: argparse.Namespace) -> int:
+    from api.errors import StoreUnavailable
+    from api.store import Filters, Store
+    from cli.serve import database_url
+
+    store = Store(database_url(args.database_url))
+    filters = Filters(decision=args.decision, since=args.since, until=args.until)
+    try:
+        if args.output == "-":
+            count = write_export(store, filters, sys.stdout)
+        else:
+            with open(args.output, "w", encoding="utf-8") as out:
+                count = write_export(store, filters, out)
+    except StoreUnavailable as error:
+        print(f"riskrules export: {error.detail}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"riskrules export: cannot write {args.output}: {error.strerror}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(f"exported {count} assessment(s)", file=sys.stderr)
+    return 0

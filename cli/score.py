@@ -1,0 +1,81 @@
+"""`riskrules score`: score proposals from files or stdin and print assessments; stores nothing."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from typing import Any
+
+from cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_format,
+    load_or_report,
+    print_json,
+    read_proposals,
+    validate,
+)
+from engine.errors import EngineError, ProposalError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("score", help="score proposals (JSON, JSON Lines, or - for stdin)",
+                       description="Score proposals and print their assessments. With "
+                       "--format json, one assessment per line (JSON Lines).")
+    p.add_argument("files", nargs="*", metavar="FILE", help="JSON or JSON Lines files, "
+                   "directories of .json files, or - for stdin (default)")
+    p.add_argument("--as-of", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                   help="assessment date for rule effective windows (default today, UTC)")
+    add_format(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    pack = load_or_report(args.rules)
+    if pack is None:
+        return EXIT_USAGE
+    status = EXIT_OK
+    try:
+        for item in read_proposals(args.files):
+            try:
+                proposal = validate(item.data)
+                assessment = pack.assess(proposal, as_of=args.as_of)
+            except ProposalError as exc:
+                for error in exc.errors:
+                    print(f"{item.origin}: {error.path or '<proposal>'}: {error.message}",
+                          file=sys.stderr)
+                status = EXIT_USAGE
+                continue
+            except EngineError as exc:
+                print(f"{item.origin}: {exc.code} {exc.detail}", file=sys.stderr)
+                status = EXIT_USAGE
+                continue
+            if args.format == "json":
+                print_json(assessment.to_dict())
+            else:
+                print(render(item.origin, assessment.to_dict()))
+    except ValueError as exc:
+        print(f"riskrules score: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        pack.close()
+    return status
+
+
+def render(origin: str, a: dict[str, Any]) -> str:
+    """A readable report of one assessment for a terminal."""
+    lines = [f"{origin}: {a['reference'] or '(no reference)'}",
+             f"  decision {a['decision'].upper()}  band {a['band']}  score {a['score']:.2f}"
+             f"  (inherent {a['inherent_score']:.2f})",
+             f"  {a['summary']}"]
+    for factor in a["factors"]:
+        lines.append(f"  {factor['label']:<28} score {factor['score']:6.2f}  "
+                     f"contribution {factor['contribution']:6.2f}")
+        for hit in factor["rules"]:
+            lines.append(f"    {hit['points']:+5g}  {hit['rule']:<8} {hit['title']}")
+            for ev in hit["evidence"]:
+                lines.append(f"             {ev['path']} = {ev['value']!r}  ({ev['test']})")
+    for item in a["missing_information"]:
+        lines.append(f"  missing: {item['path']} (needed by {', '.join(item['rules'])})")
+    return "\n".join(lines)

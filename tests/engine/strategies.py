@@ -1,0 +1,193 @@
+"""Hypothesis strategies for conditions and proposals over small value domains (so rules fire)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from engine import ast
+
+COUNTRIES = ["RU", "US", "CN", "IR", "AE"]
+RAILS = ["swift", "crypto", "cips", "barter"]
+SECTORS = ["space", "payments", "energy"]
+TYPES = ["state_agency", "private_company", "government"]
+EXPORT = ["itar", "dual_use", "not_controlled", "unknown"]
+TRANSFER = ["none", "limited", "substantial", "full"]
+AMOUNTS = [0, 1_000_000, 100_000_000, 450_000_000.5]
+SHARES = [0.0, 0.2, 0.25, 1.0]
+TITLES = ["Launch deal", "launch", "EV plant", "Ro\u0441kosmos \u00e9 deal", ""]
+PATTERNS = [".*[Ll]aunch.*", "EV.*", "[A-Z].*", "(Launch|EV) .*", "x?", ".*deal"]
+
+# (path, kind, domain) of plain fields at the top scope
+TOP_SCALARS: list[tuple[tuple[str, ...], str, list[Any]]] = [
+    (("title",), "text", TITLES),
+    (("deal", "type"), "enum", ["joint_venture", "other"]),
+    (("deal", "value", "amount"), "number", AMOUNTS),
+    (("deal", "duration_months"), "number", [1, 60, 120]),
+    (("technology_transfer",), "enum", TRANSFER),
+    (("payments", "usd_share"), "number", SHARES),
+    (("public_profile",), "enum", ["low", "high"]),
+    (("data_sharing", "personal_data"), "bool", [True, False]),
+]
+TOP_LISTS: list[tuple[tuple[str, ...], list[Any]]] = [
+    (("payments", "rails"), RAILS),
+    (("sectors",), SECTORS),
+    (("deal", "jurisdictions"), COUNTRIES),
+    (("mitigations",), ["escrow", "exit_clause"]),
+]
+PARTY_SCALARS: list[tuple[tuple[str, ...], str, list[Any]]] = [
+    (("country",), "country", COUNTRIES),
+    (("type",), "enum", TYPES),
+    (("state_owned",), "bool", [True, False]),
+    (("screening", "matched"), "bool", [True, False]),
+    (("name",), "text", ["Roscosmos", "Acme", "\u0420\u043e\u0441\u043a\u043e\u0441\u043c\u043e\u0441"]),
+]
+OWNER_SCALARS: list[tuple[tuple[str, ...], str, list[Any]]] = [
+    (("country",), "country", COUNTRIES),
+    (("percent",), "number", [10, 50, 75.5]),
+]
+TECH_SCALARS: list[tuple[tuple[str, ...], str, list[Any]]] = [
+    (("export_control",), "enum", EXPORT),
+    (("category",), "enum", ["satellites", "chips", "other"]),
+]
+
+
+def _leaf(scalars: list[tuple[tuple[str, ...], str, list[Any]]],
+          lists: list[tuple[tuple[str, ...], list[Any]]]) -> st.SearchStrategy[ast.Condition]:
+    options = []
+    for path, kind, domain in scalars:
+        ops = ["eq", "ne", "in", "not_in", "exists", "missing"]
+        if kind == "number":
+            ops += ["lt", "lte", "gt", "gte"]
+        if kind == "text":
+            ops += ["matches"]
+        options.append(st.tuples(st.just(path), st.sampled_from(ops), st.just(domain), st.just(kind)))
+    for path, domain in lists:
+        options.append(st.tuples(st.just(path), st.sampled_from(["contains", "contains_any", "exists", "missing"]),
+                                 st.just(domain), st.just("list")))
+    return st.one_of(options).flatmap(_make_leaf)
+
+
+def _make_leaf(spec: tuple[tuple[str, ...], str, list[Any], str]) -> st.SearchStrategy[ast.Condition]:
+    path, op, domain, kind = spec
+    if op in ("exists", "missing"):
+        return st.just(ast.Leaf(op, path))
+    if op == "matches":
+        return st.sampled_from(PATTERNS).map(lambda p: ast.Leaf("matches", path, value=p))
+    if op in ("in", "not_in", "contains_any"):
+        return st.lists(st.sampled_from(domain), min_size=1, max_size=3, unique=True).map(
+            lambda vs: ast.Leaf(op, path, values=tuple(vs)))
+    return st.sampled_from(domain).map(lambda v: ast.Leaf(op, path, value=v))
+
+
+def _item_self(domain: list[Any]) -> st.SearchStrategy[ast.Condition]:
+    return st.one_of(
+        st.sampled_from(domain).map(lambda v: ast.Leaf("eq", (), value=v)),
+        st.sampled_from(domain).map(lambda v: ast.Leaf("ne", (), value=v)),
+        st.lists(st.sampled_from(domain), min_size=1, max_size=2, unique=True).map(
+            lambda vs: ast.Leaf("in", (), values=tuple(vs))),
+        st.lists(st.sampled_from(domain), min_size=1, max_size=2, unique=True).map(
+            lambda vs: ast.Leaf("not_in", (), values=tuple(vs))),
+    )
+
+
+def _combine(base: st.SearchStrategy[ast.Condition], depth: int) -> st.SearchStrategy[ast.Condition]:
+    return st.recursive(base, lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3).map(lambda xs: ast.All(tuple(xs))),
+        st.lists(inner, min_size=1, max_size=3).map(lambda xs: ast.Any(tuple(xs))),
+        inner.map(ast.Not),
+    ), max_leaves=depth)
+
+
+def _no_not_matches(cond: ast.Condition, negated: bool = False) -> bool:
+    if isinstance(cond, ast.Leaf):
+        return not (negated and cond.op == "matches")
+    if isinstance(cond, ast.Not):
+        return _no_not_matches(cond.item, not negated)
+    if isinstance(cond, ast.Quantifier):
+        return _no_not_matches(cond.condition, negated)
+    return all(_no_not_matches(i, negated) for i in cond.items)
+
+
+def owner_condition() -> st.SearchStrategy[ast.Condition]:
+    return _combine(_leaf(OWNER_SCALARS, []), 3)
+
+
+def party_condition() -> st.SearchStrategy[ast.Condition]:
+    owners = st.tuples(st.sampled_from(["some", "every"]), owner_condition()).map(
+        lambda t: ast.Quantifier(t[0], ("owners",), t[1]))
+    aliases = st.tuples(st.sampled_from(["some", "every"]), _item_self(["Acme", "Roscosmos"])).map(
+        lambda t: ast.Quantifier(t[0], ("aliases",), t[1]))
+    return _combine(st.one_of(_leaf(PARTY_SCALARS, []), owners, aliases), 4)
+
+
+def condition() -> st.SearchStrategy[ast.Condition]:
+    parties = st.tuples(st.sampled_from(["some", "every"]), party_condition()).map(
+        lambda t: ast.Quantifier(t[0], ("counterparties",), t[1]))
+    techs = st.tuples(st.sampled_from(["some", "every"]), _combine(_leaf(TECH_SCALARS, []), 3)).map(
+        lambda t: ast.Quantifier(t[0], ("technologies",), t[1]))
+    juris = st.tuples(st.sampled_from(["some", "every"]), _item_self(COUNTRIES)).map(
+        lambda t: ast.Quantifier(t[0], ("deal", "jurisdictions"), t[1]))
+    base = st.one_of(_leaf(TOP_SCALARS, TOP_LISTS), parties, techs, juris)
+    return _combine(base, 6).filter(_no_not_matches)
+
+
+def _maybe(d: dict[str, Any], key: str, strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.one_of(st.just(d), strategy.map(lambda v: {**d, key: v}))
+
+
+@st.composite
+def _optional_fields(draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]]) -> dict[str, Any]:
+    return {k: draw(s) for k, s in fields.items() if draw(st.booleans())}
+
+
+def owner() -> st.SearchStrategy[dict[str, Any]]:
+    return st.builds(lambda base, extra: {**base, **extra},
+                     st.fixed_dictionaries({"name": st.sampled_from(["Ivan", "Acme"]),
+                                            "country": st.sampled_from(COUNTRIES)}),
+                     _optional_fields({"percent": st.sampled_from([10, 50, 75.5])}))
+
+
+def party() -> st.SearchStrategy[dict[str, Any]]:
+    return st.builds(lambda base, extra: {**base, **extra},
+                     st.fixed_dictionaries({"name": st.sampled_from(["Roscosmos", "Acme"]),
+                                            "country": st.sampled_from(COUNTRIES),
+                                            "type": st.sampled_from(TYPES)}),
+                     _optional_fields({
+                         "state_owned": st.booleans(),
+                         "aliases": st.lists(st.sampled_from(["Acme", "Roscosmos", "X"]), max_size=2),
+                         "owners": st.lists(owner(), max_size=2),
+                         "screening": st.fixed_dictionaries({"matched": st.booleans(), "score": st.sampled_from([0, 90])}),
+                     }))
+
+
+def proposal() -> st.SearchStrategy[dict[str, Any]]:
+    deal = st.builds(lambda base, extra: {**base, **extra},
+                     st.fixed_dictionaries({"type": st.sampled_from(["joint_venture", "other"])}),
+                     _optional_fields({
+                         "value": _optional_fields({"amount": st.sampled_from(AMOUNTS),
+                                                    "currency": st.just("USD")}),
+                         "duration_months": st.sampled_from([1, 60, 120]),
+                         "jurisdictions": st.lists(st.sampled_from(COUNTRIES), max_size=3),
+                     }))
+    return st.builds(lambda base, extra: {**base, **extra},
+                     st.fixed_dictionaries({
+                         "title": st.sampled_from(TITLES),
+                         "initiator": st.just({"name": "Us", "country": "US", "type": "private_company"}),
+                         "counterparties": st.lists(party(), min_size=1, max_size=3),
+                         "deal": deal,
+                         "sectors": st.lists(st.sampled_from(SECTORS), min_size=1, max_size=2),
+                     }),
+                     _optional_fields({
+                         "technologies": st.lists(st.fixed_dictionaries({
+                             "name": st.just("t"), "category": st.sampled_from(["satellites", "chips", "other"]),
+                             "export_control": st.sampled_from(EXPORT)}), max_size=3),
+                         "technology_transfer": st.sampled_from(TRANSFER),
+                         "payments": _optional_fields({
+                             "rails": st.lists(st.sampled_from(RAILS), max_size=3),
+                             "usd_share": st.sampled_from(SHARES)}),
+                         "public_profile": st.sampled_from(["low", "high"]),
+                         "data_sharing": _optional_fields({"personal_data": st.booleans()}),
+                         "mitigations": st.lists(st.sampled_from(["escrow", "exit_clause"]), max_size=2),
+                     }))

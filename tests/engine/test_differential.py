@@ -1,0 +1,48 @@
+"""durable_rules (through the compiler) and the reference interpreter agree on every rule hit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine import ast
+from engine.compiler import compile_rules
+from engine.errors import Position
+from engine.facts import build_fact
+from engine.matcher import DurableMatcher
+from engine.normalize import normalize
+from engine.reference import holds
+from tests.engine import strategies
+
+DAY = dt.date(2026, 11, 1)
+
+
+def _rule(index: int, cond: ast.Condition) -> ast.Rule:
+    return ast.Rule(id=f"R{index}", title="t", factor="f", kind=ast.RuleKind.RISK, points=1,
+                    when=cond, rationale="", source="", enabled=True, tags=(),
+                    effective_from=None, effective_until=None, pos=Position("gen"), index=index)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conditions=st.lists(strategies.condition(), min_size=1, max_size=6),
+       proposals=st.lists(strategies.proposal(), min_size=1, max_size=5))
+def test_durable_rules_and_reference_agree(conditions: list[ast.Condition],
+                                           proposals: list[dict[str, object]]) -> None:
+    rules = tuple(_rule(i, c) for i, c in enumerate(conditions))
+    compiled = compile_rules(rules, {r.id: normalize(r.when) for r in rules})
+    matcher = DurableMatcher(compiled.definitions, label="diff")
+    try:
+        for proposal in proposals:
+            fired = {compiled.names[n] for n in matcher.match(build_fact(proposal, DAY, compiled))}
+            expected = {r.id for r in rules if holds(r.when, proposal)}
+            assert fired == expected, (proposal, [(r.id, r.when) for r in rules])
+    finally:
+        matcher.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(cond=strategies.condition(), proposal=strategies.proposal())
+def test_normalisation_preserves_meaning(cond: ast.Condition, proposal: dict[str, object]) -> None:
+    assert holds(normalize(cond), proposal) == holds(cond, proposal)
