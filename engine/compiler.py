@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import ast
+from engine.errors import DiagnosticSink
+from engine.normalize import NotExpressible
 
 FACT_ROOT = "p"
 FLAG = "rr_on"
 DAY = "rr_day"
 COUNT_SUFFIX = "__n"
+MAX_ALTERNATIVES = 64
 
 Expr = dict[str, Any]
 Scope = tuple[tuple[str, ...], ...]
@@ -59,21 +62,46 @@ class _Compiler:
             tests.append({"$gte": {DAY: day_number(rule.effective_from)}})
         if rule.effective_until:
             tests.append({"$lte": {DAY: day_number(rule.effective_until)}})
-        body = self.cond(condition, FACT_ROOT, ())
-        tests.extend(body["$and"] if set(body) == {"$and"} else [body])
+        alternatives = self.dnf(condition, FACT_ROOT, ())
+        if len(alternatives) == 1:
+            tests.extend(alternatives[0])
+        else:
+            tests.append({"$or": [_all_of(a) for a in alternatives]})
         return {"$and": tests}
 
-    def cond(self, cond: ast.Condition, prefix: str, scope: Scope) -> Expr:
-        """`prefix` is where the scope lives in the fact (`p` or `$i`); `scope` is the chain of
-        list paths leading to it, used to place the counts `every` needs."""
-        if isinstance(cond, ast.All):
-            return {"$and": [self.cond(c, prefix, scope) for c in cond.items]}
-        if isinstance(cond, ast.Any):
-            return {"$or": [self.cond(c, prefix, scope) for c in cond.items]}
+    def dnf(self, cond: ast.Condition, prefix: str, scope: Scope) -> list[list[Expr]]:
+        """The condition as alternatives (an OR of ANDs) in which no `$or` holds a list test.
+
+        durable_rules 2.0.28 evaluates an `$or` inside a list test wrongly when one of its
+        branches is itself a list test (`$iany`/`$iall`): a failing inner list test makes the
+        whole `$or` fail (measured; covered by the differential test). So disjunctions that
+        involve list tests are lifted out of list tests: some(L, a or b) = some(L, a) or
+        some(L, b), up to the rule's top level, where durable_rules splits alternatives
+        itself. `prefix` is where the scope lives in the fact (`p` or `$i`); `scope` is the
+        chain of list paths leading to it (where `every` counts are placed).
+        """
+        if isinstance(cond, ast.Leaf):
+            return [[self.leaf(cond, prefix, scope)]]
         if isinstance(cond, ast.Quantifier):
             return self.quantifier(cond, prefix, scope)
-        if isinstance(cond, ast.Leaf):
-            return self.leaf(cond, prefix, scope)
+        if isinstance(cond, ast.All):
+            result: list[list[Expr]] = [[]]
+            for child in cond.items:
+                result = [a + b for a in result for b in self.dnf(child, prefix, scope)]
+                if len(result) > MAX_ALTERNATIVES:
+                    raise NotExpressible(cond, f"this condition expands to more than "
+                                         f"{MAX_ALTERNATIVES} alternatives; split the rule")
+            return result
+        if isinstance(cond, ast.Any):
+            plain: list[Expr] = []
+            lifted: list[list[Expr]] = []
+            for child in cond.items:
+                for alternative in self.dnf(child, prefix, scope):
+                    if any(_has_list_test(e) for e in alternative):
+                        lifted.append(alternative)
+                    else:
+                        plain.append(_all_of(alternative))
+            return ([[_any_of(plain)]] if plain else []) + lifted
         raise TypeError(f"not a normalised condition: {cond!r}")  # Not never reaches here
 
     def _at(self, path: tuple[str, ...], prefix: str, scope: Scope) -> str:
@@ -81,13 +109,18 @@ class _Compiler:
             self.out.top_fields.add(path[0])
         return ".".join((prefix, *path)) if path else prefix
 
-    def quantifier(self, q: ast.Quantifier, prefix: str, scope: Scope) -> Expr:
+    def quantifier(self, q: ast.Quantifier, prefix: str, scope: Scope) -> list[list[Expr]]:
         where = self._at(q.path, prefix, scope)
-        inner = self.cond(q.condition, "$i", (*scope, q.path))
+        inner = self.dnf(q.condition, "$i", (*scope, q.path))
         if q.kind == "some":
-            return {"$iany": {where: inner}}
+            return [[{"$iany": {where: _all_of(alternative)}}] for alternative in inner]
+        if len(inner) > 1:
+            raise NotExpressible(q, "'every' over a condition that offers a choice (any/not) "
+                                 "between further list tests cannot be compiled: the matching "
+                                 "core misreads it. Split the rule, or test the inner list "
+                                 "with a separate rule")
         self.out.count_paths.add((scope, q.path))
-        return {"$or": [{f"{prefix}.{count_key(q.path)}": 0}, {"$iall": {where: inner}}]}
+        return [[{f"{prefix}.{count_key(q.path)}": 0}], [{"$iall": {where: _all_of(inner[0])}}]]
 
     def leaf(self, leaf: ast.Leaf, prefix: str, scope: Scope) -> Expr:
         where = self._at(leaf.path, prefix, scope)
@@ -115,6 +148,14 @@ class _Compiler:
         raise ValueError(f"unknown operator {op}")
 
 
+def _has_list_test(expr: Any) -> bool:
+    if isinstance(expr, dict):
+        return any(k in ("$iany", "$iall") or _has_list_test(v) for k, v in expr.items())
+    if isinstance(expr, list):
+        return any(_has_list_test(v) for v in expr)
+    return False
+
+
 def _any_of(tests: list[Expr]) -> Expr:
     return tests[0] if len(tests) == 1 else {"$or": tests}
 
@@ -123,14 +164,26 @@ def _all_of(tests: list[Expr]) -> Expr:
     return tests[0] if len(tests) == 1 else {"$and": tests}
 
 
-def compile_rules(rules: tuple[ast.Rule, ...], conditions: dict[str, ast.Condition]) -> CompiledRules:
-    """Compile every enabled rule; `conditions` are the normalised conditions by rule id."""
+def compile_rules(rules: tuple[ast.Rule, ...], conditions: dict[str, ast.Condition],
+                  sink: DiagnosticSink | None = None) -> CompiledRules:
+    """Compile every enabled rule; `conditions` are the normalised conditions by rule id.
+
+    Inexpressible conditions become E019 diagnostics in `sink` (or raise NotExpressible when
+    no sink is given) and their rules are left out.
+    """
     out = CompiledRules()
     compiler = _Compiler(out)
     for rule in rules:
         if not rule.enabled or rule.id not in conditions:
             continue
+        try:
+            expr = compiler.rule(rule, conditions[rule.id])
+        except NotExpressible as exc:
+            if sink is None:
+                raise
+            sink.error("E019", f"rule {rule.id}: {exc}", exc.node.pos)
+            continue
         name = f"r{rule.index}"
-        out.definitions[name] = compiler.rule(rule, conditions[rule.id])
+        out.definitions[name] = expr
         out.names[name] = rule.id
     return out

@@ -62,7 +62,11 @@ class _Reader:
         if node is None:
             return None
         if not isinstance(node, YScalar) or not isinstance(node.value, str):
-            self.sink.error("E004", f"{what} must be text", node.pos)
+            hint = ""
+            if isinstance(node, YScalar) and node.value is not None and \
+                    not isinstance(node.value, str):
+                hint = f" (YAML read it as {type(node.value).__name__} {node.value!r}: quote it)"
+            self.sink.error("E004", f"{what} must be text{hint}", node.pos)
             return None
         if pattern is not None and not pattern.match(node.value):
             self.sink.error("E004", f"{what} '{node.value}' must match {pattern.pattern}",
@@ -140,6 +144,8 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
     r = _Reader(sink)
     out: dict[str, object] = {"name": "", "version": "", "description": "", "factors": (),
                               "bands": (), "knockout_decision": "reject", "screening": None}
+    if node is None:  # unreadable: already reported
+        return out
     root = r.mapping(node, "pack.yaml", Position(label, 1, 1))
     if root is None:
         return out
@@ -264,6 +270,8 @@ def _screening(r: _Reader, node: YNode, pos: Position) -> ast.ScreeningSettings 
 
 def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) -> ast.RefList | None:
     r = _Reader(sink)
+    if node is None:  # unreadable: already reported
+        return None
     m = r.mapping(node, "a list file", Position(label, 1, 1))
     if m is None:
         return None
@@ -332,6 +340,8 @@ class RuleParser:
         self.index = 0
 
     def parse_file(self, node: YNode | None, label: str) -> list[ast.Rule]:
+        if node is None:  # unreadable: already reported
+            return []
         m = self.r.mapping(node, "a rule file", Position(label, 1, 1))
         if m is None:
             return []
@@ -354,7 +364,9 @@ class RuleParser:
         if rid is not None:
             if rid in self.seen_ids:
                 first = self.seen_ids[rid]
-                self.sink.error("E010", f"duplicate rule id '{rid}' (first at {first})",
+                where = f"line {first.line}" if first.file == m.pos.file else \
+                    f"{first.file}:{first.line}"
+                self.sink.error("E010", f"duplicate rule id '{rid}' (first at {where})",
                                 m.values["id"].pos)
             else:
                 self.seen_ids[rid] = m.values["id"].pos

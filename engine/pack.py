@@ -322,11 +322,11 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         knockout_decision=str(settings["knockout_decision"]), screening=screening,
         lists=lists, rules=tuple(rules), files=tuple(str(f) for f in files))
     conditions = normalize_rules(spec.rules, sink)
+    compiled = compile_rules(spec.rules, conditions, sink)
     if extra_diagnostics and not sink.errors:
         lint(spec, conditions, sink)
     if sink.errors:
         raise PackError(sink.sorted())
-    compiled = compile_rules(spec.rules, conditions)
     return Pack(spec=spec, digest=digest(root, files), diagnostics=tuple(sink.sorted()),
                 compiled=compiled, conditions=conditions, screener=screener)
 

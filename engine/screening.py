@@ -230,12 +230,16 @@ class Screener:
         self._natural = tuple(natural_forms)
         self._postings = {token: tuple(ids) for token, ids in postings.items()}
         self._joined = {key: tuple(ids) for key, ids in joined.items()}
-        deletes: dict[str, set[str]] = {}
-        for token in self._postings:
+        # One-deletion neighbourhood of the vocabulary: key → tokens (in sorted order).
+        building: dict[str, list[str]] = {}
+        for token in sorted(self._postings):
             if len(token) >= MIN_FUZZY_TOKEN:
                 for key in _deletions(token):
-                    deletes.setdefault(key, set()).add(token)
-        self._deletes = {key: tuple(sorted(tokens)) for key, tokens in deletes.items()}
+                    building.setdefault(key, []).append(token)
+        self._deletes: dict[str, tuple[str, ...]] = {}
+        while building:  # to tuples (smaller), freeing each list as we go
+            key, tokens = building.popitem()
+            self._deletes[key] = tuple(tokens)
 
     def __len__(self) -> int:
         """Number of indexed name variants."""
@@ -301,7 +305,7 @@ class Screener:
 
     def screen_all(self, name: str) -> ScreeningResult:
         """Reference result by a full scan of every variant (for tests and benchmarks only)."""
-        found = self._best(name, range(len(self._owner)))
+        found = self._best(name, None)
         if found is None:
             return NO_CANDIDATE
         score, variant = found
@@ -310,19 +314,23 @@ class Screener:
         return ScreeningResult(rounded >= self.threshold, rounded, item.list, item.entry.name,
                                item.entry.id, name, item.entry.programs)
 
-    def _best(self, name: str, variants: Sequence[int]) -> tuple[float, int] | None:
-        """Best (score, variant) among `variants` (ascending), the first one on ties."""
-        if not variants:
-            return None
+    def _best(self, name: str, variants: Sequence[int] | None) -> tuple[float, int] | None:
+        """Best (score, variant) among `variants` (ascending; None: all), the first on ties."""
+        sorted_forms: Sequence[str] = self._sorted
+        natural_forms: Sequence[str] = self._natural
+        if variants is not None:
+            if not variants:
+                return None
+            sorted_forms = list(map(self._sorted.__getitem__, variants))
+            natural_forms = list(map(self._natural.__getitem__, variants))
         tokens = name_tokens(name)
-        by_sort = process.extractOne(" ".join(sorted(tokens)), [self._sorted[v] for v in variants],
-                                     scorer=fuzz.ratio)
-        by_order = process.extractOne(" ".join(tokens), [self._natural[v] for v in variants],
-                                      scorer=fuzz.ratio)
-        candidates = [(float(r[1]), variants[r[2]]) for r in (by_sort, by_order) if r is not None]
-        if not candidates:
-            return None
-        return min(candidates, key=lambda c: (-c[0], c[1]))
+        found = [
+            (float(r[1]), r[2] if variants is None else variants[r[2]])
+            for r in (process.extractOne(" ".join(sorted(tokens)), sorted_forms, scorer=fuzz.ratio),
+                      process.extractOne(" ".join(tokens), natural_forms, scorer=fuzz.ratio))
+            if r is not None
+        ]
+        return min(found, key=lambda c: (-c[0], c[1])) if found else None
 
 
 def _variants(entry: WatchlistEntry) -> list[tuple[str, ...]]:
