@@ -37,6 +37,13 @@ class Leaf:
     values: tuple[object, ...] = ()
     list_name: str | None = None
     pos: Position = field(default=Position("<memory>"), compare=False)
+    members: frozenset[tuple[bool, object]] = field(default=frozenset(), compare=False,
+                                                   repr=False)
+
+    def __post_init__(self) -> None:
+        # Type-tagged set for O(1) membership tests (true must not match 1).
+        object.__setattr__(self, "members", frozenset(
+            (isinstance(v, bool), v) for v in self.values))
 
     def describe(self) -> str:
         """The test as a reader sees it in evidence: `in list sanctioned_jurisdictions`."""

@@ -1,10 +1,15 @@
 """Compiles normalised rule conditions into durable_rules condition expressions.
 
 Fact layout (built by `engine.facts`): the proposal lives under `p` so that no user field can
-collide with durable_rules' own `sid` and `id`; `rr_on` is always 1 and `rr_day` is the
-assessment date as YYYYMMDD. Every rule is `rr_on == 1 AND <window> AND <condition>`: the
-positive `rr_on` test keeps durable_rules from the negation-only rules that hang it, and the
-window makes `effective_from`/`effective_until` part of the match itself.
+collide with durable_rules' own `sid` and `id`; `rr_day` is the assessment date as YYYYMMDD.
+
+Every rule starts with two positive group-flag tests (`rr_a<n> == 1`, `rr_b<m> == 1`; the fact
+sets every flag). They do two jobs. A positive test keeps durable_rules away from the
+negation-only rules that hang it. And they shape its alpha network as a tree of fan-out ≤ 8:
+durable_rules walks that network with a fixed stack of 64 pending nodes and fails with
+error 303 (ERR_MAX_STACK_SIZE) when more than 64 tests match below one node, which a flat
+pack of ~80 rules already reaches (measured on the bundled pack). The window tests make
+`effective_from`/`effective_until` part of the match itself.
 
 `every` compiles to `count == 0 OR all items pass`, because durable_rules' `$iall` is false on
 an empty list; the fact builder adds the counts the compiled rules ask for, as a flat key
@@ -23,7 +28,7 @@ from engine.errors import DiagnosticSink
 from engine.normalize import NotExpressible
 
 FACT_ROOT = "p"
-FLAG = "rr_on"
+GROUP_FLAGS = ("rr_a", 64), ("rr_b", 8)
 DAY = "rr_day"
 COUNT_SUFFIX = "__n"
 MAX_ALTERNATIVES = 64
@@ -42,6 +47,7 @@ class CompiledRules:
 
     definitions: dict[str, Expr] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # durable rule name -> rule id
+    flags: set[str] = field(default_factory=set)
     top_fields: set[str] = field(default_factory=set)
     # (chain of list paths from the proposal down to the scope, list path within the scope)
     count_paths: set[tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = field(
@@ -56,8 +62,12 @@ class _Compiler:
     def __init__(self, out: CompiledRules) -> None:
         self.out = out
 
-    def rule(self, rule: ast.Rule, condition: ast.Condition) -> Expr:
-        tests: list[Expr] = [{FLAG: 1}]
+    def rule(self, rule: ast.Rule, condition: ast.Condition, sequence: int) -> Expr:
+        tests: list[Expr] = []
+        for flag, size in GROUP_FLAGS:
+            name = f"{flag}{sequence // size}"
+            self.out.flags.add(name)
+            tests.append({name: 1})
         if rule.effective_from:
             tests.append({"$gte": {DAY: day_number(rule.effective_from)}})
         if rule.effective_until:
@@ -70,15 +80,19 @@ class _Compiler:
         return {"$and": tests}
 
     def dnf(self, cond: ast.Condition, prefix: str, scope: Scope) -> list[list[Expr]]:
-        """The condition as alternatives (an OR of ANDs) in which no `$or` holds a list test.
+        """The condition as alternatives (an OR of ANDs) that durable_rules evaluates right.
 
-        durable_rules 2.0.28 evaluates an `$or` inside a list test wrongly when one of its
-        branches is itself a list test (`$iany`/`$iall`): a failing inner list test makes the
-        whole `$or` fail (measured; covered by the differential test). So disjunctions that
-        involve list tests are lifted out of list tests: some(L, a or b) = some(L, a) or
-        some(L, b), up to the rule's top level, where durable_rules splits alternatives
-        itself. `prefix` is where the scope lives in the fact (`p` or `$i`); `scope` is the
-        chain of list paths leading to it (where `every` counts are placed).
+        Measured on durable_rules 2.0.28 (and covered by the differential test): at the top
+        of a rule, `$or` is sound (it is split into alternatives); but inside a list test
+        (`$iany`/`$iall`) an `$or` over *different* fields returns the verdict of whichever
+        field comes last in the fact, and an `$or` holding a nested list test fails whenever
+        that inner test fails. So inside list tests an `$or` only ever groups tests on one
+        field; other disjunctions are lifted out: some(L, a or b) = some(L, a) or
+        some(L, b), up to the top of the rule. `every` cannot be split that way and refuses
+        such conditions (NotExpressible).
+
+        `prefix` is where the scope lives in the fact (`p` or `$i`); `scope` is the chain of
+        list paths leading to it (where `every` counts are placed).
         """
         if isinstance(cond, ast.Leaf):
             return [[self.leaf(cond, prefix, scope)]]
@@ -93,15 +107,19 @@ class _Compiler:
                                          f"{MAX_ALTERNATIVES} alternatives; split the rule")
             return result
         if isinstance(cond, ast.Any):
-            plain: list[Expr] = []
+            alternatives = [a for child in cond.items for a in self.dnf(child, prefix, scope)]
+            if not scope:
+                return [[_any_of([_all_of(a) for a in alternatives])]]
+            by_field: dict[str, list[Expr]] = {}
             lifted: list[list[Expr]] = []
-            for child in cond.items:
-                for alternative in self.dnf(child, prefix, scope):
-                    if any(_has_list_test(e) for e in alternative):
-                        lifted.append(alternative)
-                    else:
-                        plain.append(_all_of(alternative))
-            return ([[_any_of(plain)]] if plain else []) + lifted
+            for alternative in alternatives:
+                expr = _all_of(alternative)
+                fields = _fields(expr)
+                if len(fields) == 1 and not _has_list_test(expr):
+                    by_field.setdefault(next(iter(fields)), []).append(expr)
+                else:
+                    lifted.append(alternative)
+            return [[_any_of(group)] for group in by_field.values()] + lifted
         raise TypeError(f"not a normalised condition: {cond!r}")  # Not never reaches here
 
     def _at(self, path: tuple[str, ...], prefix: str, scope: Scope) -> str:
@@ -115,10 +133,10 @@ class _Compiler:
         if q.kind == "some":
             return [[{"$iany": {where: _all_of(alternative)}}] for alternative in inner]
         if len(inner) > 1:
-            raise NotExpressible(q, "'every' over a condition that offers a choice (any/not) "
-                                 "between further list tests cannot be compiled: the matching "
-                                 "core misreads it. Split the rule, or test the inner list "
-                                 "with a separate rule")
+            raise NotExpressible(q, "'every' over a choice (any, or not over all) between "
+                                 "tests on different fields or further list tests cannot be "
+                                 "compiled: the matching core misreads it. Split it into "
+                                 "separate rules, or use one every per field")
         self.out.count_paths.add((scope, q.path))
         return [[{f"{prefix}.{count_key(q.path)}": 0}], [{"$iall": {where: _all_of(inner[0])}}]]
 
@@ -148,6 +166,20 @@ class _Compiler:
         raise ValueError(f"unknown operator {op}")
 
 
+def _fields(expr: Any) -> set[str]:
+    """The fact fields an expression tests (a list test counts as its list field)."""
+    out: set[str] = set()
+    for key, value in expr.items():
+        if key in ("$and", "$or"):
+            for item in value:
+                out |= _fields(item)
+        elif key.startswith("$") and key != "$i" and isinstance(value, dict):
+            out |= set(value)
+        else:
+            out.add(key)
+    return out
+
+
 def _has_list_test(expr: Any) -> bool:
     if isinstance(expr, dict):
         return any(k in ("$iany", "$iall") or _has_list_test(v) for k, v in expr.items())
@@ -157,11 +189,20 @@ def _has_list_test(expr: Any) -> bool:
 
 
 def _any_of(tests: list[Expr]) -> Expr:
-    return tests[0] if len(tests) == 1 else {"$or": tests}
+    return _flat("$or", tests)
 
 
 def _all_of(tests: list[Expr]) -> Expr:
-    return tests[0] if len(tests) == 1 else {"$and": tests}
+    return _flat("$and", tests)
+
+
+def _flat(op: str, tests: list[Expr]) -> Expr:
+    """One `$or`/`$and` with nested ones of the same kind spliced in: durable_rules misreads
+    an `$or` nested directly in an `$or` inside a list test (measured on the bundled pack)."""
+    out: list[Expr] = []
+    for test in tests:
+        out.extend(test[op] if set(test) == {op} else [test])
+    return out[0] if len(out) == 1 else {op: out}
 
 
 def compile_rules(rules: tuple[ast.Rule, ...], conditions: dict[str, ast.Condition],
@@ -177,7 +218,7 @@ def compile_rules(rules: tuple[ast.Rule, ...], conditions: dict[str, ast.Conditi
         if not rule.enabled or rule.id not in conditions:
             continue
         try:
-            expr = compiler.rule(rule, conditions[rule.id])
+            expr = compiler.rule(rule, conditions[rule.id], len(out.definitions))
         except NotExpressible as exc:
             if sink is None:
                 raise

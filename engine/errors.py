@@ -111,6 +111,13 @@ class EngineError(RiskrulesError):
     status = 500
 
 
+class RulesetRejected(EngineError):
+    """durable_rules refused to build a compiled ruleset (e.g. a rule beyond its size limits)."""
+
+    code = "RR302"
+    title = "Ruleset refused by the matching core"
+
+
 class RunawayEvaluation(EngineError):
     """An evaluation fired more actions, or ran longer, than its bound allows."""
 

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from engine import ast
+from engine.contract import FieldSpec, Kind
 from engine.semantics import MISSING, leaf_holds, lookup
 
 
@@ -122,6 +123,47 @@ def _combine(results: list[tuple[Truth, set[str]]], *, any_of: bool) -> tuple[Tr
         if picked:
             return wanted, set().union(*picked)
     return other, set().union(*(paths for _, paths in results)) if results else set()
+
+
+def read_paths(cond: ast.Condition, prefix: str = "") -> frozenset[str]:
+    """Every field path a condition reads, with its ancestors, in pattern form
+    (`counterparties[].owners[].country`): used to skip the three-valued reading of rules
+    that read no absent field."""
+    out: set[str] = set()
+    if isinstance(cond, ast.Leaf):
+        out.add(_join(prefix, cond.path))
+    elif isinstance(cond, ast.Quantifier):
+        where = _join(prefix, cond.path)
+        out.add(where)
+        out |= read_paths(cond.condition, f"{where}[]")
+    elif isinstance(cond, ast.Not):
+        out |= read_paths(cond.item, prefix)
+    else:
+        for item in cond.items:
+            out |= read_paths(item, prefix)
+    with_ancestors: set[str] = set()
+    for path in out:
+        parts = path.split(".")
+        for i in range(1, len(parts) + 1):
+            with_ancestors.add(".".join(parts[:i]).removesuffix("[]"))
+    return frozenset(with_ancestors)
+
+
+def absent_paths(data: Any, spec: FieldSpec, prefix: str = "") -> set[str]:
+    """The topmost absent fields of the contract in `data`, in pattern form."""
+    out: set[str] = set()
+    for name, sub in spec.fields.items():
+        path = f"{prefix}{name}"
+        value = data.get(name) if isinstance(data, dict) else None
+        if value is None:
+            out.add(path)
+        elif sub.kind is Kind.OBJECT:
+            out |= absent_paths(value, sub, f"{path}.")
+        elif sub.kind is Kind.LIST and sub.item is not None and sub.item.kind is Kind.OBJECT \
+                and isinstance(value, list):
+            for item in value:
+                out |= absent_paths(item, sub.item, f"{path}[].")
+    return out
 
 
 def summary(band: str, score: float, top_factor: str | None, top_contribution: float,

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from engine.compiler import DAY, FACT_ROOT, FLAG, CompiledRules, count_key, day_number
+from engine.compiler import DAY, FACT_ROOT, CompiledRules, count_key, day_number
 from engine.semantics import lookup
 
 
@@ -18,7 +18,10 @@ def build_fact(proposal: Mapping[str, Any], day: dt.date, compiled: CompiledRule
     body: dict[str, Any] = {k: proposal[k] for k in compiled.top_fields if k in proposal}
     for chain, path in sorted(compiled.count_paths):
         body = _with_count(body, chain, path)
-    return {FLAG: 1, DAY: day_number(day), FACT_ROOT: body}
+    fact: dict[str, Any] = dict.fromkeys(sorted(compiled.flags), 1)
+    fact[DAY] = day_number(day)
+    fact[FACT_ROOT] = body
+    return fact
 
 
 def _with_count(scope: dict[str, Any], chain: tuple[tuple[str, ...], ...],

@@ -392,6 +392,8 @@ class RuleParser:
                 self.sink.error("E020", f"a {kind.value} rule's points must be 0 or more", ppos)
             elif abs(points) > 100:
                 self.sink.error("E020", "points must be between -100 and 100", ppos)
+            elif round(points * 100) != points * 100:
+                self.sink.error("E020", "points may have at most two decimals", ppos)
         when_node = m.get("when")
         when = self.condition(when_node, PROPOSAL, "", 0) if when_node is not None else None
         rationale = r.text(m.get("rationale"), "rationale")

@@ -26,9 +26,17 @@ from engine.errors import (
     ListImportError,
     PackError,
     Position,
+    RulesetRejected,
     Severity,
 )
-from engine.explain import Evidence, evidence, needed_absent_paths, summary
+from engine.explain import (
+    Evidence,
+    absent_paths,
+    evidence,
+    needed_absent_paths,
+    read_paths,
+    summary,
+)
 from engine.facts import build_fact
 from engine.language import RuleParser, parse_list, parse_pack_settings, read_file
 from engine.lint import lint
@@ -138,6 +146,7 @@ class Pack:
     def __post_init__(self) -> None:
         self._matcher = DurableMatcher(self.compiled.definitions, label=self.digest[7:19])
         self._rules_by_id = {r.id: r for r in self.spec.rules}
+        self._reads = {r.id: read_paths(r.when) for r in self.spec.rules}
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -224,9 +233,11 @@ class Pack:
         )
 
     def missing_information(self, data: Mapping[str, Any], day: dt.date) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Absent fields that decided some active rule's outcome, with those rules' ids."""
+        absent = absent_paths(data, PROPOSAL)
         needed: dict[str, list[str]] = {}
         for rule in self.spec.rules:
-            if not rule.active_on(day):
+            if not rule.active_on(day) or not (self._reads[rule.id] & absent):
                 continue
             _, paths = needed_absent_paths(rule.when, data)
             for path in paths:
@@ -327,8 +338,29 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         lint(spec, conditions, sink)
     if sink.errors:
         raise PackError(sink.sorted())
-    return Pack(spec=spec, digest=digest(root, files), diagnostics=tuple(sink.sorted()),
-                compiled=compiled, conditions=conditions, screener=screener)
+    try:
+        return Pack(spec=spec, digest=digest(root, files), diagnostics=tuple(sink.sorted()),
+                    compiled=compiled, conditions=conditions, screener=screener)
+    except RulesetRejected:
+        _blame_rejected_rules(spec, compiled, sink)
+        raise PackError(sink.sorted()) from None
+
+
+def _blame_rejected_rules(spec: ast.PackSpec, compiled: CompiledRules, sink: DiagnosticSink) -> None:
+    """durable_rules refused the whole ruleset: find the rules it refuses on their own, so that
+    the author gets positions rather than an opaque engine code."""
+    by_id = {r.id: r for r in spec.rules}
+    for name, expr in compiled.definitions.items():
+        rule = by_id[compiled.names[name]]
+        try:
+            DurableMatcher({name: expr}, label="probe").close()
+        except RulesetRejected as exc:
+            sink.error("E022", f"rule {rule.id} is beyond what the matching core can hold "
+                       f"({exc.detail}); split it into smaller rules or shorten its lists",
+                       rule.pos)
+    if not sink.errors:
+        sink.error("E022", "the matching core refused the pack as a whole (too many rules "
+                   "or alternatives); split it", Position(spec.files[0], 1, 1))
 
 
 def _screener(root: Path, settings: ast.ScreeningSettings | None, sink: DiagnosticSink,

@@ -37,58 +37,56 @@ class Scores:
     factors: tuple[FactorScore, ...]
 
 
-def _cents(value: Fraction) -> int:
-    """Round half up to a whole number of cents (values here are never negative)."""
-    scaled = value * 100
-    return int(scaled + Fraction(1, 2)) if scaled >= 0 else -int(-scaled + Fraction(1, 2))
-
-
-def _clamp(value: Fraction, low: int, high: int) -> Fraction:
-    return max(Fraction(low), min(Fraction(high), value))
+def _round_half_up(cents: Fraction) -> int:
+    """Round a non-negative amount of cents to a whole cent, half up."""
+    return int(cents + Fraction(1, 2))
 
 
 def score(factors: Sequence[ast.Factor], bands: Sequence[ast.Band], knockout_decision: str,
           fired: Sequence[ast.Rule]) -> Scores:
-    risk: dict[str, Fraction] = {f.id: Fraction(0) for f in factors}
-    relief: dict[str, Fraction] = {f.id: Fraction(0) for f in factors}
+    # Points carry at most two decimals (the language checks it): sum them as integer cents.
+    risk = dict.fromkeys((f.id for f in factors), 0)
+    relief = dict.fromkeys((f.id for f in factors), 0)
     knocked_out = False
     for rule in fired:
+        cents = round(rule.points * 100)
         if rule.kind is ast.RuleKind.MITIGATION:
-            relief[rule.factor] += Fraction(rule.points)
+            relief[rule.factor] += cents
         else:
-            risk[rule.factor] += Fraction(rule.points)
+            risk[rule.factor] += cents
             knocked_out = knocked_out or rule.kind is ast.RuleKind.KNOCKOUT
-    total_weight = sum((Fraction(f.weight) for f in factors), Fraction(0))
-    inherent_by = {fid: _clamp(points, 0, 100) for fid, points in risk.items()}
-    residual_by = {fid: max(Fraction(0), inherent_by[fid] + relief[fid]) for fid in risk}
-    terms = [Fraction(f.weight) * residual_by[f.id] / total_weight for f in factors]
-    inherent_total = sum((Fraction(f.weight) * inherent_by[f.id] / total_weight
-                          for f in factors), Fraction(0))
-    score_cents = _cents(sum(terms, Fraction(0)))
+    inherent_by = {fid: max(0, min(10_000, cents)) for fid, cents in risk.items()}
+    residual_by = {fid: max(0, inherent_by[fid] + relief[fid]) for fid in risk}
+    weights = [Fraction(f.weight) for f in factors]
+    total_weight = sum(weights, Fraction(0))
+    # terms in cents: weight share × factor cents
+    terms = [w * residual_by[f.id] / total_weight for w, f in zip(weights, factors, strict=True)]
+    inherent_total = sum((w * inherent_by[f.id] / total_weight
+                          for w, f in zip(weights, factors, strict=True)), Fraction(0))
+    score_cents = _round_half_up(sum(terms, Fraction(0)))
     contributions = _largest_remainder(terms, score_cents)
     band = bands[0]
     for candidate in bands:
-        if Fraction(score_cents, 100) >= Fraction(candidate.min_score):
+        if score_cents >= round(candidate.min_score * 100):
             band = candidate
     decision = knockout_decision if knocked_out else band.decision
     return Scores(
-        inherent=_cents(inherent_total) / 100,
+        inherent=_round_half_up(inherent_total) / 100,
         score=score_cents / 100,
         band=band.name,
         decision=decision,
         factors=tuple(
-            FactorScore(f, _cents(inherent_by[f.id]) / 100, _cents(residual_by[f.id]) / 100,
-                        cents / 100)
+            FactorScore(f, inherent_by[f.id] / 100, residual_by[f.id] / 100, cents / 100)
             for f, cents in zip(factors, contributions, strict=True)),
     )
 
 
 def _largest_remainder(terms: Sequence[Fraction], total_cents: int) -> list[int]:
-    """Cents per term, each floor or ceil of its exact value, summing to `total_cents`."""
-    scaled = [t * 100 for t in terms]
-    floors = [int(s) for s in scaled]
+    """Whole cents per term (each the floor or ceiling of its exact value) summing to
+    `total_cents`; the largest remainders get the extra cents, ties in declared order."""
+    floors = [int(t) for t in terms]
     short = total_cents - sum(floors)
-    order = sorted(range(len(terms)), key=lambda i: (-(scaled[i] - floors[i]), i))
+    order = sorted(range(len(terms)), key=lambda i: (-(terms[i] - floors[i]), i))
     for i in order[:max(0, short)]:
         floors[i] += 1
     return floors

@@ -8,19 +8,28 @@ How a name is compared, and why:
   about 80 against the listed spelling), other scripts go through Unidecode, punctuation
   goes, legal forms ("PJSC", "ПАО", "Public Joint Stock Company", "GmbH"...) are dropped
   and tokens are sorted, so "IVANOV, Ivan" = "Ivan Ivanov" = "ivanov ivan".
-* **Score**: `rapidfuzz.fuzz.ratio` (normalised Indel similarity, 0-100) on the sorted
-  tokens (that is token_sort_ratio), or on the tokens in natural order when that is higher
-  (a typo in a token's first letter can move it in the sort). Not WRatio: its partial and
-  token-set components score "Gazprom" 90 against "Gazprombank" and "VTB" 90 against any
-  "VTB Capital": a name that is a part of a listed name is not that listed party.
+* **Score** = min(string score, token coverage):
+  - the string score is `rapidfuzz.fuzz.ratio` (normalised Indel similarity, 0-100) on the
+    sorted tokens (token_sort_ratio), or on the tokens in natural order when that is higher
+    (a typo in a first letter can move a token in the sort). Not WRatio: its partial and
+    token-set parts score "Gazprom" 90 against "Gazprombank": a part of a listed name is
+    not the listed party.
+  - the token coverage is the share of characters, on both sides, in tokens paired with a
+    compatible token of the other name (equal, one edit apart for 4-7 letters, two for
+    longer ones, or one a prefix of the other). Without it, a shared given name and
+    patronymic outweigh the surname: "SIDOROV, Aleksandr Nikolaevich" scores 93 against
+    "FEDOROV, Aleksandr Nikolaevich" on the string alone, 74 with coverage.
 * **Index**: blocking, never a full scan per name. Candidates are the entries that share a
   normalised token with the query, or a token within one edit (insertion, deletion,
   substitution, adjacent transposition) found through a one-deletion neighbourhood
-  (SymSpell-style) of the vocabulary. The candidates are then scored in C by rapidfuzz.
+  (SymSpell-style) of the vocabulary. rapidfuzz ranks the candidates in C by string score;
+  coverage is computed for the best-ranked ones only, until the string score (an upper
+  bound of the final score) falls below the best final score found.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -29,6 +38,7 @@ from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 from unidecode import unidecode
 
 from engine.watchlists import Watchlist, WatchlistEntry, id_sort_key
@@ -79,6 +89,9 @@ _FINAL_IY = re.compile(r"(?:iy|yy|ij)$")
 
 MIN_FUZZY_TOKEN = 4  # shorter tokens only block on exact equality (their neighbourhoods are huge)
 NORMALISE_CACHE = 65_536
+# Below this score a listed name does not resemble the party: no candidate is reported.
+REPORT_FLOOR = 60.0
+RANK_BATCH = 32  # candidates ranked per round of the branch-and-bound in Screener._best
 
 
 def _transliterate(token: str) -> list[str]:
@@ -145,10 +158,78 @@ def normalize_name(name: str) -> str:
 
 
 def similarity(a: str, b: str) -> float:
-    """The screening score (0-100) of two names, as the index computes it."""
+    """The screening score (0-100) of two names, exactly as the index computes it."""
     ta, tb = name_tokens(a), name_tokens(b)
-    return max(fuzz.ratio(" ".join(sorted(ta)), " ".join(sorted(tb))),
-               fuzz.ratio(" ".join(ta), " ".join(tb)))
+    if not ta or not tb:
+        return 0.0
+    string = max(fuzz.ratio(" ".join(sorted(ta)), " ".join(sorted(tb))),
+                 fuzz.ratio(" ".join(ta), " ".join(tb)))
+    return min(float(string), coverage(ta, tb))
+
+
+PAIR_CACHE = 262_144
+_INCOMPATIBLE = -1
+
+
+@lru_cache(maxsize=PAIR_CACHE)
+def _pair_distance(a: str, b: str) -> int:
+    """Edits between two tokens that may spell one word, else _INCOMPATIBLE. Cached: the same
+    common tokens ("bank", "trading", given names) meet again and again."""
+    if a == b:
+        return 0
+    shorter = min(len(a), len(b))
+    if shorter >= MIN_FUZZY_TOKEN and (a.startswith(b) or b.startswith(a)):
+        return abs(len(a) - len(b))
+    allowed = 0 if shorter <= 3 else 1 if shorter <= 7 else 2
+    if not allowed:
+        return _INCOMPATIBLE
+    distance = OSA.distance(a, b, score_cutoff=allowed)
+    return distance if distance <= allowed else _INCOMPATIBLE
+
+
+def compatible(a: str, b: str) -> bool:
+    """Two tokens that may spell one word: equal, one edit apart (4-7 letters), two (longer),
+    or one a prefix of the other (4 letters or more)."""
+    return _pair_distance(a, b) != _INCOMPATIBLE
+
+
+def coverage(a: Sequence[str], b: Sequence[str]) -> float:
+    """Share (0-100) of the characters of both token lists in pairs of compatible tokens.
+
+    Pairs are formed greedily, equal tokens first, then by edit distance; names written
+    together and apart ("Gazpromneft" / "Gazprom Neft") are fully covered.
+    """
+    total = sum(map(len, a)) + sum(map(len, b))
+    if not total:
+        return 0.0
+    # A word split or joined differently: the token lists differ in length, the texts don't.
+    if len(a) != len(b) and compatible("".join(a), "".join(b)):
+        return 100.0
+    rest_b = list(b)
+    rest_a = []
+    covered = 0
+    for token in a:
+        if token in rest_b:
+            rest_b.remove(token)
+            covered += 2 * len(token)
+        else:
+            rest_a.append(token)
+    if rest_a and rest_b:
+        pairs = []
+        for i, x in enumerate(rest_a):
+            for j, y in enumerate(rest_b):
+                distance = _pair_distance(x, y)
+                if distance != _INCOMPATIBLE:
+                    pairs.append((distance, i, j))
+        pairs.sort()
+        used_a: set[int] = set()
+        used_b: set[int] = set()
+        for _, i, j in pairs:
+            if i not in used_a and j not in used_b:
+                used_a.add(i)
+                used_b.add(j)
+                covered += len(rest_a[i]) + len(rest_b[j])
+    return 100.0 * covered / total
 
 
 @dataclass(frozen=True)
@@ -200,6 +281,7 @@ class Screener:
         if not 0 < threshold <= 100:
             raise ValueError(f"screening threshold must be in (0, 100], not {threshold}")
         self.threshold = float(threshold)
+        self.floor = min(REPORT_FLOOR, self.threshold)
         self.watchlists = tuple(watchlists)
         listed = sorted(
             (_Listed(w.name, e) for w in self.watchlists for e in w.entries),
@@ -209,6 +291,7 @@ class Screener:
         owner: list[int] = []
         sorted_forms: list[str] = []
         natural_forms: list[str] = []
+        variant_tokens: list[tuple[str, ...]] = []
         postings: dict[str, list[int]] = {}
         joined: dict[str, list[int]] = {}
         for index, item in enumerate(listed):
@@ -219,6 +302,7 @@ class Screener:
                 seen.add(tokens)
                 variant = len(owner)
                 owner.append(index)
+                variant_tokens.append(tokens)
                 sorted_forms.append(" ".join(sorted(tokens)))
                 natural_forms.append(" ".join(tokens))
                 for token in set(tokens):
@@ -228,6 +312,7 @@ class Screener:
         self._owner = tuple(owner)
         self._sorted = tuple(sorted_forms)
         self._natural = tuple(natural_forms)
+        self._tokens = tuple(variant_tokens)
         self._postings = {token: tuple(ids) for token, ids in postings.items()}
         self._joined = {key: tuple(ids) for key, ids in joined.items()}
         # One-deletion neighbourhood of the vocabulary: key → tokens (in sorted order).
@@ -238,8 +323,8 @@ class Screener:
                     building.setdefault(key, []).append(token)
         self._deletes: dict[str, tuple[str, ...]] = {}
         while building:  # to tuples (smaller), freeing each list as we go
-            key, tokens = building.popitem()
-            self._deletes[key] = tuple(tokens)
+            key, near = building.popitem()
+            self._deletes[key] = tuple(near)
 
     def __len__(self) -> int:
         """Number of indexed name variants."""
@@ -315,22 +400,46 @@ class Screener:
                                item.entry.id, name, item.entry.programs)
 
     def _best(self, name: str, variants: Sequence[int] | None) -> tuple[float, int] | None:
-        """Best (score, variant) among `variants` (ascending; None: all), the first on ties."""
+        """Best (score, variant) among `variants` (ascending; None: all), the first on ties.
+
+        Branch and bound: rapidfuzz ranks candidates by string score, which bounds the final
+        score from above, so coverage is computed only until the ranking falls below the best
+        final score. The first round looks at the top RANK_BATCH of each ranking; if a
+        candidate beyond them could still win, the round is repeated over all of them.
+        """
+        tokens = name_tokens(name)
+        if not tokens or (variants is not None and not variants):
+            return None
         sorted_forms: Sequence[str] = self._sorted
         natural_forms: Sequence[str] = self._natural
         if variants is not None:
-            if not variants:
-                return None
             sorted_forms = list(map(self._sorted.__getitem__, variants))
             natural_forms = list(map(self._natural.__getitem__, variants))
-        tokens = name_tokens(name)
-        found = [
-            (float(r[1]), r[2] if variants is None else variants[r[2]])
-            for r in (process.extractOne(" ".join(sorted(tokens)), sorted_forms, scorer=fuzz.ratio),
-                      process.extractOne(" ".join(tokens), natural_forms, scorer=fuzz.ratio))
-            if r is not None
-        ]
-        return min(found, key=lambda c: (-c[0], c[1])) if found else None
+        query_sorted, query_natural = " ".join(sorted(tokens)), " ".join(tokens)
+        limit: int | None = RANK_BATCH
+        best: tuple[float, int] | None = None
+        seen: set[int] = set()  # kept across rounds: a second round skips what the first saw
+        while True:
+            rankings = [
+                process.extract(query, forms, scorer=fuzz.ratio, score_cutoff=self.floor,
+                                limit=limit)
+                for query, forms in ((query_sorted, sorted_forms), (query_natural, natural_forms))
+            ]
+            for _, string_score, index in heapq.merge(*rankings, key=lambda r: (-r[1], r[2])):
+                if best is not None and string_score < best[0]:
+                    break
+                if index in seen:
+                    continue
+                seen.add(index)
+                variant = index if variants is None else variants[index]
+                score = min(float(string_score), coverage(tokens, self._tokens[variant]))
+                if score >= self.floor and (best is None or score > best[0]
+                                            or (score == best[0] and variant < best[1])):
+                    best = (score, variant)
+            cut = [r[-1][1] for r in rankings if limit is not None and len(r) == limit]
+            if not cut or (best is not None and best[0] > max(cut)):
+                return best
+            limit = None
 
 
 def _variants(entry: WatchlistEntry) -> list[tuple[str, ...]]:

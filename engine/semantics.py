@@ -37,6 +37,13 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _member(value: Any, leaf: ast.Leaf) -> bool:
+    try:
+        return (isinstance(value, bool), value) in leaf.members
+    except TypeError:  # unhashable (a list or object where a plain value was expected)
+        return False
+
+
 def leaf_holds(leaf: ast.Leaf, value: Any) -> bool:
     """Does `leaf` hold for `value` (already looked up; MISSING when absent)?"""
     op = leaf.op
@@ -57,14 +64,13 @@ def leaf_holds(leaf: ast.Leaf, value: Any) -> bool:
         return {"lt": value < bound, "lte": value <= bound,
                 "gt": value > bound, "gte": value >= bound}[op]
     if op in ("in", "in_list"):
-        return any(same(value, v) for v in leaf.values)
+        return _member(value, leaf)
     if op in ("not_in", "not_in_list"):
-        return not any(same(value, v) for v in leaf.values)
+        return not _member(value, leaf)
     if op == "contains":
         return isinstance(value, list) and any(same(item, leaf.value) for item in value)
     if op == "contains_any":
-        return isinstance(value, list) and any(same(item, v) for item in value
-                                               for v in leaf.values)
+        return isinstance(value, list) and any(_member(item, leaf) for item in value)
     if op == "matches":
         return isinstance(value, str) and full_match(str(leaf.value), value)
     raise ValueError(f"unknown operator {op}")

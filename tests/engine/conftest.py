@@ -22,7 +22,7 @@ BASE_PROPOSAL: dict[str, Any] = {
 }
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def minipack() -> Iterator[Pack]:
     pack = load_pack(MINIPACK)
     yield pack
