@@ -46,7 +46,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--workers", type=int, metavar="N",
                         help="worker processes (default $RISKRULES_WORKERS or one per core)")
     parser.add_argument("--threads", type=int, metavar="N",
-                        help="threads per worker (default $RISKRULES_THREADS or 4)")
+                        help="threads per worker (default $RISKRULES_THREADS or 1; more than 1 "
+                             "uses gunicorn's gthread workers)")
     parser.add_argument("--database-url", metavar="URL",
                         help="SQLAlchemy URL (default $RISKRULES_DATABASE_URL or "
                              "sqlite:///var/riskrules.sqlite3); postgresql://... for PostgreSQL")
@@ -65,7 +66,16 @@ def _multiprocess_metrics_dir() -> None:
         return
     path = tempfile.mkdtemp(prefix="riskrules-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    owner = os.getpid()
+
+    def cleanup() -> None:
+        # Forked workers inherit atexit handlers and exit through sys.exit: only the master
+        # may remove the directory, or a worker leaving after SIGHUP would take it away from
+        # the workers that replace it.
+        if os.getpid() == owner:
+            shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(cleanup)
 
 
 def handle(args: argparse.Namespace) -> int:

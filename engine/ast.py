@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Union
 
 from engine.errors import Position
 
@@ -93,7 +92,7 @@ class Quantifier:
     pos: Position = field(default=Position("<memory>"), compare=False)
 
 
-Condition = Union[Leaf, All, Any, Not, Quantifier]
+Condition = Leaf | All | Any | Not | Quantifier
 
 
 class RuleKind(str, Enum):

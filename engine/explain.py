@@ -71,7 +71,7 @@ def _quantifier(q: ast.Quantifier, data: Any, prefix: str) -> list[Evidence] | N
     if any(found is None for found in per_item):
         return None
     if not items:
-        shown = None if lookup(data, q.path) is MISSING else []
+        shown: list[Any] | None = None if lookup(data, q.path) is MISSING else []
         return [Evidence(where, shown, "every: the list is empty or absent")]
     return [e for found in per_item if found is not None for e in found]
 

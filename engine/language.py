@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -239,7 +240,7 @@ def _check_band_order(sink: DiagnosticSink, bands: list[ast.Band], pos: Position
     if bands[0].min_score != 0:
         sink.error("E030", "the first band must start at min: 0", bands[0].pos)
     names = [b.name for b in bands]
-    for earlier, later in zip(bands, bands[1:], strict=False):
+    for earlier, later in itertools.pairwise(bands):
         if later.min_score <= earlier.min_score:
             sink.error("E030", "band minimums must increase strictly", later.pos)
     for name in set(names):
@@ -473,7 +474,7 @@ class RuleParser:
                 self.sink.error("E004", f"write '{op}: PATH' without a separate 'path'",
                                 node.keys["path"])
                 return None
-            path_node = operand
+            path_node: YNode | None = operand
         else:
             path_node = node.values.get("path")
         if path_node is None:

@@ -21,6 +21,7 @@ We drive the C extension (`durable_rules_engine`) directly rather than through
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -135,10 +136,8 @@ class DurableMatcher:
             except Exception as exc:
                 raise EngineError(f"durable_rules failed: {exc}") from exc
             finally:
-                try:
+                with contextlib.suppress(Exception):  # nothing more to clean; keep the cause
                     _core.delete_state(handle, sid)
-                except Exception:  # noqa: S110 - nothing more to clean; never mask the cause
-                    pass
             if runaway is not None:
                 # The core may still hold queued actions for this ruleset: start afresh.
                 self._replace_handle()
@@ -159,17 +158,13 @@ class DurableMatcher:
                 _delete(old)
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown
             self.close()
-        except Exception:  # noqa: S110 - interpreter shutdown
-            pass
 
 
 def _delete(handle: int) -> None:
-    try:
+    with contextlib.suppress(Exception):  # already gone
         _core.delete_ruleset(handle)
-    except Exception:  # noqa: S110 - already gone
-        pass
 
 
 def disjuncts(expr: Any) -> int:

@@ -232,7 +232,8 @@ class Pack:
                             top.contribution if top else 0.0, knockouts, scores.decision),
         )
 
-    def missing_information(self, data: Mapping[str, Any], day: dt.date) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    def missing_information(self, data: Mapping[str, Any],
+                            day: dt.date) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Absent fields that decided some active rule's outcome, with those rules' ids."""
         absent = absent_paths(data, PROPOSAL)
         needed: dict[str, list[str]] = {}

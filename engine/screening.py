@@ -43,8 +43,6 @@ from unidecode import unidecode
 
 from engine.watchlists import Watchlist, WatchlistEntry, id_sort_key
 
-# ruff: noqa: RUF001, RUF003 -- the Cyrillic letters in these tables are intended.
-
 # BGN/PCGN-style romanisation without diacritics, as OFAC writes Russian names
 # (е, ё → e; й → y; ъ, ь dropped), plus the Ukrainian and Belarusian letters.
 CYRILLIC = {

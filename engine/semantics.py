@@ -39,7 +39,8 @@ def _number(value: Any) -> bool:
 
 def _member(value: Any, leaf: ast.Leaf) -> bool:
     try:
-        return (isinstance(value, bool), value) in leaf.members
+        found: bool = (isinstance(value, bool), value) in leaf.members
+        return found
     except TypeError:  # unhashable (a list or object where a plain value was expected)
         return False
 
@@ -60,9 +61,12 @@ def leaf_holds(leaf: ast.Leaf, value: Any) -> bool:
     if op in ("lt", "lte", "gt", "gte"):
         if not (_number(value) and _number(leaf.value)):
             return False
-        bound: float = leaf.value  # type: ignore[assignment]
-        return {"lt": value < bound, "lte": value <= bound,
-                "gt": value > bound, "gte": value >= bound}[op]
+        number, bound = float(value), float(leaf.value)  # type: ignore[arg-type]
+        if op == "lt":
+            return number < bound
+        if op == "lte":
+            return number <= bound
+        return number > bound if op == "gt" else number >= bound
     if op in ("in", "in_list"):
         return _member(value, leaf)
     if op in ("not_in", "not_in_list"):

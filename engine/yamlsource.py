@@ -7,7 +7,6 @@ last of duplicate keys; rule authors need both, so we build our own thin tree fr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import yaml
 
@@ -41,7 +40,7 @@ class YMap:
         return self.values.get(key)
 
 
-YNode = Union[YScalar, YSeq, YMap]
+YNode = YScalar | YSeq | YMap
 
 
 def _position(file: str, node: yaml.Node) -> Position:
