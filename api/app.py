@@ -1,0 +1,138 @@
+"""The Flask app factory: settings, services, blueprints, error handlers and the request log.
+
+No module-level app: gunicorn builds one per worker (`api:create_app()`), after fork, so each
+worker has its own durable_rules state, database pool and metrics.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from api.auth import KeyRing, RateLimiter, keys_summary
+from api.config import Settings
+from api.context import EXTENSION, Services
+from api.errors import ConfigError, register_error_handlers
+from api.holder import PackHolder, RulesWatcher
+from api.logs import configure_logging
+from api.metrics import Metrics
+from api.store import Store
+
+log = logging.getLogger("riskrules.api")
+access_log = logging.getLogger("riskrules.access")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+INSECURE_BANNER = (
+    "*** riskrules is running WITHOUT AUTHENTICATION (--insecure-no-auth): every client may "
+    "score, read and reload. Never expose this server. ***")
+
+
+def _engine_loader(path: str) -> Any:
+    from engine import load_pack  # imported late: the API must start (503) without a pack
+
+    return load_pack(path)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `config` keys are the Settings names (RULES_DIR, DATABASE_URL, KEYS, ...).
+
+    Raises ConfigError when no API key is configured and INSECURE_NO_AUTH is not set.
+    """
+    settings = Settings.build(config)
+    if settings.configure_logging:
+        configure_logging(settings.log_level)
+    if not settings.keys and not settings.insecure_no_auth:
+        raise ConfigError(
+            "no API keys configured (RISKRULES_KEYS_FILE, RISKRULES_API_KEYS or --keys-file); "
+            "create one with `riskrules keys create`, or start with --insecure-no-auth")
+    if settings.insecure_no_auth:
+        log.warning(INSECURE_BANNER)
+    else:
+        log.info("API keys loaded: %s", keys_summary(settings.keys))
+
+    app = Flask("api")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    if settings.auto_migrate:
+        from api.migrate import upgrade
+
+        upgrade(settings.database_url)
+    store = Store(settings.database_url)
+    holder = PackHolder(settings.pack_loader or _engine_loader, settings.rules_dir)
+    metrics = Metrics()
+    holder.try_initial_load()
+    current = holder.current()
+    if current is not None:
+        metrics.set_ruleset(current.pack.name, current.pack.version, current.pack.digest)
+    svc = Services(settings=settings, store=store, holder=holder,
+                   keyring=KeyRing(settings.keys),
+                   limiter=RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst),
+                   metrics=metrics)
+    app.extensions[EXTENSION] = svc
+
+    if settings.watch_rules:
+        svc.watcher = _start_watcher(app, svc)
+
+    from api.views import assessments, ops, ruleset
+
+    app.register_blueprint(assessments.bp)
+    app.register_blueprint(ruleset.bp)
+    app.register_blueprint(ops.bp)
+    register_error_handlers(app)
+    _install_request_hooks(app, svc)
+    return app
+
+
+def _start_watcher(app: Flask, svc: Services) -> RulesWatcher:
+    from api.views.ruleset import reload_pack
+
+    def reload() -> None:
+        with app.app_context():
+            reload_pack(svc)
+
+    watcher = RulesWatcher(reload, svc.settings.rules_dir, svc.settings.watch_interval)
+    watcher.start()
+    atexit.register(watcher.stop)
+    return watcher
+
+
+def _install_request_hooks(app: Flask, svc: Services) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        request_id = g.get("request_id") or uuid.uuid4().hex
+        response.headers["X-Request-Id"] = request_id
+        started = g.get("started")
+        seconds = time.perf_counter() - started if started is not None else 0.0
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        svc.metrics.observe_request(request.method, route, response.status_code, seconds)
+        ids = g.get("assessment_ids") or []
+        fields: dict[str, Any] = {
+            "request_id": request_id, "method": request.method, "route": route,
+            "path": request.path, "status": response.status_code,
+            "duration_ms": round(seconds * 1000, 3), "key_id": g.get("key_id"),
+            "remote_addr": request.remote_addr,
+        }
+        if len(ids) == 1:
+            fields["assessment_id"] = ids[0]
+        elif ids:
+            fields["assessment_ids"] = ids
+        if g.get("problem_code"):
+            fields["error_code"] = g.problem_code
+        access_log.info("%s %s %s", request.method, request.path, response.status_code,
+                        extra=fields)
+        return response

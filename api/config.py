@@ -1,0 +1,114 @@
+"""Server settings: one typed object built from the app-factory mapping over the environment.
+
+Precedence: explicit `create_app(config)` entries, then `RISKRULES_*` environment variables,
+then defaults. Keeping the names in one table makes `riskrules serve` flags, the container
+environment and tests agree on what each setting means.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.auth import ApiKey, load_keys
+from api.errors import ConfigError
+from api.store import DEFAULT_DATABASE_URL
+
+MIB = 1024 * 1024
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"not a boolean: {value!r}")
+
+
+def _number(cast: Callable[[Any], Any], minimum: float) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        try:
+            out = cast(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"not a number: {value!r}") from None
+        if out < minimum:
+            raise ConfigError(f"{value!r} is below the minimum {minimum}")
+        return out
+
+    return convert
+
+
+# setting: (environment variable, converter, default)
+_SETTINGS: dict[str, tuple[str | None, Callable[[Any], Any], Any]] = {
+    "RULES_DIR": ("RISKRULES_RULES_DIR", str, "rules"),
+    "DATABASE_URL": ("RISKRULES_DATABASE_URL", str, DEFAULT_DATABASE_URL),
+    "KEYS_FILE": ("RISKRULES_KEYS_FILE", str, None),
+    "API_KEYS": ("RISKRULES_API_KEYS", str, None),
+    "INSECURE_NO_AUTH": ("RISKRULES_INSECURE_NO_AUTH", _bool, False),
+    "MAX_BODY_BYTES": ("RISKRULES_MAX_BODY_BYTES", _number(int, 1024), MIB),
+    "MAX_DEPTH": ("RISKRULES_MAX_DEPTH", _number(int, 4), 32),
+    "MAX_BATCH": ("RISKRULES_MAX_BATCH", _number(int, 1), 1000),
+    "RATE_LIMIT_RPS": ("RISKRULES_RATE_LIMIT_RPS", _number(float, 0), 50.0),
+    "RATE_LIMIT_BURST": ("RISKRULES_RATE_LIMIT_BURST", _number(int, 1), 100),
+    "AUTO_MIGRATE": ("RISKRULES_AUTO_MIGRATE", _bool, False),
+    "WATCH_RULES": ("RISKRULES_WATCH_RULES", _bool, False),
+    "WATCH_INTERVAL": ("RISKRULES_WATCH_INTERVAL", _number(float, 0.05), 2.0),
+    "MASTER_PID": ("RISKRULES_GUNICORN_MASTER_PID", _number(int, 1), None),
+    "LOG_LEVEL": ("RISKRULES_LOG_LEVEL", str, "INFO"),
+    "CONFIGURE_LOGGING": (None, _bool, True),
+}
+
+
+@dataclass
+class Settings:
+    """Every setting of the HTTP service (see deploy/README.md for the environment names)."""
+
+    rules_dir: str
+    database_url: str
+    keys_file: str | None
+    api_keys: str | None
+    insecure_no_auth: bool
+    max_body_bytes: int
+    max_depth: int
+    max_batch: int
+    rate_limit_rps: float
+    rate_limit_burst: int
+    auto_migrate: bool
+    watch_rules: bool
+    watch_interval: float
+    master_pid: int | None
+    log_level: str
+    configure_logging: bool
+    keys: list[ApiKey] = field(default_factory=list)
+    pack_loader: Callable[[str], Any] | None = None
+
+    @classmethod
+    def build(cls, config: Mapping[str, Any] | None = None,
+              environ: Mapping[str, str] | None = None) -> Settings:
+        config = dict(config or {})
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, (env, convert, default) in _SETTINGS.items():
+            if name in config and config[name] is not None:
+                raw = config[name]
+            elif env is not None and environ.get(env) not in (None, ""):
+                raw = environ[env]
+            else:
+                values[name.lower()] = default
+                continue
+            try:
+                values[name.lower()] = convert(raw)
+            except ConfigError as error:
+                raise ConfigError(f"{env or name}: {error.detail}") from None
+        settings = cls(**values)
+        if config.get("KEYS") is not None:
+            settings.keys = list(config["KEYS"])
+        else:
+            settings.keys = load_keys(settings.keys_file, settings.api_keys)
+        settings.pack_loader = config.get("PACK_LOADER")
+        return settings

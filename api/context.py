@@ -1,0 +1,93 @@
+"""Per-app services (store, pack holder, keys, limiter, metrics) and the helpers views share.
+
+Kept apart from the app factory so that views import helpers without importing the factory,
+and so tests can build an app with injected services.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, current_app, g, request
+
+from api.auth import ANONYMOUS, KeyRing, Principal, RateLimiter, retry_after_header
+from api.config import Settings
+from api.errors import Forbidden, TooManyRequests, Unauthorized
+from api.holder import PackHolder, RulesWatcher
+from api.metrics import Metrics
+from api.store import Store
+
+EXTENSION = "riskrules"
+JSON = "application/json"
+
+
+@dataclass
+class Services:
+    """Everything one app instance owns; kept in `app.extensions["riskrules"]`."""
+
+    settings: Settings
+    store: Store
+    holder: PackHolder
+    keyring: KeyRing
+    limiter: RateLimiter
+    metrics: Metrics
+    watcher: RulesWatcher | None = None
+
+
+def services() -> Services:
+    found: Services = current_app.extensions[EXTENSION]
+    return found
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def authorize(*roles: str) -> Principal:
+    """Authenticate the request and check that the key holds one of `roles` (none: any key).
+
+    401 without or with unknown credentials, 429 over the key's rate, 403 without the role.
+    """
+    svc = services()
+    if svc.settings.insecure_no_auth:
+        principal = ANONYMOUS
+    else:
+        token = _bearer()
+        challenge = 'Bearer realm="riskrules"'
+        if token is None:
+            raise Unauthorized("send an API key as `Authorization: Bearer <key>`",
+                               headers={"WWW-Authenticate": challenge})
+        found = svc.keyring.authenticate(token)
+        if found is None:
+            raise Unauthorized("the API key is not valid", headers={
+                "WWW-Authenticate": f'{challenge}, error="invalid_token"'})
+        principal = found
+    g.key_id = principal.key_id
+    wait = svc.limiter.take(principal.key_id)
+    if wait is not None:
+        raise TooManyRequests(
+            f"key {principal.key_id} is over its rate limit of {svc.limiter.rate:g} requests/s",
+            headers={"Retry-After": retry_after_header(wait)})
+    if roles and not principal.roles & set(roles):
+        raise Forbidden(f"key {principal.key_id} lacks the role {' or '.join(roles)} "
+                        f"needed for {request.method} {request.path}")
+    return principal
+
+
+def dumps(value: Any) -> str:
+    """The one JSON serialisation of responses and stored documents (compact, UTF-8, ordered)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    text = body if isinstance(body, str) else dumps(body)
+    resp = Response(text, status=status, mimetype=JSON)
+    for name, value in (headers or {}).items():
+        resp.headers[name] = value
+    return resp

@@ -1,0 +1,97 @@
+"""gunicorn settings and hooks for the riskrules API, shared by `riskrules serve` and deploy/.
+
+Why these values: scoring is CPU-bound and durable_rules keeps state per process, so one sync
+worker per core (at least two, so one slow request never blocks the service), no preload
+(each worker loads its pack after fork), and workers recycled after a bounded number of
+requests (durable_rules has reported long-run state issues after ~70,000 facts per process).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+from typing import Any
+
+log = logging.getLogger("riskrules.api")
+
+ACCESS_LOG_FORMAT = json.dumps({
+    "remote": "%(h)s", "request": "%(r)s", "status": "%(s)s", "bytes": "%(B)s",
+    "duration_us": "%(D)s", "request_id": "%({x-request-id}o)s", "agent": "%(a)s",
+})
+
+
+def default_workers() -> int:
+    return max(2, os.cpu_count() or 1)
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def on_starting(server: Any) -> None:
+    """Before the first fork: drop stale multiprocess metric files of an earlier run."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for stale in glob.glob(os.path.join(path, "*.db")):
+            os.remove(stale)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """In each worker: tell the app the master's pid (for reloads) and use multiprocess metrics."""
+    os.environ["RISKRULES_GUNICORN_MASTER_PID"] = str(server.pid)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import values
+
+        # prometheus_client picks its value class at import; the master may have imported it
+        # before the directory was configured.
+        get_value_class: Any = values.get_value_class  # untyped upstream
+        values.ValueClass = get_value_class()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker died or was recycled: retire its live gauges from the aggregated metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        mark_dead: Any = multiprocess.mark_process_dead  # untyped upstream
+        mark_dead(worker.pid)
+
+
+def when_ready(server: Any) -> None:
+    server.log.info("riskrules API ready on %s (workers: %s)",
+                    ", ".join(str(b) for b in server.LISTENERS), server.num_workers)
+
+
+def settings() -> dict[str, Any]:
+    """The gunicorn settings (names as in gunicorn's documentation), from RISKRULES_* env."""
+    return {
+        "bind": [os.environ.get("RISKRULES_BIND", "127.0.0.1:8000")],
+        "workers": _env_int("RISKRULES_WORKERS", default_workers()),
+        # sync: a worker accepts a connection only when it is free to serve it, so a graceful
+        # restart (SIGHUP, reload) never drops accepted-but-unserved connections; threads > 1
+        # switches gunicorn to gthread (the engine serialises its calls, so gains are I/O only).
+        "worker_class": "sync",
+        "threads": _env_int("RISKRULES_THREADS", 1),
+        "timeout": _env_int("RISKRULES_WORKER_TIMEOUT", 30),
+        "graceful_timeout": _env_int("RISKRULES_GRACEFUL_TIMEOUT", 30),
+        "keepalive": 5,
+        "max_requests": _env_int("RISKRULES_MAX_REQUESTS", 20000),
+        "max_requests_jitter": _env_int("RISKRULES_MAX_REQUESTS_JITTER", 2000),
+        "preload_app": False,
+        "accesslog": os.environ.get("RISKRULES_ACCESS_LOG") or None,
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-",
+        "loglevel": os.environ.get("RISKRULES_LOG_LEVEL", "info").lower(),
+        "forwarded_allow_ips": os.environ.get("RISKRULES_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        # gunicorn >= 25's control socket lives in $HOME: one per host would clash between
+        # instances and needs a writable home; operations here go through signals instead.
+        "control_socket_disable": True,
+        "on_starting": on_starting,
+        "post_fork": post_fork,
+        "child_exit": child_exit,
+        "when_ready": when_ready,
+    }

@@ -1,0 +1,89 @@
+"""Prometheus metrics of one app: requests, latencies, assessments, rule fires, reloads, pack info.
+
+Each app gets its own CollectorRegistry (several apps in one test process must not clash).
+Under gunicorn with several workers, `PROMETHEUS_MULTIPROC_DIR` must be set before the workers
+start (`riskrules serve` does it); /metrics then aggregates every worker's values with
+prometheus_client's MultiProcessCollector, and gunicorn's `child_exit` hook marks dead workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prom_multiprocess
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+class Metrics:
+    """The metric objects; `render()` gives the exposition text and its content type."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter("riskrules_http_requests_total", "HTTP requests answered",
+                                ["method", "route", "status"], registry=r)
+        self.latency = Histogram("riskrules_http_request_duration_seconds",
+                                 "HTTP request duration", ["method", "route", "status"],
+                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.assessments = Counter("riskrules_assessments_total", "Assessments stored",
+                                   ["decision", "band"], registry=r)
+        self.rule_fires = Counter("riskrules_rule_fires_total",
+                                  "Rules fired in stored assessments", ["rule"], registry=r)
+        self.reloads = Counter("riskrules_ruleset_reloads_total", "Rule pack reloads",
+                               ["result"], registry=r)
+        # Info metrics are not supported in multiprocess mode: a gauge of 1 carries the labels.
+        self.ruleset_info = Gauge("riskrules_ruleset_info", "Loaded rule pack (value 1)",
+                                  ["name", "version", "digest"], registry=r,
+                                  multiprocess_mode="liveall")
+        self._info_labels: tuple[str, str, str] | None = None
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        labels = (method, route, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(seconds)
+
+    def observe_assessment(self, doc: Mapping[str, Any]) -> None:
+        self.assessments.labels(str(doc.get("decision")), str(doc.get("band"))).inc()
+        for rule_id in fired_rules(doc):
+            self.rule_fires.labels(rule_id).inc()
+
+    def set_ruleset(self, name: str, version: str, digest: str) -> None:
+        if self._info_labels is not None:
+            self.ruleset_info.labels(*self._info_labels).set(0)
+        self._info_labels = (name, version, digest)
+        self.ruleset_info.labels(*self._info_labels).set(1)
+
+    def render(self) -> tuple[bytes, str]:
+        path = multiprocess_dir()
+        if path:
+            registry = CollectorRegistry()
+            collector: Any = prom_multiprocess.MultiProcessCollector  # untyped upstream
+            collector(registry, path=path)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def fired_rules(doc: Mapping[str, Any]) -> list[str]:
+    """Ids of the rules that fired in an assessment document, each once."""
+    seen: dict[str, None] = {}
+    for hit in doc.get("knockouts") or ():
+        seen[str(hit.get("rule"))] = None
+    for factor in doc.get("factors") or ():
+        for hit in factor.get("rules") or ():
+            seen[str(hit.get("rule"))] = None
+    return list(seen)

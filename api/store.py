@@ -1,0 +1,350 @@
+"""The durable, append-only assessment store (SQLAlchemy Core; SQLite by default, PostgreSQL).
+
+One interface for both backends. Every assessment is written in one transaction before its
+response is sent; no method updates or deletes. Database failures (down, disk full, read-only
+file, locked too long) surface as `StoreUnavailable`, which the API answers with a 503.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from api.errors import InvalidQuery, StoreUnavailable
+from engine.errors import FieldError
+
+DEFAULT_DATABASE_URL = "sqlite:///var/riskrules.sqlite3"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+T = TypeVar("T")
+
+
+class UTCDateTime(sa.types.TypeDecorator):  # type: ignore[type-arg]
+    """Timezone-aware UTC datetimes on both backends (SQLite keeps naive UTC text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None,
+                             dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+
+assessments = sa.Table(
+    "assessments",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("id", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False, index=True),
+    sa.Column("reference", sa.String(128), nullable=True, index=True),
+    sa.Column("decision", sa.String(32), nullable=False, index=True),
+    sa.Column("band", sa.String(32), nullable=False, index=True),
+    sa.Column("score", sa.Float(), nullable=False),
+    sa.Column("pack_name", sa.String(200), nullable=False),
+    sa.Column("pack_version", sa.String(100), nullable=False),
+    sa.Column("pack_digest", sa.String(100), nullable=False),
+    sa.Column("api_key_id", sa.String(100), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("body_hash", sa.String(100), nullable=True),
+    sa.Column("proposal", sa.Text(), nullable=False),
+    sa.Column("assessment", sa.Text(), nullable=False),
+    sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_assessments_idempotency"),
+)
+
+
+@dataclass(frozen=True)
+class NewAssessment:
+    """What is written for one assessment; `assessment_json` is the exact response body."""
+
+    id: str
+    created_at: datetime
+    reference: str | None
+    decision: str
+    band: str
+    score: float
+    pack_name: str
+    pack_version: str
+    pack_digest: str
+    api_key_id: str
+    idempotency_key: str | None
+    body_hash: str | None
+    proposal_json: str
+    assessment_json: str
+
+
+@dataclass(frozen=True)
+class StoredAssessment:
+    """One stored record as read back."""
+
+    seq: int
+    id: str
+    created_at: datetime
+    api_key_id: str
+    idempotency_key: str | None
+    body_hash: str | None
+    pack_digest: str
+    proposal_json: str
+    assessment_json: str
+
+    @property
+    def proposal(self) -> Any:
+        return json.loads(self.proposal_json)
+
+    @property
+    def assessment(self) -> Any:
+        return json.loads(self.assessment_json)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Filters of the listing and of `riskrules export`; None means no filter."""
+
+    decision: str | None = None
+    band: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    reference: str | None = None
+
+
+class DuplicateIdempotencyKey(Exception):
+    """Another request stored an assessment under the same (key id, Idempotency-Key) first."""
+
+
+def encode_cursor(seq: int) -> str:
+    """An opaque cursor: clients must not build or parse it."""
+    raw = json.dumps({"v": 1, "before": seq}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        seq = data["before"]
+        if data.get("v") != 1 or not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise ValueError(cursor)
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
+        raise InvalidQuery("invalid cursor",
+                           errors=[FieldError("cursor", "not a cursor this server issued")]
+                           ) from None
+    return seq
+
+
+def normalise_url(url: str) -> str:
+    """`postgresql://` means psycopg 3 here (the driver the project ships)."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url[len("postgres://"):]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    """An Engine configured for the backend: WAL and busy timeout on SQLite, pre-ping on PG."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                mode = cursor.execute("PRAGMA journal_mode").fetchone()
+                if mode and str(mode[0]).lower() != "wal":
+                    # A read-only file keeps its mode; reads still work.
+                    with contextlib.suppress(Exception):
+                        cursor.execute("PRAGMA journal_mode=WAL")
+                # FULL: a committed assessment survives power loss, not only a crash.
+                cursor.execute("PRAGMA synchronous=FULL")
+            finally:
+                cursor.close()
+
+        return engine
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = int(os.environ.get("RISKRULES_DB_CONNECT_TIMEOUT", "5"))
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _row(row: Any) -> StoredAssessment:
+    return StoredAssessment(seq=row.seq, id=row.id, created_at=row.created_at,
+                            api_key_id=row.api_key_id, idempotency_key=row.idempotency_key,
+                            body_hash=row.body_hash, pack_digest=row.pack_digest,
+                            proposal_json=row.proposal, assessment_json=row.assessment)
+
+
+class Store:
+    """The assessment store. Thread-safe (SQLAlchemy pool); one per process, made after fork."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _guard(self, action: Callable[[], T]) -> T:
+        """Run a database action; infrastructure failures become StoreUnavailable."""
+        try:
+            return action()
+        except exc.IntegrityError:
+            raise
+        except (exc.OperationalError, exc.InterfaceError, exc.DatabaseError,
+                exc.TimeoutError, OSError) as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+            raise StoreUnavailable(
+                f"assessment store unavailable: {reason[0] if reason else type(error).__name__}"
+            ) from error
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers and the schema is there."""
+
+        def action() -> None:
+            with self.engine.connect() as conn:
+                conn.execute(sa.select(sa.func.count()).select_from(
+                    sa.select(assessments.c.seq).limit(1).subquery()))
+
+        self._guard(action)
+
+    def insert(self, records: Sequence[NewAssessment]) -> None:
+        """Write all records in one transaction: all are stored or none.
+
+        Raises DuplicateIdempotencyKey when the (key id, Idempotency-Key) pair already exists.
+        """
+        if not records:
+            return
+
+        def action() -> None:
+            with self.engine.begin() as conn:
+                conn.execute(assessments.insert(), [_values(r) for r in records])
+
+        try:
+            self._guard(action)
+        except exc.IntegrityError as error:
+            raise DuplicateIdempotencyKey(str(error.orig)) from error
+
+    def get(self, assessment_id: str) -> StoredAssessment | None:
+        def action() -> StoredAssessment | None:
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(assessments).where(
+                    assessments.c.id == assessment_id)).first()
+            return None if row is None else _row(row)
+
+        return self._guard(action)
+
+    def find_idempotent(self, api_key_id: str, idempotency_key: str) -> StoredAssessment | None:
+        def action() -> StoredAssessment | None:
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(assessments).where(
+                    assessments.c.api_key_id == api_key_id,
+                    assessments.c.idempotency_key == idempotency_key)).first()
+            return None if row is None else _row(row)
+
+        return self._guard(action)
+
+    def page(self, filters: Filters, limit: int,
+             before: int | None = None) -> tuple[list[StoredAssessment], int | None]:
+        """Newest first; returns the page and the `before` of the next page (None at the end)."""
+
+        def action() -> tuple[list[StoredAssessment], int | None]:
+            query = _filtered(sa.select(assessments), filters)
+            if before is not None:
+                query = query.where(assessments.c.seq < before)
+            query = query.order_by(assessments.c.seq.desc()).limit(limit + 1)
+            with self.engine.connect() as conn:
+                rows = [_row(r) for r in conn.execute(query)]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            return rows, (rows[-1].seq if more and rows else None)
+
+        return self._guard(action)
+
+    def count(self) -> int:
+        def action() -> int:
+            with self.engine.connect() as conn:
+                return int(conn.execute(
+                    sa.select(sa.func.count()).select_from(assessments)).scalar_one())
+
+        return self._guard(action)
+
+    def iter_all(self, filters: Filters, batch: int = 500) -> Iterator[StoredAssessment]:
+        """Oldest first, in batches (for `riskrules export`: a stable, resumable order)."""
+        after = 0
+        while True:
+            query = _filtered(sa.select(assessments), filters).where(
+                assessments.c.seq > after).order_by(assessments.c.seq).limit(batch)
+
+            def action(q: Any = query) -> list[StoredAssessment]:
+                with self.engine.connect() as conn:
+                    return [_row(r) for r in conn.execute(q)]
+
+            rows = self._guard(action)
+            yield from rows
+            if len(rows) < batch:
+                return
+            after = rows[-1].seq
+
+
+def _filtered(query: Any, filters: Filters) -> Any:
+    c = assessments.c
+    if filters.decision is not None:
+        query = query.where(c.decision == filters.decision)
+    if filters.band is not None:
+        query = query.where(c.band == filters.band)
+    if filters.since is not None:
+        query = query.where(c.created_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(c.created_at < filters.until)
+    if filters.reference is not None:
+        query = query.where(c.reference == filters.reference)
+    return query
+
+
+def _values(r: NewAssessment) -> dict[str, Any]:
+    return {
+        "id": r.id, "created_at": r.created_at, "reference": r.reference,
+        "decision": r.decision, "band": r.band, "score": r.score, "pack_name": r.pack_name,
+        "pack_version": r.pack_version, "pack_digest": r.pack_digest,
+        "api_key_id": r.api_key_id, "idempotency_key": r.idempotency_key,
+        "body_hash": r.body_hash, "proposal": r.proposal_json, "assessment": r.assessment_json,
+    }
+
+
+def connection_for_migrations(url: str) -> tuple[Engine, Connection]:
+    """An engine and open connection for Alembic (same engine options as the store)."""
+    engine = make_engine(url)
+    return engine, engine.connect()

@@ -1,0 +1,1 @@
+"""HTTP blueprints: assessments, ruleset and rules, operations."""

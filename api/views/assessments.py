@@ -1,0 +1,200 @@
+"""The assessments blueprint: score and store (single, batch, idempotent), read back, list.
+
+Order of checks on a write: credentials and role, media type, size, JSON, idempotency replay,
+contract, scoring, storage. The response is sent only after the record is committed; a store
+failure answers 503 and never a 201 without a record.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+
+from api.body import canonical_hash, read_json
+from api.context import authorize, dumps, json_response, services
+from api.errors import (
+    IdempotencyConflict,
+    InvalidRequest,
+    MalformedBody,
+    NotFound,
+    PayloadTooLarge,
+    problem_document,
+)
+from api.schemas import (
+    AssessmentQuerySchema,
+    BatchRequestSchema,
+    field_errors,
+    load_query,
+    validate_proposal,
+)
+from api.store import (
+    DuplicateIdempotencyKey,
+    Filters,
+    NewAssessment,
+    StoredAssessment,
+    decode_cursor,
+    encode_cursor,
+)
+from engine.errors import ProposalError, RiskrulesError
+
+bp = Blueprint("assessments", __name__)
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def new_assessment_id() -> str:
+    """A UUIDv7-style id: time-ordered (index-friendly), 74 random bits (unguessable)."""
+    millis = int(time.time() * 1000) & ((1 << 48) - 1)
+    rand = secrets.randbits(74)
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (
+        rand & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
+
+
+def _now() -> datetime:
+    """Whole seconds, as the engine's CLI scoring writes them (same `created_at` format)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _idempotency_key() -> str | None:
+    value = request.headers.get("Idempotency-Key")
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(value):
+        raise MalformedBody("Idempotency-Key must be 1-255 visible ASCII characters")
+    return value
+
+
+def _score(pack: Any, proposal: dict[str, Any], key_id: str, idem: str | None,
+           body_hash: str | None) -> tuple[dict[str, Any], NewAssessment]:
+    """Score one validated proposal; returns the response document and the record to store."""
+    created = _now()
+    result = pack.assess(proposal, created_at=created)
+    doc: dict[str, Any] = dict(result.to_dict())
+    doc["id"] = new_assessment_id()
+    doc["created_at"] = _rfc3339(created)
+    ruleset = doc.get("ruleset") or {}
+    record = NewAssessment(
+        id=doc["id"], created_at=created, reference=proposal.get("reference"),
+        decision=str(doc["decision"]), band=str(doc["band"]), score=float(doc["score"]),
+        pack_name=str(ruleset.get("name", pack.name)),
+        pack_version=str(ruleset.get("version", pack.version)),
+        pack_digest=str(ruleset.get("digest", pack.digest)), api_key_id=key_id,
+        idempotency_key=idem, body_hash=body_hash, proposal_json=dumps(proposal),
+        assessment_json=dumps(doc))
+    return doc, record
+
+
+def _replay(stored: StoredAssessment, body_hash: str) -> Response:
+    if stored.body_hash != body_hash:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was used with a different body; use a new key for a new proposal")
+    g.assessment_ids = [stored.id]
+    return json_response(stored.assessment_json, 200, {
+        "Location": f"/v1/assessments/{stored.id}", "Idempotent-Replayed": "true"})
+
+
+@bp.post("/v1/assessments")
+def create_assessment() -> Response:
+    principal = authorize("submitter")
+    svc = services()
+    body = read_json(request, max_bytes=svc.settings.max_body_bytes,
+                     max_depth=svc.settings.max_depth)
+    idem = _idempotency_key()
+    body_hash = canonical_hash(body)
+    if idem is not None:
+        stored = svc.store.find_idempotent(principal.key_id, idem)
+        if stored is not None:
+            return _replay(stored, body_hash)
+    validate_proposal(body)
+    with svc.holder.lease() as lease:
+        doc, record = _score(lease.pack, body, principal.key_id, idem,
+                             body_hash if idem else None)
+    try:
+        svc.store.insert([record])
+    except DuplicateIdempotencyKey:
+        # A concurrent request with the same key won the race: answer with its record.
+        stored = svc.store.find_idempotent(principal.key_id, idem or "")
+        if stored is None:
+            raise
+        return _replay(stored, body_hash)
+    svc.metrics.observe_assessment(doc)
+    g.assessment_ids = [record.id]
+    return json_response(record.assessment_json, 201,
+                         {"Location": f"/v1/assessments/{record.id}"})
+
+
+@bp.post("/v1/assessments:batch")
+def create_batch() -> Response:
+    principal = authorize("submitter")
+    svc = services()
+    body = read_json(request, max_bytes=svc.settings.max_body_bytes,
+                     max_depth=svc.settings.max_depth + 2)
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be an object {\"proposals\": [...]}")
+    errors = BatchRequestSchema().validate(body)
+    if errors:
+        raise InvalidRequest("the batch envelope is invalid", errors=field_errors(errors))
+    proposals: list[Any] = body["proposals"]
+    if len(proposals) > svc.settings.max_batch:
+        raise PayloadTooLarge(
+            f"a batch holds at most {svc.settings.max_batch} proposals, not {len(proposals)}")
+    if not proposals:
+        raise InvalidRequest("the batch is empty", errors=field_errors(
+            {"proposals": ["at least one proposal is needed"]}))
+    results: list[str] = []
+    records: list[NewAssessment] = []
+    docs: list[dict[str, Any]] = []
+    with svc.holder.lease() as lease:
+        for index, proposal in enumerate(proposals):
+            try:
+                validate_proposal(proposal)
+                doc, record = _score(lease.pack, proposal, principal.key_id, None, None)
+            except RiskrulesError as error:
+                problem = problem_document(error)
+                problem["instance"] = f"{request.path}#/proposals/{index}"
+                if isinstance(error, ProposalError):
+                    problem["detail"] = f"proposal {index}: {error.detail}"
+                results.append(dumps(problem))
+                continue
+            records.append(record)
+            docs.append(doc)
+            results.append(record.assessment_json)
+    svc.store.insert(records)
+    for doc in docs:
+        svc.metrics.observe_assessment(doc)
+    g.assessment_ids = [r.id for r in records]
+    return json_response('{"results":[' + ",".join(results) + "]}", 200)
+
+
+@bp.get("/v1/assessments/<assessment_id>")
+def get_assessment(assessment_id: str) -> Response:
+    authorize("auditor")
+    stored = services().store.get(assessment_id) if len(assessment_id) <= 64 else None
+    if stored is None:
+        raise NotFound(f"no assessment with id {assessment_id!r}")
+    return json_response(stored.assessment_json)
+
+
+@bp.get("/v1/assessments")
+def list_assessments() -> Response:
+    authorize("auditor")
+    query = load_query(AssessmentQuerySchema(), request.args.to_dict(flat=False))
+    before = decode_cursor(query["cursor"]) if "cursor" in query else None
+    filters = Filters(decision=query.get("decision"), band=query.get("band"),
+                      since=query.get("since"), until=query.get("until"),
+                      reference=query.get("reference"))
+    rows, next_before = services().store.page(filters, query["limit"], before)
+    cursor = None if next_before is None else encode_cursor(next_before)
+    items = ",".join(row.assessment_json for row in rows)
+    return json_response('{"items":[' + items + '],"next_cursor":' + dumps(cursor) + "}")

@@ -1,0 +1,1 @@
+"""Tests of the `riskrules` command line (cli/)."""
