@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from engine import contract
 from engine.contract import FieldSpec, Kind
@@ -113,6 +113,19 @@ def _camel(path: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[._]", path) if part)
 
 
+class ContractObjectSchema(Schema):
+    """Base of the generated object schemas: enforces the contract's co-required fields."""
+
+    together: tuple[tuple[str, str], ...] = ()
+
+    @validates_schema
+    def _co_required(self, data: Mapping[str, Any], **_: Any) -> None:
+        missing = {b: [f"Missing data for required field (required when '{a}' is given)."]
+                   for a, b in self.together if a in data and b not in data}
+        if missing:
+            raise ValidationError(missing)
+
+
 class _Builder:
     """Walks the contract; object specs sharing one `fields` dict share one schema class."""
 
@@ -130,8 +143,9 @@ class _Builder:
         self.names.add(name)
         declared = {fname: self.field(fspec, fname, f"{path}.{fname}" if path else fname)
                     for fname, fspec in spec.fields.items()}
-        cls = Schema.from_dict(declared, name=f"{name}Schema")
+        cls = ContractObjectSchema.from_dict(declared, name=f"{name}Schema")
         cls.Meta.unknown = RAISE  # explicit: unknown fields are errors at every level
+        cls.together = spec.together
         self.classes[key] = cls
         return cls
 

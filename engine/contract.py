@@ -54,6 +54,8 @@ class FieldSpec:
     derived: bool = False
     default: object = None
     description: str = ""
+    # pairs (a, b) of this object's fields: when a is given, b is required too
+    together: tuple[tuple[str, str], ...] = ()
 
 
 def _enum(*choices: str, required: bool = False, description: str = "") -> FieldSpec:
@@ -147,10 +149,10 @@ PROPOSAL = _object({
     "counterparties": _list(PARTY, 1, 50, required=True),
     "deal": _object({
         "type": _enum(*DEAL_TYPES, required=True),
-        "value": _object({
+        "value": replace(_object({
             "amount": FieldSpec(Kind.NUMBER, minimum=0),
             "currency": CURRENCY,
-        }),
+        }), together=(("amount", "currency"),)),
         "duration_months": FieldSpec(Kind.INTEGER, minimum=1, maximum=600),
         "jurisdictions": _list(COUNTRY),
     }, required=True),

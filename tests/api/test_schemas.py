@@ -170,3 +170,9 @@ def test_query_schema_rejects_repeats_unknowns_and_bad_values() -> None:
                                                      "colour"}
     loaded = load_query(AssessmentQuerySchema(), {"since": ["2026-01-01T00:00:00Z"]})
     assert loaded["limit"] == 50 and loaded["since"].tzinfo is not None
+
+
+def test_currency_is_required_with_an_amount() -> None:
+    data = {**SPEC_EXAMPLE, "deal": {**SPEC_EXAMPLE["deal"], "value": {"amount": 5}}}
+    assert "required when 'amount' is given" in errors_of(data)["deal.value.currency"]
+    validate_proposal({**SPEC_EXAMPLE, "deal": {**SPEC_EXAMPLE["deal"], "value": {"currency": "USD"}}})
