@@ -133,10 +133,6 @@ def condition() -> st.SearchStrategy[ast.Condition]:
     return _combine(base, 6).filter(_no_not_matches)
 
 
-def _maybe(d: dict[str, Any], key: str, strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.one_of(st.just(d), strategy.map(lambda v: {**d, key: v}))
-
-
 @st.composite
 def _optional_fields(draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]]) -> dict[str, Any]:
     return {k: draw(s) for k, s in fields.items() if draw(st.booleans())}

@@ -74,8 +74,14 @@ def test_legal_forms_are_dropped_in_both_scripts(name: str) -> None:
     assert name_tokens(name) == ("sberbank",)
 
 
+def test_cyrillic_only_legal_forms_are_recognised_before_transliteration() -> None:
+    assert name_tokens("ИП Иванов") == ("ivanov",)
+    assert name_tokens("IP Holdings") == ("ip", "holdings")  # "ip" is not a Latin legal form
+
+
 def test_a_name_that_is_only_a_legal_form_is_kept() -> None:
     assert name_tokens("AO") == ("ao",)
+    assert name_tokens("АО") == ("ao",)
     assert name_tokens("  ,.- ") == ()
 
 

@@ -1,0 +1,89 @@
+"""Explanations: evidence points at real values, missing information is complete and exact."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from engine import Pack, PackError, load_pack
+from engine.errors import RulesetRejected
+from engine.explain import needed_absent_paths
+from engine.matcher import DurableMatcher
+from tests.engine import strategies
+from tests.engine.conftest import BASE_PROPOSAL, merged
+
+DAY = dt.date(2026, 6, 1)
+
+
+def _resolve(data: Any, path: str) -> Any:
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if part.startswith("["):
+            data = data[int(part[1:-1])]
+        else:
+            data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(proposal=strategies.proposal())
+def test_evidence_paths_resolve_to_the_reported_values(minipack: Pack, proposal: dict[str, Any]) -> None:
+    enriched = minipack.enrich(proposal)
+    for hit in minipack.assess(proposal, as_of=DAY).hits:
+        for ev in hit.evidence:
+            assert _resolve(enriched, ev.path) == ev.value, (hit.rule.id, ev)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(proposal=strategies.proposal())
+def test_missing_information_prefilter_loses_nothing(minipack: Pack, proposal: dict[str, Any]) -> None:
+    enriched = minipack.enrich(proposal)
+    naive: dict[str, list[str]] = {}
+    for rule in minipack.rules:
+        for path in needed_absent_paths(rule.when, enriched)[1]:
+            naive.setdefault(path, []).append(rule.id)
+    expected = tuple((p, tuple(ids)) for p, ids in sorted(naive.items()))
+    assert minipack.missing_information(enriched, DAY) == expected
+
+
+def test_missing_information_names_fields_and_rules(minipack: Pack) -> None:
+    doc = minipack.assess(BASE_PROPOSAL, as_of=DAY).to_dict()
+    paths = {m["path"]: m["rules"] for m in doc["missing_information"]}
+    assert paths["payments.usd_share"] == ["M-002"]
+    assert set(paths["technologies"]) == {"S-002", "X-001"}
+    assert "counterparties" not in paths  # given, so never missing
+
+
+def test_a_rule_the_core_refuses_is_reported_at_its_position(
+        make_pack: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = ("rules:\n"
+             "  - {id: OK, title: t, factor: security, kind: risk, points: 1, when: {path: title, eq: a}}\n"
+             "  - {id: BIG, title: t, factor: security, kind: risk, points: 1, when: {path: title, eq: b}}\n")
+    root = make_pack(rules)
+    real_init = DurableMatcher.__init__
+
+    def refusing(self: DurableMatcher, definitions: Any, **kw: Any) -> None:
+        if any('"b"' in str(expr) or "'b'" in str(expr) for expr in definitions.values()):
+            raise RulesetRejected("durable_rules refused the compiled ruleset: code 113")
+        real_init(self, definitions, **kw)
+
+    monkeypatch.setattr(DurableMatcher, "__init__", refusing)
+    with pytest.raises(PackError) as caught:
+        load_pack(root)
+    found = [(d.code, d.position.line, d.message) for d in caught.value.diagnostics
+             if d.code.startswith("E")]
+    assert [(c, line) for c, line, _ in found] == [("E022", 3)]
+    assert "rule BIG" in found[0][2]
+
+
+def test_summary_names_band_score_top_factor_and_knockouts(minipack: Pack) -> None:
+    proposal = merged(BASE_PROPOSAL, {"counterparties": [
+        {"name": "Tehran Co", "country": "IR", "type": "government"}]})
+    doc = minipack.assess(proposal, as_of=DAY).to_dict()
+    assert doc["summary"].startswith(f"{doc['band'].capitalize()} risk (score {doc['score']:.2f}")
+    assert "Security" in doc["summary"] and "K-001" in doc["summary"] and "reject" in doc["summary"]
