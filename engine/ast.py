@@ -17,6 +17,8 @@ MEMBERSHIP = ("in", "not_in", "in_list", "not_in_list")
 CONTAINMENT = ("contains", "contains_any")
 PRESENCE = ("exists", "missing")
 LEAF_OPERATORS = (*COMPARISONS, *MEMBERSHIP, *CONTAINMENT, "matches", *PRESENCE)
+# produced by engine.normalize only (the complement of `matches`), never written by authors
+INTERNAL_OPERATORS = ("not_matches",)
 QUANTIFIERS = ("some", "every")
 COMBINATORS = ("all", "any", "not")
 
@@ -50,6 +52,8 @@ class Leaf:
             return self.op
         if self.op in ("in_list", "not_in_list"):
             return f"{self.op.replace('_', ' ')} {self.list_name}"
+        if self.op == "not_matches":
+            return f"does not match {_show(self.value)}"
         if self.op in ("in", "not_in", "contains_any"):
             shown = ", ".join(_show(v) for v in self.values)
             return f"{self.op.replace('_', ' ')} [{shown}]"

@@ -41,6 +41,24 @@ def count_key(path: tuple[str, ...]) -> str:
     return "__".join(path) + COUNT_SUFFIX
 
 
+def pattern_key(path: tuple[str, ...], index: int) -> str:
+    return "__".join(path or ("item",)) + f"__m{index}"
+
+
+@dataclass(frozen=True, order=True)
+class Derived:
+    """A value the fact builder computes and puts beside the data, on every scope object
+    reached through `chain` (a chain of list paths from the proposal): the length of the list
+    at `path` (kind "count"), or whether the text at `path` fully matches `pattern` ("pattern";
+    absent when the text is absent). `key` is its name in the fact."""
+
+    chain: tuple[tuple[str, ...], ...]
+    path: tuple[str, ...]
+    kind: str
+    key: str
+    pattern: str = ""
+
+
 @dataclass
 class CompiledRules:
     """What the matcher and the fact builder need from a compiled pack."""
@@ -49,9 +67,8 @@ class CompiledRules:
     names: dict[str, str] = field(default_factory=dict)  # durable rule name -> rule id
     flags: set[str] = field(default_factory=set)
     top_fields: set[str] = field(default_factory=set)
-    # (chain of list paths from the proposal down to the scope, list path within the scope)
-    count_paths: set[tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]] = field(
-        default_factory=set)
+    derived: set[Derived] = field(default_factory=set)
+    patterns: dict[str, int] = field(default_factory=dict)
 
 
 def day_number(day: dt.date) -> int:
@@ -137,8 +154,19 @@ class _Compiler:
                                  "tests on different fields or further list tests cannot be "
                                  "compiled: the matching core misreads it. Split it into "
                                  "separate rules, or use one every per field")
-        self.out.count_paths.add((scope, q.path))
-        return [[{f"{prefix}.{count_key(q.path)}": 0}], [{"$iall": {where: _all_of(inner[0])}}]]
+        key = count_key(q.path)
+        self.out.derived.add(Derived(scope, q.path, "count", key))
+        return [[{f"{prefix}.{key}": 0}], [{"$iall": {where: _all_of(inner[0])}}]]
+
+    def _pattern_flag(self, leaf: ast.Leaf, prefix: str, scope: Scope) -> str:
+        """`matches` is decided by Python's `re` in the fact builder and tested here as a flag:
+        durable_rules' own `$mt` automaton gives wrong answers on ordinary patterns (e.g.
+        `.*[Ll]aunch.*` does not match "launch deal"; measured), so it is never used."""
+        pattern = str(leaf.value)
+        index = self.out.patterns.setdefault(pattern, len(self.out.patterns))
+        key = pattern_key(leaf.path, index)
+        self.out.derived.add(Derived(scope, leaf.path, "pattern", key, pattern))
+        return f"{prefix}.{key}"
 
     def leaf(self, leaf: ast.Leaf, prefix: str, scope: Scope) -> Expr:
         where = self._at(leaf.path, prefix, scope)
@@ -157,8 +185,8 @@ class _Compiler:
             return {"$iany": {where: {"$i": leaf.value}}}
         if op == "contains_any":
             return {"$iany": {where: _any_of([{"$i": v} for v in leaf.values])}}
-        if op == "matches":
-            return {"$mt": {where: leaf.value}}
+        if op in ("matches", "not_matches"):
+            return {self._pattern_flag(leaf, prefix, scope): op == "matches"}
         if op == "exists":
             return {"$ex": {where: 1}}
         if op == "missing":

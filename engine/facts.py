@@ -10,34 +10,45 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from engine.compiler import DAY, FACT_ROOT, CompiledRules, count_key, day_number
-from engine.semantics import lookup
+from engine.compiler import DAY, FACT_ROOT, CompiledRules, Derived, day_number
+from engine.regex import full_match
+from engine.semantics import MISSING, lookup
 
 
 def build_fact(proposal: Mapping[str, Any], day: dt.date, compiled: CompiledRules) -> dict[str, Any]:
     body: dict[str, Any] = {k: proposal[k] for k in compiled.top_fields if k in proposal}
-    for chain, path in sorted(compiled.count_paths):
-        body = _with_count(body, chain, path)
+    for derived in sorted(compiled.derived):
+        body = _with_derived(body, derived.chain, derived)
     fact: dict[str, Any] = dict.fromkeys(sorted(compiled.flags), 1)
     fact[DAY] = day_number(day)
     fact[FACT_ROOT] = body
     return fact
 
 
-def _with_count(scope: dict[str, Any], chain: tuple[tuple[str, ...], ...],
-                path: tuple[str, ...]) -> dict[str, Any]:
-    """Copy-on-write: `scope` with the count of the list at `path` set on every scope object
-    reached through `chain` (each step a list of items)."""
-    out = dict(scope)
+def _value(scope: dict[str, Any], derived: Derived) -> Any:
+    found = lookup(scope, derived.path) if derived.path else MISSING
+    if derived.kind == "count":
+        return len(found) if isinstance(found, list) else 0
+    return None if not isinstance(found, str) else full_match(derived.pattern, found)
+
+
+def _with_derived(scope: Any, chain: tuple[tuple[str, ...], ...], derived: Derived) -> Any:
+    """Copy-on-write: `scope` with the derived value set on every scope object reached
+    through `chain` (each step a list of items). Scope objects are always mappings: the
+    language refuses `matches` on the items of a plain list."""
     if not chain:
-        items = lookup(out, path)
-        out[count_key(path)] = len(items) if isinstance(items, list) else 0
+        if not isinstance(scope, dict):
+            return scope
+        out = dict(scope)
+        value = _value(out, derived)
+        if value is not None:
+            out[derived.key] = value
         return out
     step, rest = chain[0], chain[1:]
+    out = dict(scope)
     items = lookup(out, step)
     if isinstance(items, list):
-        copied = [_with_count(i, rest, path) if isinstance(i, dict) else i for i in items]
-        _replace(out, step, copied)
+        _replace(out, step, [_with_derived(i, rest, derived) for i in items])
     return out
 
 

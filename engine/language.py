@@ -564,6 +564,10 @@ class RuleParser:
         if op in ("in_list", "not_in_list"):
             return self.list_leaf(op, operand, path, spec, full, pos)
         # matches
+        if not path:
+            sink.error("E014", "'matches' cannot test the items of a plain list; test a named "
+                       "field, or list the values with in/contains_any", pos)
+            return None
         if not spec.kind.is_textual:
             sink.error("E014", f"'matches' needs a text field; {full} is {_describe(spec)}", pos)
             return None

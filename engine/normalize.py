@@ -3,8 +3,8 @@
 `not` is pushed down to complementary leaf tests, keeping the language's rule that a test on
 an absent field is false: `not (x eq v)` holds when x is absent, so it becomes
 `x ne v or x missing`. Quantifiers swap (`not some` = `every not`), and `every` is vacuously
-true on an empty or absent list, which makes the swap exact. `not matches` has no complement
-in durable_rules and is refused with its position instead of being approximated.
+true on an empty or absent list, which makes the swap exact. `not matches` becomes the
+internal `not_matches` (present and not matching) or `missing`.
 """
 
 from __future__ import annotations
@@ -67,9 +67,10 @@ def _negate_leaf(leaf: ast.Leaf) -> ast.Condition:
         return ast.Leaf("missing", leaf.path, pos=leaf.pos)
     if leaf.op == "missing":
         return ast.Leaf("exists", leaf.path, pos=leaf.pos)
-    if leaf.op == "matches":
-        raise NotExpressible(leaf, "'not' over 'matches' cannot be compiled: write a positive "
-                             "pattern, or test the values with in/not_in")
+    if leaf.op in ("matches", "not_matches"):
+        other = "not_matches" if leaf.op == "matches" else "matches"
+        return ast.Any((ast.Leaf(other, leaf.path, value=leaf.value, pos=leaf.pos),
+                        ast.Leaf("missing", leaf.path, pos=leaf.pos)), leaf.pos)
     if leaf.op in ("contains", "contains_any"):
         # not (list contains x) = every item differs (true for an empty or absent list)
         item_op = "ne" if leaf.op == "contains" else "not_in"

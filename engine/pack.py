@@ -8,7 +8,6 @@ evidence → scores → Assessment.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
@@ -267,9 +266,18 @@ def _parties(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def apply_defaults(data: Mapping[str, Any], spec: FieldSpec) -> dict[str, Any]:
     """A deep copy of `data` with contract defaults filled in (e.g. export_control: unknown)."""
-    out = copy.deepcopy(dict(data))
+    out: dict[str, Any] = _copy_tree(dict(data))
     _fill(out, spec)
     return out
+
+
+def _copy_tree(value: Any) -> Any:
+    """Copy of a JSON tree (dicts, lists, scalars): several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return {k: _copy_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_tree(v) for v in value]
+    return value
 
 
 def _fill(node: dict[str, Any], spec: FieldSpec) -> None:

@@ -1,9 +1,10 @@
-"""The pattern syntax `matches` accepts: the subset on which durable_rules and Python agree.
+"""The pattern syntax of `matches`: whole-text, a small safe subset of regular expressions.
 
-durable_rules runs its own regular-expression automaton. Measured here: it matches the whole
-text, `.` also matches a newline, and it silently misreads backslash escapes and non-ASCII
-characters in patterns. So the language admits exactly the constructs measured to agree with
-`re.fullmatch(pattern, text, re.DOTALL)`, and refuses the rest at compile time.
+Patterns are decided by Python's `re` (`re.fullmatch(pattern, text, re.DOTALL)`) in the fact
+builder, because durable_rules' own `$mt` automaton answers wrongly on ordinary patterns
+(measured: `.*[Ll]aunch.*` does not match "launch deal"). The subset stays small (no escapes,
+anchors, look-arounds, non-ASCII) so that patterns stay readable for analysts and so that a
+pack written today keeps its meaning if the matching moves into the core again.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Formula (documented for users in README.md and rules/README.md):
 - overall score = Σ weightᵢ · factor scoreᵢ / Σ weights (inherent and residual alike);
 - a factor's contribution is its term of the residual sum.
 
-Arithmetic is exact (fractions) and rounded once, to cents, half up; contributions are
+Arithmetic is exact (integers) and rounded once, to cents, half up; contributions are
 rounded with the largest-remainder method so that they add up to the score exactly. The same
 inputs give the same cents on every platform.
 """
@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
+from math import lcm
 
 from engine import ast
 
@@ -37,9 +39,17 @@ class Scores:
     factors: tuple[FactorScore, ...]
 
 
-def _round_half_up(cents: Fraction) -> int:
-    """Round a non-negative amount of cents to a whole cent, half up."""
-    return int(cents + Fraction(1, 2))
+def _div_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator rounded half up (both non-negative)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+@cache
+def _integer_weights(weights: tuple[float, ...]) -> tuple[int, ...]:
+    """The weights scaled to integers with the same ratios (exact: floats are binary fractions)."""
+    fractions = [Fraction(w) for w in weights]
+    scale = lcm(*(f.denominator for f in fractions))
+    return tuple(int(f * scale) for f in fractions)
 
 
 def score(factors: Sequence[ast.Factor], bands: Sequence[ast.Band], knockout_decision: str,
@@ -57,21 +67,21 @@ def score(factors: Sequence[ast.Factor], bands: Sequence[ast.Band], knockout_dec
             knocked_out = knocked_out or rule.kind is ast.RuleKind.KNOCKOUT
     inherent_by = {fid: max(0, min(10_000, cents)) for fid, cents in risk.items()}
     residual_by = {fid: max(0, inherent_by[fid] + relief[fid]) for fid in risk}
-    weights = [Fraction(f.weight) for f in factors]
-    total_weight = sum(weights, Fraction(0))
-    # terms in cents: weight share × factor cents
-    terms = [w * residual_by[f.id] / total_weight for w, f in zip(weights, factors, strict=True)]
-    inherent_total = sum((w * inherent_by[f.id] / total_weight
-                          for w, f in zip(weights, factors, strict=True)), Fraction(0))
-    score_cents = _round_half_up(sum(terms, Fraction(0)))
-    contributions = _largest_remainder(terms, score_cents)
+    # Exact arithmetic on integers: weights as fractions over a common denominator, so a
+    # factor's term in cents is numerator / total exactly.
+    weights = _integer_weights(tuple(f.weight for f in factors))
+    total = sum(weights)
+    numerators = [w * residual_by[f.id] for w, f in zip(weights, factors, strict=True)]
+    inherent_numerator = sum(w * inherent_by[f.id] for w, f in zip(weights, factors, strict=True))
+    score_cents = _div_half_up(sum(numerators), total)
+    contributions = _largest_remainder(numerators, total, score_cents)
     band = bands[0]
     for candidate in bands:
         if score_cents >= round(candidate.min_score * 100):
             band = candidate
     decision = knockout_decision if knocked_out else band.decision
     return Scores(
-        inherent=_round_half_up(inherent_total) / 100,
+        inherent=_div_half_up(inherent_numerator, total) / 100,
         score=score_cents / 100,
         band=band.name,
         decision=decision,
@@ -81,12 +91,12 @@ def score(factors: Sequence[ast.Factor], bands: Sequence[ast.Band], knockout_dec
     )
 
 
-def _largest_remainder(terms: Sequence[Fraction], total_cents: int) -> list[int]:
-    """Whole cents per term (each the floor or ceiling of its exact value) summing to
+def _largest_remainder(numerators: Sequence[int], denominator: int, total_cents: int) -> list[int]:
+    """Whole cents per term numerator/denominator (each its floor or ceiling) summing to
     `total_cents`; the largest remainders get the extra cents, ties in declared order."""
-    floors = [int(t) for t in terms]
+    floors = [n // denominator for n in numerators]
     short = total_cents - sum(floors)
-    order = sorted(range(len(terms)), key=lambda i: (-(terms[i] - floors[i]), i))
+    order = sorted(range(len(numerators)), key=lambda i: (-(numerators[i] % denominator), i))
     for i in order[:max(0, short)]:
         floors[i] += 1
     return floors

@@ -110,17 +110,22 @@ def _fold_variants(token: str) -> str:
     return token
 
 
-def _raw_tokens(text: str) -> list[str]:
+def _raw_tokens(text: str) -> list[tuple[str, bool]]:
+    """(transliterated token, is a Cyrillic legal form) for each token of `text`.
+
+    Cyrillic abbreviations are recognised before transliteration because some of them
+    ("ИП", "АТ") would be ordinary words once in Latin letters ("ip", "at").
+    """
     folded = _DROPPED.sub("", unicodedata.normalize("NFKC", text).casefold())
-    out: list[str] = []
+    out: list[tuple[str, bool]] = []
     for word in _WORD.findall(folded):
-        if word in LEGAL_FORMS_CYRILLIC:
-            continue
-        out.extend(_fold_variants(t) for t in _transliterate(word))
+        legal = word in LEGAL_FORMS_CYRILLIC
+        out.extend((_fold_variants(t), legal) for t in _transliterate(word))
     return out
 
 
-def _strip_legal(tokens: list[str]) -> list[str]:
+def _strip_legal(raw: list[tuple[str, bool]]) -> list[str]:
+    tokens = [token for token, _ in raw]
     kept: list[str] = []
     i = 0
     while i < len(tokens):
@@ -129,7 +134,7 @@ def _strip_legal(tokens: list[str]) -> list[str]:
                 i += len(phrase)
                 break
         else:
-            if tokens[i] not in LEGAL_FORMS:
+            if not raw[i][1] and tokens[i] not in LEGAL_FORMS:
                 kept.append(tokens[i])
             i += 1
     # A name that is nothing but a legal form ("AO") still has to be compared as something.
@@ -232,7 +237,11 @@ def coverage(a: Sequence[str], b: Sequence[str]) -> float:
 
 @dataclass(frozen=True)
 class ScreeningResult:
-    """The best watchlist candidate for a party (entry fields None when there is none)."""
+    """The best watchlist candidate for a party.
+
+    A candidate is a listed name scoring at least REPORT_FLOOR (or the threshold, if lower);
+    without one, the entry fields are None and the fact is `{"matched": false, "score": 0}`.
+    """
 
     matched: bool
     score: float
@@ -461,9 +470,20 @@ def _short_form(name: str, tokens: tuple[str, ...]) -> tuple[str, ...] | None:
         if len(given) >= 2 and family:
             return (given[0], *family)
         return None
-    if len(tokens) >= 3:
-        return (tokens[0], tokens[-1])
-    return None
+    if len(tokens) < 3:
+        return None
+    # Without a comma the order is unknown: a patronymic in the middle means "First
+    # Patronymic LAST"; one at the end means the Russian "LAST First Patronymic".
+    if _is_patronymic(tokens[-1]) and not _is_patronymic(tokens[1]):
+        return (tokens[1], tokens[0])
+    return (tokens[0], tokens[-1])
+
+
+_PATRONYMIC = ("ovich", "evich", "ovna", "evna", "ichna", "ogly", "kyzy")
+
+
+def _is_patronymic(token: str) -> bool:
+    return token.endswith(_PATRONYMIC)
 
 
 def _deletions(token: str) -> set[str]:

@@ -77,4 +77,6 @@ def leaf_holds(leaf: ast.Leaf, value: Any) -> bool:
         return isinstance(value, list) and any(_member(item, leaf) for item in value)
     if op == "matches":
         return isinstance(value, str) and full_match(str(leaf.value), value)
+    if op == "not_matches":
+        return isinstance(value, str) and not full_match(str(leaf.value), value)
     raise ValueError(f"unknown operator {op}")

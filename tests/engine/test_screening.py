@@ -227,6 +227,15 @@ def test_individuals_match_without_middle_names() -> None:
     assert not screener.screen(["Kovalchuk Group"]).matched
 
 
+@pytest.mark.parametrize("listed", ["Yury Valentinovich Kovalchuk",  # First Patronymic LAST
+                                    "Kovalchuk Yury Valentinovich"])  # LAST First Patronymic
+def test_short_form_without_comma_finds_the_given_name(listed: str) -> None:
+    screener = Screener([Watchlist("w", (entry("1", listed, kind="individual"),))], 88)
+    assert screener.screen(["Yury Kovalchuk"]).score == 100
+    # ... and never pairs the surname with the patronymic, which would match a brother.
+    assert not screener.screen(["KOVALCHUK, Pyotr Valentinovich"]).matched
+
+
 def test_index_agrees_with_a_full_scan_on_perturbed_names(sample: Watchlist,
                                                           screener: Screener) -> None:
     rng = random.Random(4)
