@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
@@ -143,7 +143,8 @@ class _Builder:
         self.names.add(name)
         declared = {fname: self.field(fspec, fname, f"{path}.{fname}" if path else fname)
                     for fname, fspec in spec.fields.items()}
-        cls = ContractObjectSchema.from_dict(declared, name=f"{name}Schema")
+        cls = cast(type[ContractObjectSchema],
+                   ContractObjectSchema.from_dict(declared, name=f"{name}Schema"))
         cls.Meta.unknown = RAISE  # explicit: unknown fields are errors at every level
         cls.together = spec.together
         self.classes[key] = cls
@@ -172,6 +173,9 @@ class _Builder:
             return fields.String(validate=[validate.OneOf(spec.choices), *validators], **common)
         if kind is Kind.COUNTRY:
             meta["pattern"] = "^[A-Z]{2}$"
+            # The server accepts the ISO table only ("AA" matches the pattern but is refused):
+            # listing the codes keeps the document as strict as the validation.
+            meta["enum"] = sorted(contract.iso_countries())
             return fields.String(validate=[_country, *validators], **common)
         if kind is Kind.CURRENCY:
             meta["pattern"] = "^[A-Z][A-Z0-9]{1,9}$"
@@ -247,7 +251,9 @@ class BatchRequestSchema(Schema):
         unknown = RAISE
 
     proposals = ProposalItems(fields.Nested(proposal_schema_class()), required=True,
-                              metadata={"description": "proposals to score, in order"})
+                              metadata={"description": "proposals to score, in order "
+                                                       "(at least one; at most MAX_BATCH)",
+                                        "minItems": 1})
 
 
 class AssessmentQuerySchema(Schema):
