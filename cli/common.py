@@ -22,8 +22,9 @@ def add_format(parser: argparse.ArgumentParser, *extra: str) -> None:
                         help="output format (default text)")
 
 
-def load_or_report(rules: str, out: TextIO = sys.stderr) -> Pack | None:
-    """Load the pack; on failure print every diagnostic and return None."""
+def load_or_report(rules: str, out: TextIO | None = None) -> Pack | None:
+    """Load the pack; on failure print every diagnostic (to stderr) and return None."""
+    out = out or sys.stderr
     try:
         return load_pack(rules)
     except PackError as exc:
@@ -46,7 +47,7 @@ class ProposalInput:
     data: Any
 
 
-def read_proposals(sources: list[str], stdin: TextIO = sys.stdin) -> Iterator[ProposalInput]:
+def read_proposals(sources: list[str], stdin: TextIO | None = None) -> Iterator[ProposalInput]:
     """Proposals from JSON files, JSON Lines files, directories of .json files, or '-' (stdin).
 
     A JSON Lines record that wraps a proposal (`{"proposal": {...}, "assessment": ...}`, as
@@ -54,7 +55,7 @@ def read_proposals(sources: list[str], stdin: TextIO = sys.stdin) -> Iterator[Pr
     """
     for source in sources or ["-"]:
         if source == "-":
-            yield from _parse_text(stdin.read(), "<stdin>")
+            yield from _parse_text((stdin or sys.stdin).read(), "<stdin>")
             continue
         path = Path(source)
         if path.is_dir():
@@ -132,6 +133,6 @@ def validate(data: Any) -> dict[str, Any]:
     return result
 
 
-def print_json(doc: Any, out: TextIO = sys.stdout, *, pretty: bool = False) -> None:
-    out.write(json.dumps(doc, ensure_ascii=False, indent=2 if pretty else None,
+def print_json(doc: Any, out: TextIO | None = None, *, pretty: bool = False) -> None:
+    (out or sys.stdout).write(json.dumps(doc, ensure_ascii=False, indent=2 if pretty else None,
                          sort_keys=False) + "\n")
