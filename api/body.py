@@ -2,7 +2,8 @@
 
 Python's json module accepts duplicate keys (last wins), NaN and Infinity and turns 1e400 into
 inf; each of those would let a client smuggle a value past validation, so all are refused here
-before anything else sees the body.
+before anything else sees the body. It also accepts `"\\ud800"`, an escaped lone surrogate:
+a string no UTF-8 encoder (the store, the hash, durable_rules) can write, so it is refused too.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from typing import Any
 
 from flask import Request
 
 from api.errors import MalformedBody, PayloadTooLarge, UnsupportedMediaType
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads pairs valid surrogates up
 
 
 class _Refused(ValueError):
@@ -41,13 +45,29 @@ def _float(text: str) -> float:
     return value
 
 
+def _unpaired_surrogate(value: Any) -> bool:
+    """Whether any string (key or value) holds an unpaired surrogate; iterative, no recursion."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if _LONE_SURROGATE.search(node):
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 def strict_loads(text: str | bytes) -> Any:
     """Parse JSON strictly; raises MalformedBody with a message saying what is wrong."""
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant,
-                          parse_float=_float)
+        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant,
+                           parse_float=_float)
     except UnicodeDecodeError:
         raise MalformedBody("body is not UTF-8") from None
     except _Refused as exc:
@@ -57,6 +77,10 @@ def strict_loads(text: str | bytes) -> Any:
     except json.JSONDecodeError as exc:
         raise MalformedBody(f"body is not JSON: {exc.msg} at line {exc.lineno} "
                             f"column {exc.colno}") from None
+    if _unpaired_surrogate(value):
+        raise MalformedBody("body is not acceptable JSON: a string holds an unpaired surrogate "
+                            "escape (\\ud800-\\udfff); it is not Unicode text")
+    return value
 
 
 def depth(value: Any) -> int:

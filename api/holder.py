@@ -1,8 +1,9 @@
-"""The current rule pack of one worker: leases for evaluations, atomic swap on reload.
+"""The current rule pack of one worker, as the API uses it: a thin adapter over engine.holder.
 
-A reload loads the new pack first (a pack that fails keeps the old one serving), swaps the
-reference under a lock, and closes the old pack only when the last evaluation that leased it
-has finished (reference counting), so no request ever sees a closed durable_rules ruleset.
+`engine.holder.PackHolder` owns the mechanics (leases, atomic swap, closing the replaced pack
+after its last evaluation). This module adds what only the HTTP service needs: a worker that
+starts without a valid pack (readyz answers 503 until one loads), `NotReady` when nothing is
+loaded, text timestamps for the ruleset document, and the optional file watcher.
 """
 
 from __future__ import annotations
@@ -10,30 +11,29 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from api.errors import NotReady
+from engine.errors import EngineError
+from engine.holder import Lease as EngineLease
+from engine.holder import PackHolder as EngineHolder
 
 log = logging.getLogger("riskrules.api")
 
 PackLoader = Callable[[str], Any]
+NOT_READY = "no valid rule pack is loaded; see the server log and /readyz"
 
 
 def utc_now_text() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _text(datetime.now(UTC))
 
 
-@dataclass
-class _Entry:
-    pack: Any
-    loaded_at: str
-    refs: int = 0
-    retired: bool = False
-    closed: bool = field(default=False, repr=False)
+def _text(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -44,57 +44,59 @@ class Lease:
     loaded_at: str
 
 
+def _lease(lease: EngineLease[Any]) -> Lease:
+    return Lease(lease.pack, _text(lease.installed_at))
+
+
 class PackHolder:
-    """Holds the current pack; thread-safe."""
+    """Holds the current pack; thread-safe. None is loaded until the first successful load."""
 
     def __init__(self, loader: PackLoader, rules_dir: str) -> None:
         self._loader = loader
         self.rules_dir = rules_dir
-        self._lock = threading.Lock()
-        self._current: _Entry | None = None
+        self._lock = threading.Lock()  # guards _engine's transitions (first load, close)
+        self._engine: EngineHolder[Any] | None = None
         self.load_error: Exception | None = None
+
+    def _load(self, path: str | Path) -> Any:
+        return self._loader(str(path))
 
     @property
     def loaded(self) -> bool:
-        return self._current is not None
+        engine = self._engine
+        return engine is not None and not engine.closed
 
     def current(self) -> Lease | None:
         """The current pack, unleased (for read-only metadata such as /v1/ruleset)."""
-        entry = self._current
-        return None if entry is None else Lease(entry.pack, entry.loaded_at)
+        engine = self._engine
+        if engine is None:
+            return None
+        try:
+            return _lease(engine.peek())
+        except EngineError:  # closed meanwhile
+            return None
 
     @contextmanager
     def lease(self) -> Iterator[Lease]:
         """Hold the current pack for one evaluation (or batch); 503 when none is loaded."""
-        with self._lock:
-            entry = self._current
-            if entry is None:
-                raise NotReady("no valid rule pack is loaded; see the server log and /readyz")
-            entry.refs += 1
-        try:
-            yield Lease(entry.pack, entry.loaded_at)
-        finally:
-            self._release(entry)
-
-    def _release(self, entry: _Entry) -> None:
-        with self._lock:
-            entry.refs -= 1
-            close = entry.retired and entry.refs == 0 and not entry.closed
-            if close:
-                entry.closed = True
-        if close:
-            self._close(entry)
-
-    def _close(self, entry: _Entry) -> None:
-        try:
-            entry.pack.close()
-        except Exception:  # a failing close must not fail the request that released it
-            log.exception("closing the previous rule pack failed")
+        engine = self._engine
+        if engine is None:
+            raise NotReady(NOT_READY)
+        with ExitStack() as stack:
+            try:
+                held = stack.enter_context(engine.current())
+            except EngineError:  # closed meanwhile
+                raise NotReady(NOT_READY) from None
+            yield _lease(held)
 
     def load(self) -> Lease:
         """Load the pack from `rules_dir` and make it current; raises PackError (old one stays)."""
-        pack = self._loader(self.rules_dir)
-        return self.swap(pack)
+        with self._lock:
+            if self._engine is None:
+                self._engine = EngineHolder(self._loader(self.rules_dir), self._load)
+                return _lease(self._engine.peek())
+            engine = self._engine
+        return _lease(engine.load(self.rules_dir))
 
     def try_initial_load(self) -> None:
         """Load at start; a failure is remembered (readyz says 503) instead of raised."""
@@ -107,30 +109,18 @@ class PackHolder:
 
     def swap(self, pack: Any) -> Lease:
         """Make `pack` current; the previous pack closes once its last lease is released."""
-        new = _Entry(pack, utc_now_text())
         with self._lock:
-            old, self._current = self._current, new
-            close_now = False
-            if old is not None:
-                old.retired = True
-                close_now = old.refs == 0 and not old.closed
-                if close_now:
-                    old.closed = True
-        if old is not None and close_now:
-            self._close(old)
-        return Lease(new.pack, new.loaded_at)
+            if self._engine is None:
+                self._engine = EngineHolder(pack, self._load)
+                return _lease(self._engine.peek())
+            engine = self._engine
+        return _lease(engine.swap(pack))
 
     def close(self) -> None:
         with self._lock:
-            old, self._current = self._current, None
-            close_now = False
-            if old is not None:
-                old.retired = True
-                close_now = old.refs == 0 and not old.closed
-                if close_now:
-                    old.closed = True
-        if old is not None and close_now:
-            self._close(old)
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
 
 
 def fingerprint(rules_dir: str) -> tuple[tuple[str, int, int], ...]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
 
 from api import schemas as s
 
@@ -94,7 +95,8 @@ def build_spec() -> dict[str, Any]:
     idem = {"name": "Idempotency-Key", "in": "header", "required": False,
             "description": "same key and body: the original assessment, no second record; "
                            "same key, other body: 409. Scoped per API key.",
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255}}
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+                       "pattern": "^[\\x21-\\x7e]{1,255}$"}}
     body = {"required": True, "content": _json("Proposal")}
     create = _op("Score and store one proposal", "submitter",
                  {201: ("Assessment", "Scored and stored")},
@@ -156,7 +158,31 @@ def build_spec() -> dict[str, Any]:
                 "schema": {"type": "object"}}}}}}})
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
+    for name, deps in _co_required(s.proposal_schema_class()).items():
+        doc["components"]["schemas"][name]["dependentRequired"] = deps
     return doc
+
+
+def _co_required(root: type[Schema]) -> dict[str, dict[str, list[str]]]:
+    """Component name -> JSON Schema `dependentRequired` of every contract object reachable from
+    `root` with co-required fields (e.g. DealValue: a `currency` whenever an `amount`), which
+    marshmallow enforces in a schema-level validator that apispec cannot see."""
+    found: dict[str, dict[str, list[str]]] = {}
+    seen: set[type[Schema]] = set()
+    stack = [root]
+    while stack:
+        cls = stack.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        together = getattr(cls, "together", ())
+        if together:
+            found[cls.__name__.removesuffix("Schema")] = {a: [b] for a, b in together}
+        for field in cls._declared_fields.values():
+            nested = getattr(getattr(field, "inner", field), "nested", None)
+            if isinstance(nested, type) and issubclass(nested, Schema):
+                stack.append(nested)
+    return found
 
 
 def docs_html(spec: dict[str, Any]) -> str:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.screening import Screener, ScreeningResult, name_tokens  # noqa: E402
-from engine.watchlists import Watchlist, WatchlistEntry  # noqa: E402
+from engine.screening import Screener, ScreeningResult, name_tokens
+from engine.watchlists import Watchlist, WatchlistEntry
 
 ONSETS = ["b", "v", "g", "d", "zh", "z", "k", "l", "m", "n", "p", "r", "s", "t", "f", "kh",
           "ts", "ch", "sh", "gr", "kr", "pr", "st", "tr", "sv", "br", "dr", "sk"]
@@ -124,7 +124,9 @@ def perturb(rng: random.Random, name: str) -> str:
     return name.lower()
 
 
-def build(rng: random.Random, n_entries: int, n_queries: int) -> tuple[Watchlist, list[str]]:
+def build(rng: random.Random, n_entries: int,
+          n_queries: int) -> tuple[Watchlist, list[str], list[str]]:
+    """The watchlist, the query names and each query's kind (exact, perturbed, unlisted)."""
     entries = []
     for i in range(n_entries):
         individual = rng.random() < 0.45
@@ -138,26 +140,31 @@ def build(rng: random.Random, n_entries: int, n_queries: int) -> tuple[Watchlist
             type="individual" if individual else "entity",
             programs=tuple(rng.sample(PROGRAMS, rng.randint(1, 2))), countries=("RU",)))
     watchlist = Watchlist("synthetic", tuple(entries))
-    queries = []
+    queries, kinds = [], []
     for _ in range(n_queries):
         r = rng.random()
         entry = rng.choice(entries)
         listed = rng.choice((entry.name, *entry.aliases))
         if r < 0.10:
             queries.append(listed)
+            kinds.append("exact")
         elif r < 0.25:
             queries.append(perturb(rng, listed))
+            kinds.append("perturbed")
         else:
             queries.append(person(rng) if rng.random() < 0.4 else company(rng))
-    return watchlist, queries
+            kinds.append("unlisted")
+    return watchlist, queries, kinds
 
 
 def timed(screen: object, names: list[str]) -> tuple[list[ScreeningResult], list[float]]:
+    """Results and per-name CPU seconds of this process: on a shared machine, wall-clock time
+    would measure the neighbours as much as the screener."""
     results, latencies = [], []
     for name in names:
-        start = time.perf_counter()
+        start = time.process_time()
         results.append(screen(name))  # type: ignore[operator]
-        latencies.append(time.perf_counter() - start)
+        latencies.append(time.process_time() - start)
     return results, latencies
 
 
@@ -171,24 +178,29 @@ def main() -> None:
     args = parser.parse_args()
 
     rng = random.Random(args.seed)
-    watchlist, queries = build(rng, args.entries, args.queries)
-    start = time.perf_counter()
+    watchlist, queries, kinds = build(rng, args.entries, args.queries)
+    start = time.process_time()
     screener = Screener([watchlist], args.threshold)
-    build_s = time.perf_counter() - start
+    build_s = time.process_time() - start
     tracemalloc.start()
     Screener([watchlist], args.threshold)
     index_mb = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     print(f"watchlist: {len(watchlist.entries):,} entries, {len(screener):,} name variants; "
-          f"index built in {build_s:.2f} s, peak {index_mb:.0f} MiB while building")
+          f"index built in {build_s:.2f} CPU s, peak {index_mb:.0f} MiB while building")
 
     name_tokens.cache_clear()
     indexed, lat = timed(lambda q: screener.screen([q]), queries)
     total = sum(lat)
+    print("times are CPU time of this process")
     print(f"indexed:     {len(queries):,} names in {total:.2f} s = "
           f"{len(queries) / total:,.0f} names/s; median {statistics.median(lat) * 1e3:.3f} ms, "
-          f"p95 {sorted(lat)[int(len(lat) * 0.95)] * 1e3:.3f} ms per name; "
-          f"{sum(r.matched for r in indexed):,} matched")
+          f"p95 {sorted(lat)[int(len(lat) * 0.95)] * 1e3:.3f} ms per name")
+    for kind in ("exact", "perturbed", "unlisted"):
+        of_kind = [r for r, k in zip(indexed, kinds, strict=True) if k == kind]
+        print(f"             {kind}: {sum(r.matched for r in of_kind):,} of {len(of_kind):,} "
+              "matched" + (" (unlisted names that happen to collide with listed ones, e.g. "
+                           "'Baltic FZE' / 'Baltic Limited')" if kind == "unlisted" else ""))
 
     sample = rng.sample(range(len(queries)), min(args.sample, len(queries)))
     name_tokens.cache_clear()
@@ -211,12 +223,12 @@ def main() -> None:
     print(f"recall:      {sample_recall:.3f} of {n_pos} brute-force matches in the sample "
           f"(same best score on {same_best}/{len(sample)} sample names, non-matches included)")
 
-    # A tighter recall figure: every query the full scan matches, among 1,000 perturbed ones.
+    # A tighter recall figure: every query the full scan matches, among 500 perturbed ones.
     hard = [perturb(rng, rng.choice((e.name, *e.aliases)))
-            for e in rng.sample(watchlist.entries, 1000)]
+            for e in rng.sample(watchlist.entries, 500)]
     pairs = [(screener.screen([q]), screener.screen_all(q)) for q in hard]
     hard_recall, n_hard = recall(pairs)
-    print(f"recall:      {hard_recall:.3f} of {n_hard} brute-force matches among 1,000 "
+    print(f"recall:      {hard_recall:.3f} of {n_hard} brute-force matches among 500 "
           f"perturbed listed names (typo, reordering, legal form, Cyrillic, case)")
 
 

@@ -175,7 +175,7 @@ PROPOSAL = _object({
 # Names durable_rules uses for itself (session, fact identity, state): never user paths.
 RESERVED_NAMES = frozenset({"sid", "id", "$s", "$i", "$m", "m", "s", "run", "$l", "$r"})
 
-_CRYPTO_TICKER = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+CRYPTO_TICKER = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
 
 
 @cache
@@ -196,7 +196,7 @@ def is_country(value: str) -> bool:
 
 def is_currency(value: str) -> bool:
     """ISO 4217 codes, or a crypto ticker (2-10 upper-case letters/digits, e.g. BTC, USDT)."""
-    return value in iso_currencies() or bool(_CRYPTO_TICKER.match(value))
+    return value in iso_currencies() or bool(CRYPTO_TICKER.match(value))
 
 
 def resolve(path: str, root: FieldSpec = PROPOSAL) -> FieldSpec | None:

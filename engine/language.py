@@ -34,6 +34,16 @@ RULE_KEYS = ("id", "title", "factor", "kind", "points", "when", "rationale", "so
              "enabled", "tags", "effective_from", "effective_until")
 LIST_KEYS = ("name", "description", "kind", "as_of", "source", "entries")
 ENTRY_KEYS = ("value", "note", "source", "since")
+KNOCKOUT_KEYS = ("decision",)
+SCREENING_KEYS = ("threshold", "watchlists")
+RULE_FILE_KEYS = ("rules",)
+# Required keys of each mapping (the JSON Schemas for editors are generated from these too).
+PACK_REQUIRED = ("name", "version", "factors", "bands")
+FACTOR_REQUIRED = ("id", "label", "weight")
+SCREENING_REQUIRED = ("threshold",)
+RULE_REQUIRED = ("id", "title", "factor", "kind", "points", "when")
+LIST_REQUIRED = ("kind", "entries", "as_of", "source")
+ENTRY_REQUIRED = ("value",)
 
 
 class _Reader:
@@ -150,7 +160,7 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
     root = r.mapping(node, "pack.yaml", Position(label, 1, 1))
     if root is None:
         return out
-    r.keys(root, PACK_KEYS, ("name", "version", "factors", "bands"), "pack.yaml")
+    r.keys(root, PACK_KEYS, PACK_REQUIRED, "pack.yaml")
     out["name"] = r.text(root.get("name"), "pack name", max_length=100) or ""
     version = root.get("version")
     if isinstance(version, YScalar) and isinstance(version.value, int | float) \
@@ -165,7 +175,7 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
     if knockouts is not None:
         kmap = r.mapping(knockouts, "knockouts", root.pos)
         if kmap is not None:
-            r.keys(kmap, ("decision",), ("decision",), "knockouts")
+            r.keys(kmap, KNOCKOUT_KEYS, KNOCKOUT_KEYS, "knockouts")
             decision = r.text(kmap.get("decision"), "knockout decision")
             if decision is not None and decision not in DECISIONS:
                 sink.error("E018", f"knockout decision must be one of {', '.join(DECISIONS)}",
@@ -188,7 +198,7 @@ def _factors(r: _Reader, node: YNode | None, pos: Position) -> tuple[ast.Factor,
         m = r.mapping(item, "a factor", pos)
         if m is None:
             continue
-        r.keys(m, FACTOR_KEYS, ("id", "label", "weight"), "factor")
+        r.keys(m, FACTOR_KEYS, FACTOR_REQUIRED, "factor")
         fid = r.text(m.get("id"), "factor id", pattern=NAME)
         label = r.text(m.get("label"), "factor label", max_length=200)
         weight = r.number(m.get("weight"), "factor weight")
@@ -254,7 +264,7 @@ def _screening(r: _Reader, node: YNode, pos: Position) -> ast.ScreeningSettings 
     m = r.mapping(node, "screening", pos)
     if m is None:
         return None
-    r.keys(m, ("threshold", "watchlists"), ("threshold",), "screening")
+    r.keys(m, SCREENING_KEYS, SCREENING_REQUIRED, "screening")
     threshold = r.number(m.get("threshold"), "screening threshold")
     if threshold is not None and not 0 < threshold <= 100:
         r.sink.error("E030", "screening threshold must be in (0, 100]", m.values["threshold"].pos)
@@ -276,7 +286,7 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
     m = r.mapping(node, "a list file", Position(label, 1, 1))
     if m is None:
         return None
-    r.keys(m, LIST_KEYS, ("kind", "entries", "as_of", "source"), "list")
+    r.keys(m, LIST_KEYS, LIST_REQUIRED, "list")
     declared = r.text(m.get("name"), "list name")
     if declared is not None and declared != name:
         sink.error("E004", f"list name '{declared}' must equal the file name '{name}'",
@@ -294,7 +304,7 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
         em = r.mapping(item, "a list entry", m.pos)
         if em is None:
             continue
-        r.keys(em, ENTRY_KEYS, ("value",), "list entry")
+        r.keys(em, ENTRY_KEYS, ENTRY_REQUIRED, "list entry")
         value = r.text(em.get("value"), "entry value", max_length=300)
         if value is None:
             continue
@@ -346,7 +356,7 @@ class RuleParser:
         m = self.r.mapping(node, "a rule file", Position(label, 1, 1))
         if m is None:
             return []
-        self.r.keys(m, ("rules",), ("rules",), "rule file")
+        self.r.keys(m, RULE_FILE_KEYS, RULE_FILE_KEYS, "rule file")
         rules = []
         for item in self.r.seq(m.get("rules"), "rules"):
             rule = self.parse_rule(item, m.pos)
@@ -360,7 +370,7 @@ class RuleParser:
         if m is None:
             return None
         errors_before = len(self.sink.errors)
-        r.keys(m, RULE_KEYS, ("id", "title", "factor", "kind", "points", "when"), "rule")
+        r.keys(m, RULE_KEYS, RULE_REQUIRED, "rule")
         rid = r.text(m.get("id"), "rule id", pattern=RULE_ID)
         if rid is not None:
             if rid in self.seen_ids:

@@ -13,7 +13,10 @@ Everything `shared/spec/durable-rules-notes.md` warns about is handled here and 
   initialises and then clears that context before `delete_state`;
 - the C core is not thread-safe and never releases the GIL: one process-wide lock;
 - a bound on actions and a deadline per evaluation turn a runaway into `RunawayEvaluation`;
-- rulesets get unique names and are deleted when their pack is closed.
+- rulesets get unique names and are deleted when their pack is closed;
+- the C core's JSON reader refuses a number with an exponent but no fraction (`1e-07`, which
+  is how Python writes floats below 1e-4 or from 1e16) and saturates integers beyond 64 bits:
+  `durable_json` writes every fact and ruleset in a form it reads as Python does.
 
 We drive the C extension (`durable_rules_engine`) directly rather than through
 `durable.engine.Host`, whose background dispatch threads would race our own sessions.
@@ -24,6 +27,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import re
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -59,7 +64,7 @@ class DurableMatcher:
             raise EngineError(f"rule name {SENTINEL} is reserved")
         rules = {name: {"all": [{"m": expr}]} for name, expr in definitions.items()}
         rules[SENTINEL] = {"all": [{"m": {SENTINEL_FIELD: 1}}]}
-        self._ruleset_json = json.dumps(rules, ensure_ascii=False, sort_keys=True)
+        self._ruleset_json = durable_json(rules, sort_keys=True)
         self._label = label
         self._rule_count = len(definitions)
         # durable_rules splits a condition into its disjuncts and fires once per disjunct that
@@ -99,8 +104,7 @@ class DurableMatcher:
         `fact` must not carry `sid` or `id`: they are set here, per evaluation.
         """
         sid = f"s{next(_SESSIONS)}"
-        payload = json.dumps({**fact, SENTINEL_FIELD: 1, "sid": sid, "id": sid}, ensure_ascii=False,
-                             allow_nan=False)
+        payload = durable_json({**fact, SENTINEL_FIELD: 1, "sid": sid, "id": sid})
         fired: list[str] = []
         with _LOCK:
             handle = self._handle
@@ -160,6 +164,38 @@ class DurableMatcher:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # interpreter shutdown
             self.close()
+
+
+# A JSON string (skipped whole), or a number written with an exponent but no fraction.
+_EXPONENT_ONLY = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)([eE][-+]?\d+)')
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _widen(value: Any) -> Any:
+    """`value` with integers beyond 64 bits turned into floats (beyond floats: the largest)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            return sys.float_info.max if value > 0 else -sys.float_info.max
+    if isinstance(value, Mapping):
+        return {k: _widen(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_widen(v) for v in value]
+    return value
+
+
+def durable_json(value: Any, *, sort_keys: bool = False) -> str:
+    """JSON text that durable_rules' C reader understands as Python does: `1e-07` becomes
+    `1.0e-07` (the core answers error 204 to an exponent without a fraction) and an integer
+    beyond 64 bits becomes a float (the core saturates it, so 2**64 would equal 2**63 - 1)."""
+    text = json.dumps(_widen(value), ensure_ascii=False, allow_nan=False, sort_keys=sort_keys)
+    return _EXPONENT_ONLY.sub(
+        lambda m: m.group(0) if m.group(1) is None else f"{m.group(1)}.0{m.group(2)}", text)
 
 
 def _delete(handle: int) -> None:

@@ -579,8 +579,12 @@ def _contract_errors(case: Case, errors: Sequence[FieldError]) -> tuple[Diagnost
     for error in errors or (FieldError("$", "invalid proposal"),):
         where = error.path or "$"
         if case.proposal_node is not None:
-            pos = _locate(case.proposal_node, where)
+            node = _locate(case.proposal_node, where)
+            pos = node.pos
             text = f"proposal breaks the contract at {where}: {error.message}"
+            if isinstance(node, YScalar) and isinstance(node.value, bool):
+                text += (f" (YAML read this value as {str(node.value).lower()}: quote it, "
+                         "as in country: \"NO\")")
         else:
             pos = case.proposal_pos or case.pos
             text = (f"proposal {case.proposal_origin} breaks the contract at {where}: "
@@ -592,23 +596,23 @@ def _contract_errors(case: Case, errors: Sequence[FieldError]) -> tuple[Diagnost
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def _locate(node: YNode, path: str) -> Position:
-    """Position of the deepest node of an inline proposal along `counterparties[0].country`:
-    a scalar's own position, a mapping's or list's key (the line an analyst looks for)."""
-    pos = node.pos
+def _locate(node: YNode, path: str) -> YNode:
+    """The deepest node of an inline proposal along `counterparties[0].country`, for its
+    position: a scalar itself, a mapping or list by its key (the line an analyst looks for)."""
+    found = node
     current = node
     for match in _STEP.finditer("" if path == "$" else path):
         key, index = match.group(1), match.group(2)
         if key is not None and isinstance(current, YMap) and key in current.values:
             child = current.values[key]
-            pos = child.pos if isinstance(child, YScalar) else current.keys[key]
+            found = child if isinstance(child, YScalar) else YScalar(None, current.keys[key])
             current = child
         elif index is not None and isinstance(current, YSeq) and int(index) < len(current.items):
             current = current.items[int(index)]
-            pos = current.pos
+            found = current
         else:
             break
-    return pos
+    return found
 
 
 def compare(pack: Pack, expect: Expect, a: Assessment) -> list[Mismatch]:

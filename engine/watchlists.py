@@ -29,6 +29,8 @@ SCHEMA_LINE = "# yaml-language-server: $schema=../schema/watchlist.schema.json"
 
 LIST_KEYS = ("name", "description", "source", "as_of", "sample", "license", "entries")
 ENTRY_KEYS = ("id", "name", "aliases", "type", "programs", "countries")
+LIST_REQUIRED = ("name", "entries")
+ENTRY_REQUIRED = ("id", "name")
 LIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 # OFAC's CSV marks an empty cell with this token (usually followed by a space).
@@ -256,7 +258,7 @@ class _CanonicalReader:
         if not isinstance(root, YMap):
             self._error(root, "a watchlist must be a mapping with 'name' and 'entries'")
             return None
-        self._keys(root, LIST_KEYS, ("name", "entries"), "watchlist")
+        self._keys(root, LIST_KEYS, LIST_REQUIRED, "watchlist")
         name = self._text(root.get("name"), "name") or ""
         if name and not LIST_NAME.match(name):
             self._error(root.values["name"], f"watchlist name '{name}' must match "
@@ -306,7 +308,7 @@ class _CanonicalReader:
         if not isinstance(node, YMap):
             self._error(node, "each entry must be a mapping with 'id' and 'name'")
             return None
-        self._keys(node, ENTRY_KEYS, ("id", "name"), "entry")
+        self._keys(node, ENTRY_KEYS, ENTRY_REQUIRED, "entry")
         id_node = node.get("id")
         entry_id = None
         if id_node is not None:

@@ -1,0 +1,335 @@
+"""Batch throughput: `riskrules diff` and `POST /v1/assessments:batch`, with 1 then 2 workers.
+
+Run: python benchmarks/batch.py [--part diff|http|both] [--workers 1,2] [--rounds R]
+                                [--diff-proposals N] [--batch-sizes 100,1000] [--per-run P]
+
+diff: `riskrules diff --base rules --head rules CORPUS --workers N --format json --as-of DAY`
+  on a JSON Lines corpus of N synthetic proposals (benchmarks/engine.py; every proposal is
+  assessed under both packs, so 2N assessments). Each run is a fresh process, timed wall
+  clock; a one-proposal run measures start-up (imports, loading both packs, spawning the
+  pool), and "steady" is N / (time − start-up). The JSON report must say N assessed, none
+  invalid or failed.
+
+http: `riskrules serve --workers N` (gunicorn sync workers) on a free port with a temporary
+  SQLite file and a temporary keys file (one submitter key made by `riskrules keys create`),
+  RISKRULES_MAX_BODY_BYTES raised to 8 MiB (the 1 MiB default fits ~1,100 average proposals)
+  and RISKRULES_WORKER_TIMEOUT to 120 s (a 1,000-proposal batch must not be killed on a
+  loaded host). Two client threads post batches of B proposals until P proposals are sent;
+  proposals/s = P / wall time. Every result must be a stored assessment (200, an id for each
+  proposal), and the database must hold exactly as many rows as proposals were sent.
+
+Medians of R rounds; the worker counts are interleaved within a round so that load from other
+processes on the host spreads over all of them. Scaling = rate with 2 workers / rate with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.engine import DAY, synthetic_proposals  # noqa: E402
+
+CLI = [sys.executable, "-m", "cli.main"]
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
+
+
+def _ints(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("a comma-separated list of positive integers")
+    return values
+
+
+# -- riskrules diff -------------------------------------------------------------------------
+
+
+def _write_corpus(path: Path, proposals: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for proposal in proposals:
+            out.write(json.dumps(proposal) + "\n")
+
+
+def diff_command(corpus: Path, workers: int) -> list[str]:
+    return [*CLI, "diff", "--base", "rules", "--head", "rules", str(corpus),
+            "--workers", str(workers), "--format", "json", "--as-of", DAY.isoformat()]
+
+
+def run_diff(corpus: Path, workers: int, expected: int) -> float:
+    """Seconds for one `riskrules diff` run; fails loudly unless all proposals were assessed."""
+    start = time.perf_counter()
+    done = subprocess.run(diff_command(corpus, workers), cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"riskrules diff --workers {workers} exited {done.returncode}:\n"
+                         f"{done.stderr[-3000:]}")
+    counts = json.loads(done.stdout)["proposals"]
+    if (counts["assessed"], counts["invalid"], counts["failed"]) != (expected, 0, 0):
+        raise SystemExit(f"riskrules diff --workers {workers}: expected {expected} assessed, "
+                         f"got {counts}")
+    return elapsed
+
+
+def bench_diff(workers: list[int], proposals: int, rounds: int) -> dict[int, dict[str, float]]:
+    with tempfile.TemporaryDirectory(prefix="rr-bench-diff-") as tmp:
+        corpus, single = Path(tmp) / "corpus.jsonl", Path(tmp) / "one.jsonl"
+        _write_corpus(corpus, synthetic_proposals(proposals))
+        _write_corpus(single, synthetic_proposals(1))
+        print(f"\n## riskrules diff: {proposals} proposals, each assessed under base and head "
+              f"({2 * proposals} assessments)")
+        print("$ " + " ".join(diff_command(Path("CORPUS.jsonl"), 0)).replace(
+            sys.executable, "python").replace("--workers 0", "--workers N"))
+        full: dict[int, list[float]] = {w: [] for w in workers}
+        start: dict[int, list[float]] = {w: [] for w in workers}
+        for _ in range(rounds):
+            for w in workers:
+                start[w].append(run_diff(single, w, 1))
+                full[w].append(run_diff(corpus, w, proposals))
+        results: dict[int, dict[str, float]] = {}
+        for w in workers:
+            seconds, startup = statistics.median(full[w]), statistics.median(start[w])
+            results[w] = {"seconds": seconds, "startup": startup,
+                          "rate": proposals / seconds,
+                          "steady": proposals / max(seconds - startup, 1e-9)}
+        print(f"{'workers':>7} {'wall s':>8} {'start-up s':>10} {'proposals/s':>12} "
+              f"{'steady/s':>9} {'assessments/s':>14}")
+        for w, r in results.items():
+            print(f"{w:>7} {r['seconds']:8.2f} {r['startup']:10.2f} {r['rate']:12.0f} "
+                  f"{r['steady']:9.0f} {2 * r['rate']:14.0f}")
+        _print_scaling(results, ("rate", "steady"))
+        return results
+
+
+def _print_scaling(results: dict[int, dict[str, float]], keys: tuple[str, ...]) -> None:
+    if 1 in results and 2 in results:
+        parts = [f"{k} ×{results[2][k] / results[1][k]:.2f}" for k in keys]
+        print("scaling 1 → 2 workers: " + ", ".join(parts))
+
+
+# -- POST /v1/assessments:batch -------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    base: str
+    key: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    database: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def serve_command(port: int, workers: int, database: Path, keys: Path) -> list[str]:
+    return [*CLI, "--rules", "rules", "serve", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--database-url", f"sqlite:///{database}",
+            "--keys-file", str(keys)]
+
+
+@contextmanager
+def server(workers: int) -> Iterator[Server]:
+    """`riskrules serve` on a free port with its own SQLite file and keys; stopped on exit."""
+    with tempfile.TemporaryDirectory(prefix="rr-bench-serve-") as tmp:
+        keys, database, log = Path(tmp) / "keys.yaml", Path(tmp) / "db.sqlite3", \
+            Path(tmp) / "server.log"
+        made = subprocess.run([*CLI, "keys", "create", "--role", "submitter",
+                               "--keys-file", str(keys)], cwd=ROOT, env=_env(),
+                              capture_output=True, text=True, check=False)
+        if made.returncode != 0:
+            raise SystemExit(f"riskrules keys create failed:\n{made.stderr}")
+        key = made.stdout.strip().splitlines()[0]
+        port = _free_port()
+        env = {**_env(), "RISKRULES_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+               "RISKRULES_WORKER_TIMEOUT": "120"}
+        with log.open("wb") as out:
+            process = subprocess.Popen(serve_command(port, workers, database, keys), cwd=ROOT,
+                                       env=env, stdout=out, stderr=subprocess.STDOUT)
+        srv = Server(f"http://127.0.0.1:{port}", key, process, log, database)
+        try:
+            _wait_ready(srv, workers)
+            yield srv
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def _wait_ready(srv: Server, workers: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if srv.process.poll() is not None:
+            raise SystemExit(f"riskrules serve exited {srv.process.returncode}:\n"
+                             f"{srv.log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(srv.base + "/readyz", timeout=5) as response:
+                if response.status == 200:
+                    break
+        except (OSError, urllib.error.HTTPError):
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"riskrules serve not ready in 60 s:\n"
+                             f"{srv.log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+    # every worker loads its pack after fork: wait until all have said so in the log
+    while srv.log.read_text(errors="replace").count("Booting worker") < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit("not every gunicorn worker booted in 60 s")
+        time.sleep(0.2)
+
+
+def post_batch(srv: Server, body: bytes) -> bytes:
+    request = urllib.request.Request(srv.base + "/v1/assessments:batch", data=body,
+                                     method="POST")
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Authorization", f"Bearer {srv.key}")
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return bytes(response.read())
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"batch answered {error.code}: {error.read()[:2000]!r}") from None
+
+
+def load(srv: Server, body: bytes, batches_per_thread: int, threads: int = 2) -> tuple[float,
+                                                                                        list[bytes]]:
+    """Seconds for `threads` clients each posting `batches_per_thread` batches, and answers."""
+    answers: list[bytes] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads + 1)
+
+    def client() -> None:
+        barrier.wait()
+        try:
+            mine = [post_batch(srv, body) for _ in range(batches_per_thread)]
+        except BaseException as exc:  # reported by the main thread
+            with lock:
+                failures.append(exc)
+            return
+        with lock:
+            answers.extend(mine)
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in workers:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise SystemExit(f"a client failed: {failures[0]}")
+    return elapsed, answers
+
+
+def verify(answers: list[bytes], size: int) -> None:
+    for raw in answers:
+        results = json.loads(raw)["results"]
+        stored = [r for r in results if isinstance(r.get("id"), str) and "decision" in r]
+        if len(results) != size or len(stored) != size:
+            problem = next((r for r in results if "decision" not in r), None)
+            raise SystemExit(f"a batch of {size} returned {len(stored)} assessments: {problem}")
+
+
+def stored_rows(database: Path) -> int:
+    with sqlite3.connect(database) as conn:
+        count: int = conn.execute("SELECT count(*) FROM assessments").fetchone()[0]
+        return count
+
+
+def bench_http(workers: list[int], sizes: list[int], per_run: int,
+               rounds: int) -> dict[int, dict[int, float]]:
+    print(f"\n## POST /v1/assessments:batch: 2 client threads, {per_run} proposals per run")
+    print("$ " + " ".join(serve_command(0, 0, Path("DB"), Path("KEYS"))).replace(
+        sys.executable, "python").replace("127.0.0.1:0", "127.0.0.1:PORT").replace(
+        "--workers 0", "--workers N"))
+    proposals = synthetic_proposals(max(sizes))
+    bodies = {b: json.dumps({"proposals": proposals[:b]}).encode() for b in sizes}
+    samples: dict[int, dict[int, list[float]]] = {w: {b: [] for b in sizes} for w in workers}
+    # one server per worker count for the whole benchmark; rounds interleave the sizes
+    for w in workers:
+        with server(w) as srv:
+            sent = 0
+            for b in sizes:  # warm-up: every worker has scored and stored before timing
+                seconds, answers = load(srv, bodies[b], 1)
+                verify(answers, b)
+                sent += 2 * b
+            for _ in range(rounds):
+                for b in sizes:
+                    per_thread = max(1, -(-per_run // (2 * b)))
+                    seconds, answers = load(srv, bodies[b], per_thread)
+                    verify(answers, b)
+                    count = 2 * per_thread * b
+                    sent += count
+                    samples[w][b].append(count / seconds)
+            rows = stored_rows(srv.database)
+            if rows != sent:
+                raise SystemExit(f"{rows} rows stored for {sent} proposals sent")
+    results = {w: {b: statistics.median(v) for b, v in by_size.items()}
+               for w, by_size in samples.items()}
+    print(f"{'workers':>7} " + " ".join(f"{f'batch {b}/s':>12}" for b in sizes))
+    for w, by_size in results.items():
+        print(f"{w:>7} " + " ".join(f"{by_size[b]:12.0f}" for b in sizes))
+    if 1 in results and 2 in results:
+        print("scaling 1 → 2 workers: " + ", ".join(
+            f"batch {b} ×{results[2][b] / results[1][b]:.2f}" for b in sizes))
+    print("every proposal answered as a stored assessment; database row count checked")
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("diff", "http", "both"), default="both")
+    parser.add_argument("--workers", type=_ints, default=[1, 2], help="default 1,2")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are shown")
+    parser.add_argument("--diff-proposals", type=int, default=2000)
+    parser.add_argument("--batch-sizes", type=_ints, default=[100, 1000], help="default 100,1000")
+    parser.add_argument("--per-run", type=int, default=2000,
+                        help="proposals sent per timed HTTP run (default 2000)")
+    args = parser.parse_args()
+    print(f"host: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start "
+          "(shared with other jobs)")
+    if args.part in ("diff", "both"):
+        bench_diff(args.workers, args.diff_proposals, args.rounds)
+    if args.part in ("http", "both"):
+        bench_http(args.workers, args.batch_sizes, args.per_run, args.rounds)
+    print(f"load average {os.getloadavg()[0]:.1f} at end")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,592 @@
+"""Faults under load: a killed worker, the database cut off, pack reloads, a full or read-only disk.
+
+Run: python benchmarks/faults.py [--scenario NAME ...] [--database sqlite|postgresql]
+                                 [--requests N] [--concurrency C] [--workers W]
+
+Scenarios (each a function returning a Report; all run by default, loopback only, bounded):
+
+  kill_worker      kill -9 gunicorn workers in the middle of a load run; every request has an
+                   Idempotency-Key and clients resend after a connection error. Every 201 is
+                   stored, nothing twice, the master replaces each worker, the run goes on.
+  database_outage  PostgreSQL through an in-process TCP proxy that is cut, then restored, mid-run
+                   (the real server is never stopped): 503 problem documents while cut, never a
+                   500 or a 201 without a record, 201 again once restored, same workers.
+  pack_reload      a reload of a broken pack mid-load (422, the old pack keeps serving, nothing
+                   fails), then a successful one (a weight changed): every assessment carries the
+                   digest of the pack that scored it, checked by re-scoring each stored proposal
+                   with both packs through engine.load_pack.
+  disk_full        SQLite on a 16 MiB tmpfs filled up mid-run (needs root for `mount`): 503, batch
+                   writes all-or-nothing, integrity_check ok, 201 again once space is freed.
+  read_only        SQLite opened read-only (`?mode=ro`, which binds root too): writes 503, reads
+                   of earlier records still 200 and identical, nothing written.
+
+Exit status 1 if any property failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+_HERE = Path(__file__).resolve().parent
+# benchmarks/http.py would shadow the standard library's `http` for scripts run from here.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+from benchmarks.loadkit.client import NOT_SENT, Call, LoadRun, Outcome  # noqa: E402
+from benchmarks.loadkit.proxy import TcpProxy  # noqa: E402
+from benchmarks.loadkit.server import (  # noqa: E402
+    DEFAULT_POSTGRES,
+    ROOT,
+    Database,
+    Keys,
+    Server,
+    postgres_database,
+    serving,
+    start_server,
+)
+from benchmarks.loadkit.verify import (  # noqa: E402
+    Report,
+    assessment_id,
+    body_json,
+    check_records,
+    check_statuses,
+    describe_run,
+    is_problem,
+    read_back,
+)
+from benchmarks.loadkit.workload import (  # noqa: E402
+    examples,
+    plain_calls,
+    proposal_body,
+    run_id,
+)
+
+STORE_DOWN = "RR700"
+
+
+def _wait_completed(run: LoadRun, count: int, timeout: float = 300.0) -> None:
+    """Block until `count` calls of the run have finished (or the run has ended)."""
+    deadline = time.monotonic() + timeout
+    while run.completed < count and run.running():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{run.completed} of {count} calls after {timeout} s")
+        time.sleep(0.005)
+
+
+def _sent(run: LoadRun) -> list[Outcome]:
+    return [o for o in run.outcomes if o.status != NOT_SENT]
+
+
+def _resend(server: Server, outcomes: Sequence[Outcome], concurrency: int) -> LoadRun:
+    """Send the same calls again (same bytes, same Idempotency-Key): a client retrying later."""
+    return LoadRun(server.base, [o.call for o in outcomes], concurrency,
+                   default_headers=server.keys.bearer("submitter")).run()
+
+
+# -- kill -9 a worker ---------------------------------------------------------------------------
+
+def kill_worker(*, database: str = "sqlite", requests: int = 1500, concurrency: int = 6,
+                workers: int = 2, kills: int = 2,
+                postgres_url: str = DEFAULT_POSTGRES) -> Report:
+    report = Report(f"kill_worker ({database}, {workers} workers, {concurrency} clients, "
+                    f"{kills} kills)")
+    calls = plain_calls(requests, f"KILL-{run_id()}", idempotent=True, retry=True)
+    chooser = random.Random(7)
+    with serving(database, workers=workers, postgres_url=postgres_url) as server:
+        master = server.master_pid
+        run = LoadRun(server.base, calls, concurrency,
+                      default_headers=server.keys.bearer("submitter")).start()
+        killed: list[int] = []
+        replaced: list[list[int]] = []
+        last_replacement = 0.0
+        for j in range(kills):
+            _wait_completed(run, requests * (j + 1) // (kills + 1))
+            before = server.worker_pids()
+            victim = chooser.choice(sorted(before))
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+            after = server.wait_workers(workers, exclude={victim})
+            replaced.append(sorted(after - before))
+            last_replacement = run.elapsed()
+        run.join()
+        outcomes = run.outcomes
+        describe_run(report, run)
+        report.facts["killed workers"] = killed
+        report.facts["replacement workers"] = replaced
+        report.check(server.alive() and server.master_pid == master, "the master died")
+        report.check(all(replaced), "a killed worker was not replaced")
+        report.check(all(o.status > 0 for o in outcomes),
+                     "some requests got no answer even after retries")
+        check_statuses(report, outcomes, {200, 201})
+        errors = [o for o in outcomes if o.errors]
+        landed = [o for o in errors if o.status == 200]
+        report.facts["requests that met a connection error"] = len(errors)
+        report.facts["... whose first attempt had been stored (replayed on retry)"] = len(landed)
+        after_kill = [o for o in outcomes if o.started > last_replacement]
+        report.facts["requests answered after the last replacement"] = sum(
+            1 for o in after_kill if o.status in (200, 201))
+        report.check(bool(after_kill) and all(o.status in (200, 201) for o in after_kill),
+                     "the run did not go on after the workers were replaced")
+        check_records(report, server, outcomes, concurrency=concurrency)
+        keys = {c.key for c in calls}
+        stored = server.database.count()
+        report.check(stored == len(keys), f"{stored} records for {len(keys)} idempotency keys")
+    return report
+
+
+# -- PostgreSQL unreachable ---------------------------------------------------------------------
+
+def database_outage(*, requests: int = 2000, concurrency: int = 6, workers: int = 2,
+                    outage: float = 3.0, postgres_url: str = DEFAULT_POSTGRES) -> Report:
+    """Cut the service's only path to PostgreSQL for `outage` seconds, mid-run.
+
+    `requests` // 4 are answered before the cut and as many after the restore; during the cut
+    clients back off 50 ms after each 503, as a polite client would (failures are fast, so
+    the outage is bounded in time, and the whole run by 3 × `requests`).
+    """
+    report = Report(f"database_outage (postgresql via proxy, {workers} workers, "
+                    f"{concurrency} clients, {outage:g} s cut)")
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(postgres_url)
+    proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432).start()
+    database = postgres_database(postgres_url)
+    calls = plain_calls(3 * requests, f"PGCUT-{run_id()}", idempotent=True, retry=True)
+    with contextlib.ExitStack() as stack:
+        stack.callback(proxy.close)
+        stack.callback(database.drop)
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rr-fault-")))
+        server = start_server(directory, database, workers=workers,
+                              database_url=database.through("127.0.0.1", proxy.port))
+        stack.callback(server.stop)
+        workers_before = server.worker_pids()
+        run = LoadRun(server.base, calls, concurrency,
+                      default_headers=server.keys.bearer("submitter"),
+                      backoff=lambda o: 0.05 if o.status == 503 else 0.0).start()
+        _wait_completed(run, requests // 4)
+        cut_at = run.elapsed()
+        proxy.cut()
+        time.sleep(outage / 2)
+        ready_down, _, ready_body = server.call("GET", "/readyz", role=None)
+        time.sleep(outage / 2)
+        restored_at = run.elapsed()
+        proxy.restore()
+        answered_at_restore = run.completed
+        _wait_completed(run, answered_at_restore + requests // 4)
+        run.stop()
+        run.join()
+        ready_up = server.call("GET", "/readyz", role=None)[0]
+        outcomes = _sent(run)
+        describe_run(report, run)
+        report.facts["readyz during / after the cut"] = f"{ready_down} / {ready_up}"
+        report.check(ready_down == 503 and ready_up == 200,
+                     f"readyz {ready_down} during the cut, {ready_up} after: {ready_body[:200]!r}")
+        report.check(server.worker_pids() == workers_before and server.alive(),
+                     "workers were restarted (the service must recover by itself)")
+        check_statuses(report, outcomes, {200, 201, 503})
+        failed = [o for o in outcomes if o.status == 503]
+        report.facts["503 answers"] = len(failed)
+        report.check(bool(failed), "no request failed while the database was cut off")
+        report.check(all(is_problem(o, 503) and body_json(o).get("code") == STORE_DOWN
+                         for o in failed), "a 503 that is not an RR700 problem document")
+        during = [o for o in outcomes if cut_at + 0.2 < o.started < restored_at - 0.2]
+        report.facts["requests started during the cut: 503 / all"] = (
+            f"{sum(1 for o in during if o.status == 503)} / {len(during)}")
+        report.check(all(o.status == 503 for o in during),
+                     "a request started while the database was cut off did not get 503")
+        settle = 1.0
+        after = [o for o in outcomes if o.started > restored_at + settle]
+        report.facts[f"requests started > {settle:g} s after the restore: 201 / all"] = (
+            f"{sum(1 for o in after if o.status == 201)} / {len(after)}")
+        report.check(bool(after) and all(o.status == 201 for o in after),
+                     "requests did not succeed again after the database came back")
+        first_ok = min((o.started for o in outcomes
+                        if o.started > restored_at and o.status == 201), default=None)
+        if first_ok is not None:
+            report.facts["first 201 after the restore (s)"] = round(first_ok - restored_at, 3)
+        # What a client does with a 503: send it again later, same key. Exactly one record
+        # per key must result (a 200 replay here means the failed request's write had landed).
+        again = _resend(server, failed, concurrency)
+        report.facts["resent 503s: 201 / 200 replays"] = (
+            f"{sum(1 for o in again.outcomes if o.status == 201)} / "
+            f"{sum(1 for o in again.outcomes if o.status == 200)}")
+        check_statuses(Report("resend"), again.outcomes, {200, 201})
+        report.check(all(o.status in (200, 201) for o in again.outcomes),
+                     "a resent request failed after the restore")
+        final = [o for o in outcomes if o.status != 503] + again.outcomes
+        check_records(report, server, final, concurrency=concurrency)
+        keys = {o.call.key for o in outcomes}
+        stored = database.count()
+        report.check(stored == len(keys), f"{stored} records for {len(keys)} idempotency keys")
+    return report
+
+
+# -- pack reloads -------------------------------------------------------------------------------
+
+def _rescore(database: Database, packs: dict[str, Path], report: Report) -> None:
+    """Re-score every stored proposal with each pack; the recorded digest's pack must match."""
+    from api.context import dumps
+    from api.store import Filters, Store
+    from engine import load_pack
+
+    loaded = {digest: load_pack(path) for digest, path in packs.items()}
+    store = Store(database.url)
+    checked = discriminating = mismatched = 0
+    by_digest: dict[str, int] = {}
+    try:
+        for record in store.iter_all(Filters()):
+            doc = record.assessment
+            digest = doc["ruleset"]["digest"]
+            by_digest[digest] = by_digest.get(digest, 0) + 1
+            report.check(record.pack_digest == digest,
+                         f"{record.id}: pack_digest column {record.pack_digest} != {digest}")
+            created = dt.datetime.fromisoformat(doc["created_at"])
+            outputs: dict[str, dict[str, Any]] = {}
+            for name, pack in loaded.items():
+                out = dict(pack.assess(record.proposal, created_at=created).to_dict())
+                out["id"] = doc["id"]
+                outputs[name] = out
+            checked += 1
+            scorer = outputs.get(digest)
+            if scorer is None or dumps(scorer) != record.assessment_json:
+                mismatched += 1
+                continue
+            others = [o for name, o in outputs.items() if name != digest]
+            if any({**o, "ruleset": None} != {**doc, "ruleset": None} for o in others):
+                discriminating += 1
+    finally:
+        store.close()
+        for pack in loaded.values():
+            pack.close()
+    report.facts["stored assessments per pack digest"] = {
+        d[7:19]: n for d, n in sorted(by_digest.items())}
+    report.facts["re-scored: identical with the recorded pack"] = f"{checked - mismatched}/{checked}"
+    report.facts["... where the other pack scores differently"] = discriminating
+    report.check(mismatched == 0, f"{mismatched} stored assessments are not reproduced by the "
+                                  "pack whose digest they carry")
+    report.check(discriminating > 0, "no stored proposal tells the two packs apart")
+
+
+def _copy_pack(target: Path) -> Path:
+    shutil.copytree(ROOT / "rules", target)
+    return target
+
+
+def pack_reload(*, database: str = "sqlite", requests: int = 2000, concurrency: int = 6,
+                workers: int = 2, postgres_url: str = DEFAULT_POSTGRES) -> Report:
+    """A broken pack reloaded at 1/4 of the run (twice), a good one (weight changed) at 1/2."""
+    from engine import load_pack
+
+    report = Report(f"pack_reload ({database}, {workers} workers, {concurrency} clients)")
+    calls = plain_calls(requests, f"RELOAD-{run_id()}", idempotent=True, retry=True)
+    with tempfile.TemporaryDirectory(prefix="rr-fault-") as tmp:
+        directory = Path(tmp)
+        old_dir = _copy_pack(directory / "pack-old")
+        serve_dir = _copy_pack(directory / "pack")
+        old_pack = load_pack(old_dir)
+        old_digest = old_pack.digest
+        old_pack.close()
+        with serving(database, workers=workers, rules=serve_dir, directory=directory,
+                     postgres_url=postgres_url) as server:
+            run = LoadRun(server.base, calls, concurrency,
+                          default_headers=server.keys.bearer("submitter")).start()
+            # 1. a reload that fails: the old pack keeps serving, no worker restarts.
+            _wait_completed(run, requests // 4)
+            pids = server.worker_pids()
+            victim = serve_dir / "sanctions.yaml"
+            original = victim.read_text()
+            victim.write_text(original + "\n  - id: [broken\n    when: {{\n")
+            refused = [server.call("POST", "/v1/ruleset:reload", role="admin") for _ in range(2)]
+            victim.write_text(original)
+            for status, _, raw in refused:
+                problem = json.loads(raw) if raw else {}
+                report.check(status == 422 and problem.get("errors"),
+                             f"a broken pack's reload answered {status}: {raw[:300]!r}")
+            report.facts["broken pack reloads"] = [status for status, _, _ in refused]
+            status, doc = server.json("GET", "/v1/ruleset", role="auditor")
+            report.check(status == 200 and doc["digest"] == old_digest,
+                         "the served pack changed after a failed reload")
+            report.check(server.worker_pids() == pids, "a failed reload restarted workers")
+            # 2. a reload that succeeds: every worker is replaced, each on the new pack.
+            _wait_completed(run, requests // 2)
+            pack_yaml = serve_dir / "pack.yaml"
+            text = pack_yaml.read_text()
+            report.check("weight: 30" in text, "pack.yaml has no `weight: 30` to change")
+            pack_yaml.write_text(text.replace("weight: 30", "weight: 60", 1))
+            new_dir = directory / "pack-new"
+            shutil.copytree(serve_dir, new_dir)
+            reload_sent = run.elapsed()
+            status, _, raw = server.call("POST", "/v1/ruleset:reload", role="admin")
+            answer = json.loads(raw)
+            new_digest = answer.get("ruleset", {}).get("digest")
+            report.check(status == 200 and answer.get("scope") == "all-workers"
+                         and new_digest not in (None, old_digest),
+                         f"the good reload answered {status}: {raw[:300]!r}")
+            server.wait_workers(workers, exclude=pids)
+            replaced_at = run.elapsed()
+            report.facts["workers replaced after the reload in (s)"] = round(
+                replaced_at - reload_sent, 2)
+            run.join()
+            outcomes = run.outcomes
+            describe_run(report, run)
+            report.check(all(o.status == 201 for o in outcomes),
+                         "a request failed or was retried during the reloads")
+            check_statuses(report, outcomes, {201})
+            digests = {o: (body_json(o) or {}).get("ruleset", {}).get("digest")
+                       for o in outcomes}
+            report.check(set(digests.values()) <= {old_digest, new_digest},
+                         f"unknown digests {set(digests.values()) - {old_digest, new_digest}}")
+            early = [o for o in outcomes if o.started + o.latency < reload_sent]
+            late = [o for o in outcomes if o.started > replaced_at]
+            report.check(all(digests[o] == old_digest for o in early),
+                         "an answer finished before the reload carries the new digest")
+            report.check(bool(late) and all(digests[o] == new_digest for o in late),
+                         "an answer started after every worker was replaced is on the old pack")
+            check_records(report, server, outcomes, concurrency=concurrency)
+            _rescore(server.database, {old_digest: old_dir, str(new_digest): new_dir}, report)
+    return report
+
+
+# -- SQLite: full disk, read-only file ----------------------------------------------------------
+
+@contextlib.contextmanager
+def _tmpfs(path: Path, size: str) -> Iterator[Path]:
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                   check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def _fill(directory: Path, leave: int) -> Path:
+    """Write a filler file so that only about `leave` bytes stay free on the file system."""
+    filler = directory / "filler"
+    free = shutil.disk_usage(directory).free
+    with filler.open("wb") as out:
+        remaining = max(0, free - leave)
+        while remaining > 0:
+            chunk = min(remaining, 1 << 16)
+            try:
+                out.write(b"\0" * chunk)
+                out.flush()
+            except OSError:
+                break
+            remaining -= chunk
+    return filler
+
+
+def _integrity(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _batch_calls(n: int, prefix: str, size: int = 5) -> list[Call]:
+    corpus = examples()
+    calls = []
+    for i in range(n):
+        proposals = [json.loads(proposal_body(corpus[(i * size + j) % len(corpus)],
+                                              f"{prefix}-B{i:04d}-{j}")) for j in range(size)]
+        calls.append(Call("POST", "/v1/assessments:batch",
+                          json.dumps({"proposals": proposals}).encode(), tag="batch"))
+    return calls
+
+
+def _check_batches(report: Report, server: Server, batches: Sequence[Outcome],
+                   stored_refs: set[str]) -> set[str]:
+    """Batch writes are all or nothing: a 200 stored every result, a 503 stored none."""
+    acknowledged: set[str] = set()
+    for outcome in batches:
+        refs = {p["reference"] for p in json.loads(outcome.call.body or b"{}")["proposals"]}
+        if outcome.status == 200:
+            results = (body_json(outcome) or {}).get("results", [])
+            ids = {r.get("id") for r in results}
+            report.check(len(results) == len(refs) and None not in ids,
+                         "a batch answer without an id per proposal")
+            acknowledged |= {str(i) for i in ids}
+            report.check(refs <= stored_refs, "a 200 batch is not entirely stored")
+        else:
+            report.check(not (refs & stored_refs),
+                         f"a {outcome.status} batch left {len(refs & stored_refs)} records")
+    return acknowledged
+
+
+def disk_full(*, requests: int = 600, concurrency: int = 4, workers: int = 2,
+              size: str = "16m", leave: int = 192 * 1024) -> Report:
+    """SQLite on a small tmpfs, filled up to `leave` free bytes before the run; then freed.
+
+    The tmpfs must hold more than SQLite's write-ahead log grows to before its automatic
+    checkpoint (1000 pages, 4 MiB): on a smaller disk the log itself keeps it full.
+    """
+    report = Report(f"disk_full (sqlite on a {size} tmpfs, {workers} workers, "
+                    f"{concurrency} clients)")
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        report.facts["skipped"] = "needs root and mount(8) for a private tmpfs"
+        return report
+    prefix = f"FULL-{run_id()}"
+    with tempfile.TemporaryDirectory(prefix="rr-fault-") as tmp, \
+            _tmpfs(Path(tmp) / "disk", size) as disk:
+        db_path = disk / "full.sqlite3"
+        database = Database(f"sqlite:///{db_path}", "sqlite")
+        server = start_server(Path(tmp), database, workers=workers)
+        try:
+            filler = _fill(disk, leave)
+            report.facts["free bytes before the run"] = shutil.disk_usage(disk).free
+            singles = plain_calls(requests, prefix, idempotent=True, retry=True)
+            batches = _batch_calls(max(1, requests // 20), prefix)
+            mixed = list(singles)
+            for i, batch in enumerate(batches):
+                mixed.insert(min(len(mixed), (i + 1) * 20), batch)
+            full = LoadRun(server.base, mixed, concurrency,
+                           default_headers=server.keys.bearer("submitter")).run()
+            describe_run(report, full, "full disk: ")
+            filler.unlink()
+            single_1 = [o for o in full.outcomes if o.call.tag != "batch"]
+            failed = [o for o in single_1 if o.status == 503]
+            report.check(bool(failed), "the disk never filled up (no 503)")
+            report.check(any(o.status == 201 for o in single_1), "nothing was stored at all")
+            check_statuses(report, full.outcomes, {200, 201, 503})
+            report.check(all(body_json(o).get("code") == STORE_DOWN for o in failed),
+                         "a 503 that is not RR700")
+            # Space is back: new requests and the failed ones (same keys) succeed.
+            more = plain_calls(max(20, requests // 10), prefix + "-after", idempotent=True,
+                               retry=True)
+            again = LoadRun(server.base, [o.call for o in failed] + more, concurrency,
+                            default_headers=server.keys.bearer("submitter")).run()
+            describe_run(report, again, "after freeing space: ")
+            report.check(all(o.status in (200, 201) for o in again.outcomes),
+                         "requests still fail after space was freed")
+            report.facts["resent 503s replayed (write had landed)"] = sum(
+                1 for o in again.outcomes[:len(failed)] if o.status == 200)
+            singles_all = [o for o in single_1 if o.status != 503] + again.outcomes
+            check_records(report, server, singles_all, fresh=False, concurrency=concurrency)
+            from api.store import Filters, Store
+
+            store = Store(database.url)
+            try:
+                stored = list(store.iter_all(Filters()))
+            finally:
+                store.close()
+            stored_refs = {json.loads(r.assessment_json).get("reference") for r in stored}
+            batch_ids = _check_batches(
+                report, server, [o for o in full.outcomes if o.call.tag == "batch"], stored_refs)
+            single_ids = {assessment_id(o) for o in singles_all if o.status in (200, 201)}
+            report.facts["batches 200 / 503"] = (
+                f"{sum(1 for o in full.outcomes if o.call.tag == 'batch' and o.status == 200)}"
+                f" / {sum(1 for o in full.outcomes if o.call.tag == 'batch' and o.status == 503)}")
+            report.check(len(stored) == len(single_ids) + len(batch_ids),
+                         f"{len(stored)} stored, {len(single_ids) + len(batch_ids)} acknowledged")
+        finally:
+            server.stop()
+        report.facts["integrity_check"] = _integrity(db_path)
+        report.check(report.facts["integrity_check"] == "ok", "the SQLite file is damaged")
+    return report
+
+
+def read_only(*, requests: int = 200, concurrency: int = 4, workers: int = 2,
+              seed: int = 10) -> Report:
+    """Serve a SQLite file opened read-only; earlier records stay readable, writes get 503."""
+    from api import create_app
+
+    report = Report(f"read_only (sqlite ?mode=ro, {workers} workers, {concurrency} clients)")
+    prefix = f"RO-{run_id()}"
+    with tempfile.TemporaryDirectory(prefix="rr-fault-") as tmp:
+        directory = Path(tmp)
+        db_path = directory / "ro.sqlite3"
+        database = Database(f"sqlite:///{db_path}", "sqlite")
+        keys = Keys.create(directory)
+        app = create_app({"RULES_DIR": str(ROOT / "rules"), "DATABASE_URL": database.url,
+                          "KEYS_FILE": str(keys.file), "CONFIGURE_LOGGING": False,
+                          "RATE_LIMIT_RPS": 0, "AUTO_MIGRATE": True, "MASTER_PID": None})
+        client = app.test_client()
+        seeded: dict[str, bytes] = {}
+        for call in plain_calls(seed, prefix + "-seed"):
+            answer = client.post(call.path, data=call.body, headers={
+                **keys.bearer("submitter"), "Content-Type": "application/json"})
+            seeded[answer.get_json()["id"]] = answer.get_data()
+        services: Any = app.extensions["riskrules"]
+        services.holder.close()
+        services.store.close()
+        read_only_url = f"sqlite:///file:{db_path}?mode=ro&uri=true"
+        server = start_server(directory, database, workers=workers, keys=keys,
+                              database_url=read_only_url)
+        try:
+            run = LoadRun(server.base, plain_calls(requests, prefix, idempotent=True, retry=True),
+                          concurrency, default_headers=keys.bearer("submitter")).run()
+            describe_run(report, run)
+            check_statuses(report, run.outcomes, {503})
+            report.check(all(is_problem(o, 503) and body_json(o).get("code") == STORE_DOWN
+                             for o in run.outcomes), "a write was not answered 503 RR700")
+            back = read_back(server, seeded)
+            same = sum(1 for i, raw in seeded.items() if back[i].status == 200
+                       and back[i].body == raw)
+            report.facts["earlier records read back identical"] = f"{same}/{len(seeded)}"
+            report.check(same == len(seeded), "earlier records no longer read back")
+            report.facts["readyz"] = server.call("GET", "/readyz", role=None)[0]
+        finally:
+            server.stop()
+        stored = database.count()
+        report.facts["records after the run"] = stored
+        report.check(stored == seed, f"{stored} records, {seed} were seeded")
+        report.facts["integrity_check"] = _integrity(db_path)
+        report.check(report.facts["integrity_check"] == "ok", "the SQLite file is damaged")
+    return report
+
+
+SCENARIOS: dict[str, Callable[..., Report]] = {
+    "kill_worker": kill_worker, "database_outage": database_outage,
+    "pack_reload": pack_reload, "disk_full": disk_full, "read_only": read_only,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS),
+                        help="run only this scenario (repeatable; default: all)")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="backend of kill_worker and pack_reload (database_outage is "
+                             "PostgreSQL, disk_full and read_only SQLite)")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    args = parser.parse_args(argv)
+    failed = False
+    for name in args.scenario or list(SCENARIOS):
+        common: dict[str, Any] = {"concurrency": args.concurrency, "workers": args.workers}
+        if name in ("kill_worker", "pack_reload"):
+            common.update(database=args.database, requests=args.requests,
+                          postgres_url=args.postgres_url)
+        elif name == "database_outage":
+            common.update(requests=args.requests, postgres_url=args.postgres_url)
+        else:
+            common.update(requests=max(100, args.requests // 4))
+        started = time.perf_counter()
+        report = SCENARIOS[name](**common)
+        report.facts["scenario took (s)"] = round(time.perf_counter() - started, 1)
+        print(report.text(), flush=True)
+        failed = failed or not report.ok
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
