@@ -169,6 +169,8 @@ class DurableMatcher:
 # A JSON string (skipped whole), or a number written with an exponent but no fraction.
 _EXPONENT_ONLY = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)([eE][-+]?\d+)')
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# Anything that could be such a number (may also hit text inside strings: then the careful path)
+_SUSPECT = re.compile(r"\d[eE][-+]?\d|\d{19}")
 
 
 def _widen(value: Any) -> Any:
@@ -193,6 +195,9 @@ def durable_json(value: Any, *, sort_keys: bool = False) -> str:
     """JSON text that durable_rules' C reader understands as Python does: `1e-07` becomes
     `1.0e-07` (the core answers error 204 to an exponent without a fraction) and an integer
     beyond 64 bits becomes a float (the core saturates it, so 2**64 would equal 2**63 - 1)."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=sort_keys)
+    if not _SUSPECT.search(text):  # the common case: one C-speed scan, no rewriting
+        return text
     text = json.dumps(_widen(value), ensure_ascii=False, allow_nan=False, sort_keys=sort_keys)
     return _EXPONENT_ONLY.sub(
         lambda m: m.group(0) if m.group(1) is None else f"{m.group(1)}.0{m.group(2)}", text)

@@ -86,3 +86,23 @@ def test_disjunct_count_bounds_actions() -> None:
     expr = {"$and": [{"$or": [{"a": 1}, {"a": 2}]}, {"$or": [{"b": 1}, {"b": 2}, {"b": 3}]}]}
     assert disjuncts(expr) == 6
     assert DurableMatcher({"r": expr}).max_actions == 7
+
+
+@pytest.mark.parametrize(("value", "bound", "expected"), [
+    (1e-07, 0.001, True),          # Python writes 1e-07: the core refuses exponents without a fraction
+    (2.5e16, 1e16, False),         # 2.5e+16
+    (2**64, 2**63 - 1, False),     # beyond 64 bits: the core would saturate it to 2**63 - 1
+    (123, 1000, True),
+])
+def test_numbers_reach_the_core_as_python_reads_them(value: float, bound: float, expected: bool) -> None:
+    m = DurableMatcher({"small": {"$and": [{"rr_on": 1}, {"$lt": {"p.x": bound}}]}})
+    try:
+        assert (m.match({"rr_on": 1, "p": {"x": value}}) == ["small"]) is expected
+    finally:
+        m.close()
+
+
+def test_strings_that_look_like_numbers_are_left_alone() -> None:
+    from engine.matcher import durable_json
+    assert durable_json({"t": "3e5 deal", "n": 1}) == '{"t": "3e5 deal", "n": 1}'
+    assert durable_json({"t": "3e5 deal", "n": 1e-07}) == '{"t": "3e5 deal", "n": 1.0e-07}'
