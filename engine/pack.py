@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +45,7 @@ from engine.normalize import normalize_rules
 from engine.scoring import Scores, score
 
 PACK_FILE = "pack.yaml"
-PARTY_LISTS = ("counterparties",)
+SCREENING_CACHE = 4096  # parties whose screening result is kept per pack
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,8 @@ class Pack:
         self._matcher = DurableMatcher(self.compiled.definitions, label=self.digest[7:19])
         self._rules_by_id = {r.id: r for r in self.spec.rules}
         self._reads = {r.id: read_paths(r.when) for r in self.spec.rules}
+        self._screening_cache: dict[tuple[str, ...], dict[str, Any]] = {}
+        self._screening_lock = threading.Lock()
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -185,10 +188,23 @@ class Pack:
         data = apply_defaults(proposal, PROPOSAL)
         if self.screener is not None:
             for party in _parties(data):
-                names = [party.get("name"), *(party.get("aliases") or [])]
-                party["screening"] = self.screener.screen(
-                    [n for n in names if isinstance(n, str)]).to_fact()
+                names = tuple(n for n in [party.get("name"), *(party.get("aliases") or [])]
+                              if isinstance(n, str))
+                party["screening"] = _copy_tree(self._screen(names))
         return data
+
+    def _screen(self, names: tuple[str, ...]) -> dict[str, Any]:
+        """Screening result of one party's names, memoised per pack (bounded): the same
+        counterparties come back again and again, and the result depends only on the names
+        and the pack's watchlists."""
+        cached = self._screening_cache.get(names)
+        if cached is None:
+            cached = self.screener.screen(list(names)).to_fact()
+            with self._screening_lock:
+                if len(self._screening_cache) >= SCREENING_CACHE:
+                    self._screening_cache.pop(next(iter(self._screening_cache)))
+                self._screening_cache[names] = cached
+        return cached
 
     def match(self, enriched: Mapping[str, Any], day: dt.date) -> list[str]:
         """Ids of the rules durable_rules fires for an enriched proposal, in declared order."""
