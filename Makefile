@@ -31,8 +31,9 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 rulecheck: install
+	$(RR) --rules rules schema --check
 	$(RR) --rules rules check --strict
-	$(RR) --rules rules test
+	$(RR) --rules rules test --coverage --min-coverage 100
 
 pytest: install
 	$(PY) -m pytest

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from api.schemas import validate_proposal
 from engine import Pack, PackError, load_pack
 from engine.errors import Diagnostic
+from engine.jsontext import MalformedJSON, loads_strict
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -74,31 +75,13 @@ def _read(path: Path) -> str:
         raise ValueError(f"{path}: cannot read: {exc}") from exc
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key '{key}'")
-        out[key] = value
-    return out
-
-
-def loads_strict(text: str) -> Any:
-    """json.loads that refuses duplicate keys, NaN and Infinity."""
-    return json.loads(text, object_pairs_hook=_strict_pairs, parse_constant=_reject_constant)
-
-
 def _parse_text(text: str, origin: str) -> Iterator[ProposalInput]:
     stripped = text.strip()
     if not stripped:
         return
     try:
         whole = loads_strict(stripped)
-    except ValueError:
+    except MalformedJSON:
         whole = None
         lines = True
     else:
@@ -113,8 +96,8 @@ def _parse_text(text: str, origin: str) -> Iterator[ProposalInput]:
             continue
         try:
             item = loads_strict(line)
-        except ValueError as exc:
-            raise ValueError(f"{origin}:{number}: invalid JSON: {exc}") from exc
+        except MalformedJSON as exc:
+            raise ValueError(f"{origin}:{number}: invalid JSON: {exc.detail}") from exc
         yield ProposalInput(f"{origin}:{number}", _unwrap(item))
 
 

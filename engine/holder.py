@@ -85,11 +85,6 @@ class PackHolder(Generic[P]):
         self._generation = 0
         self._current: _Entry[P] | None = self._entry(pack)
 
-    @classmethod
-    def open(cls, path: str | Path) -> PackHolder[Pack]:
-        """Load the pack at `path` and hold it (raises PackError when it does not load)."""
-        return PackHolder(load_pack(path))
-
     def _entry(self, pack: P) -> _Entry[P]:
         self._generation += 1
         return _Entry(Lease(pack, dt.datetime.now(dt.UTC), self._generation))

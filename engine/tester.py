@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import json
 import math
 import os
 import re
@@ -32,6 +31,7 @@ from engine.errors import (
     Position,
     ProposalError,
 )
+from engine.jsontext import MalformedJSON, loads_strict
 from engine.pack import Assessment, Pack
 from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml, plain
 
@@ -504,31 +504,18 @@ def _read_json_proposal(path: Path, pos: Position, sink: DiagnosticSink) -> dict
         sink.error("E001", f"cannot read proposal file {path}: {exc}", pos)
         return None
     try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        sink.error("E001", f"proposal file is not valid JSON: {exc.msg}",
-                   Position(str(path), exc.lineno, exc.colno))
-        return None
-    except ValueError as exc:
-        sink.error("E001", f"proposal file {path}: {exc}", pos)
+        data = loads_strict(text)
+    except MalformedJSON as exc:
+        if exc.line:  # a syntax error: point into the JSON file itself
+            sink.error("E001", f"proposal file is {exc.detail}",
+                       Position(str(path), exc.line, exc.column))
+        else:
+            sink.error("E001", f"proposal file {path} is {exc.detail}", pos)
         return None
     if not isinstance(data, dict):
         sink.error("E004", f"proposal file {path} must hold one JSON object", pos)
         return None
     return data
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key '{key}'")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -264,8 +264,8 @@ def test_invalid_json_in_a_proposal_file_is_located_in_that_file(
     (tmp_path / "broken.json").write_text('{\n  "title": \n}\n')
     dup = problems(pack, write(HEADER.format(proposal="bad.json")
                                + "    expect: {decision: review}\n"))
-    assert dup == [("E001", 3, 15, f"proposal file {tmp_path / 'bad.json'}: duplicate key "
-                    "'title'")]
+    assert dup == [("E001", 3, 15, f"proposal file {tmp_path / 'bad.json'} is not acceptable "
+                    "JSON: duplicate key 'title'")]
     cases, _ = load_cases([write(HEADER.format(proposal="broken.json")
                                  + "    expect: {decision: review}\n")], pack)
     (error,) = cases[0].errors
