@@ -260,6 +260,11 @@ class Pack:
                 needed.setdefault(path, []).append(rule.id)
         return tuple((p, tuple(ids)) for p, ids in sorted(needed.items()))
 
+    @property
+    def closed(self) -> bool:
+        """True once `close` ran: the pack can still describe itself but not assess."""
+        return self._matcher is None
+
     def close(self) -> None:
         """Free the durable_rules ruleset (call when the pack is replaced)."""
         if self._matcher is not None:

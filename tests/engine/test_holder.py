@@ -49,7 +49,7 @@ class Recorder:
 
 def is_closed(pack: Pack) -> bool:
     """Closed means the durable_rules ruleset is gone and the pack refuses to evaluate."""
-    if pack._matcher is not None:
+    if not pack.closed:
         return False
     with pytest.raises(EngineError, match="closed"):
         pack.assess(PROPOSAL)
