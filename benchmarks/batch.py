@@ -27,6 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
 import signal
 import socket
 import sqlite3
@@ -80,12 +82,15 @@ def diff_command(corpus: Path, workers: int) -> list[str]:
             "--workers", str(workers), "--format", "json", "--as-of", DAY.isoformat()]
 
 
-def run_diff(corpus: Path, workers: int, expected: int) -> float:
-    """Seconds for one `riskrules diff` run; fails loudly unless all proposals were assessed."""
+def run_diff(corpus: Path, workers: int, expected: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the diff process and its pool) for one run; fails loudly
+    unless every proposal was assessed."""
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(diff_command(corpus, workers), cwd=ROOT, env=_env(),
                           capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    cpu = _children_cpu() - cpu_before
     if done.returncode != 0:
         raise SystemExit(f"riskrules diff --workers {workers} exited {done.returncode}:\n"
                          f"{done.stderr[-3000:]}")
@@ -93,36 +98,47 @@ def run_diff(corpus: Path, workers: int, expected: int) -> float:
     if (counts["assessed"], counts["invalid"], counts["failed"]) != (expected, 0, 0):
         raise SystemExit(f"riskrules diff --workers {workers}: expected {expected} assessed, "
                          f"got {counts}")
-    return elapsed
+    return elapsed, cpu
+
+
+def _children_cpu() -> float:
+    """CPU seconds of waited-for descendants (the diff's pool workers are reaped by it)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bench_diff(workers: list[int], proposals: int, rounds: int) -> dict[int, dict[str, float]]:
+    small = max(1, proposals // 4)
     with tempfile.TemporaryDirectory(prefix="rr-bench-diff-") as tmp:
-        corpus, single = Path(tmp) / "corpus.jsonl", Path(tmp) / "one.jsonl"
-        _write_corpus(corpus, synthetic_proposals(proposals))
-        _write_corpus(single, synthetic_proposals(1))
+        corpus, quarter = Path(tmp) / "corpus.jsonl", Path(tmp) / "quarter.jsonl"
+        everything = synthetic_proposals(proposals)
+        _write_corpus(corpus, everything)
+        _write_corpus(quarter, everything[:small])
         print(f"\n## riskrules diff: {proposals} proposals, each assessed under base and head "
-              f"({2 * proposals} assessments)")
+              f"({2 * proposals} assessments); marginal = the extra {proposals - small} "
+              f"proposals over a {small}-proposal run (start-up excluded)")
         print("$ " + " ".join(diff_command(Path("CORPUS.jsonl"), 0)).replace(
             sys.executable, "python").replace("--workers 0", "--workers N"))
-        full: dict[int, list[float]] = {w: [] for w in workers}
-        start: dict[int, list[float]] = {w: [] for w in workers}
+        runs: dict[int, list[tuple[float, float, float]]] = {w: [] for w in workers}
         for _ in range(rounds):
             for w in workers:
-                start[w].append(run_diff(single, w, 1))
-                full[w].append(run_diff(corpus, w, proposals))
+                short, _ = run_diff(quarter, w, small)
+                wall, cpu = run_diff(corpus, w, proposals)
+                runs[w].append((wall, short, cpu))
         results: dict[int, dict[str, float]] = {}
         for w in workers:
-            seconds, startup = statistics.median(full[w]), statistics.median(start[w])
-            results[w] = {"seconds": seconds, "startup": startup,
-                          "rate": proposals / seconds,
-                          "steady": proposals / max(seconds - startup, 1e-9)}
-        print(f"{'workers':>7} {'wall s':>8} {'start-up s':>10} {'proposals/s':>12} "
-              f"{'steady/s':>9} {'assessments/s':>14}")
+            wall = statistics.median(r[0] for r in runs[w])
+            short = statistics.median(r[1] for r in runs[w])
+            cpu = statistics.median(r[2] for r in runs[w])
+            results[w] = {"wall": wall, "rate": proposals / wall,
+                          "marginal": (proposals - small) / max(wall - short, 1e-9),
+                          "cpu_ms": 1000 * cpu / proposals, "cores": cpu / wall}
+        print(f"{'workers':>7} {'wall s':>7} {'proposals/s':>12} {'marginal/s':>11} "
+              f"{'CPU ms/proposal':>16} {'cores busy':>11}")
         for w, r in results.items():
-            print(f"{w:>7} {r['seconds']:8.2f} {r['startup']:10.2f} {r['rate']:12.0f} "
-                  f"{r['steady']:9.0f} {2 * r['rate']:14.0f}")
-        _print_scaling(results, ("rate", "steady"))
+            print(f"{w:>7} {r['wall']:7.2f} {r['rate']:12.0f} {r['marginal']:11.0f} "
+                  f"{r['cpu_ms']:16.1f} {r['cores']:11.2f}")
+        _print_scaling(results, ("rate", "marginal"))
         return results
 
 
@@ -224,9 +240,25 @@ def post_batch(srv: Server, body: bytes) -> bytes:
         raise SystemExit(f"batch answered {error.code}: {error.read()[:2000]!r}") from None
 
 
-def load(srv: Server, body: bytes, batches_per_thread: int, threads: int = 2) -> tuple[float,
-                                                                                        list[bytes]]:
-    """Seconds for `threads` clients each posting `batches_per_thread` batches, and answers."""
+def worker_cpu(srv: Server) -> float:
+    """CPU seconds used so far by the live gunicorn workers (from /proc; 0 where unreadable)."""
+    pids = {int(p) for p in re.findall(r"Booting worker with pid: (\d+)",
+                                       srv.log.read_text(errors="replace"))}
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def load(srv: Server, body: bytes, batches_per_thread: int,
+         threads: int = 2) -> tuple[float, float, list[bytes]]:
+    """(wall seconds, workers' CPU seconds, answers) for `threads` clients each posting
+    `batches_per_thread` batches."""
     answers: list[bytes] = []
     failures: list[BaseException] = []
     lock = threading.Lock()
@@ -246,14 +278,16 @@ def load(srv: Server, body: bytes, batches_per_thread: int, threads: int = 2) ->
     workers = [threading.Thread(target=client) for _ in range(threads)]
     for thread in workers:
         thread.start()
+    cpu_before = worker_cpu(srv)
     barrier.wait()
     start = time.perf_counter()
     for thread in workers:
         thread.join()
     elapsed = time.perf_counter() - start
+    cpu = worker_cpu(srv) - cpu_before
     if failures:
         raise SystemExit(f"a client failed: {failures[0]}")
-    return elapsed, answers
+    return elapsed, cpu, answers
 
 
 def verify(answers: list[bytes], size: int) -> None:
@@ -279,31 +313,35 @@ def bench_http(workers: list[int], sizes: list[int], per_run: int,
         "--workers 0", "--workers N"))
     proposals = synthetic_proposals(max(sizes))
     bodies = {b: json.dumps({"proposals": proposals[:b]}).encode() for b in sizes}
-    samples: dict[int, dict[int, list[float]]] = {w: {b: [] for b in sizes} for w in workers}
-    # one server per worker count for the whole benchmark; rounds interleave the sizes
+    samples: dict[tuple[int, int], list[tuple[float, float, float]]] = {
+        (w, b): [] for w in workers for b in sizes}
+    # one server per worker count; rounds interleave the batch sizes
     for w in workers:
         with server(w) as srv:
             sent = 0
             for b in sizes:  # warm-up: every worker has scored and stored before timing
-                seconds, answers = load(srv, bodies[b], 1)
+                _, _, answers = load(srv, bodies[b], 1)
                 verify(answers, b)
                 sent += 2 * b
             for _ in range(rounds):
                 for b in sizes:
                     per_thread = max(1, -(-per_run // (2 * b)))
-                    seconds, answers = load(srv, bodies[b], per_thread)
+                    wall, cpu, answers = load(srv, bodies[b], per_thread)
                     verify(answers, b)
                     count = 2 * per_thread * b
                     sent += count
-                    samples[w][b].append(count / seconds)
+                    samples[w, b].append((count / wall, 1000 * cpu / count, cpu / wall))
             rows = stored_rows(srv.database)
             if rows != sent:
                 raise SystemExit(f"{rows} rows stored for {sent} proposals sent")
-    results = {w: {b: statistics.median(v) for b, v in by_size.items()}
-               for w, by_size in samples.items()}
-    print(f"{'workers':>7} " + " ".join(f"{f'batch {b}/s':>12}" for b in sizes))
-    for w, by_size in results.items():
-        print(f"{w:>7} " + " ".join(f"{by_size[b]:12.0f}" for b in sizes))
+    results: dict[int, dict[int, float]] = {w: {} for w in workers}
+    print(f"{'workers':>7} {'batch':>6} {'proposals/s':>12} {'CPU ms/proposal':>16} "
+          f"{'cores busy':>11}")
+    for (w, b), values in samples.items():
+        results[w][b] = statistics.median(v[0] for v in values)
+        cpu_ms = statistics.median(v[1] for v in values)
+        cores = statistics.median(v[2] for v in values)
+        print(f"{w:>7} {b:>6} {results[w][b]:12.0f} {cpu_ms:16.1f} {cores:11.2f}")
     if 1 in results and 2 in results:
         print("scaling 1 → 2 workers: " + ", ".join(
             f"batch {b} ×{results[2][b] / results[1][b]:.2f}" for b in sizes))

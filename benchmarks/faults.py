@@ -1,7 +1,7 @@
 """Faults under load: a killed worker, the database cut off, pack reloads, a full or read-only disk.
 
 Run: python benchmarks/faults.py [--scenario NAME ...] [--database sqlite|postgresql]
-                                 [--requests N] [--concurrency C] [--workers W]
+                                 [--requests N] [--concurrency C] [--workers W] [--kills K]
 
 Scenarios (each a function returning a Report; all run by default, loopback only, bounded):
 
@@ -11,6 +11,8 @@ Scenarios (each a function returning a Report; all run by default, loopback only
   database_outage  PostgreSQL through an in-process TCP proxy that is cut, then restored, mid-run
                    (the real server is never stopped): 503 problem documents while cut, never a
                    500 or a 201 without a record, 201 again once restored, same workers.
+  database_stall   the same proxy stalled (open connections, nothing flows) for 8 s: requests
+                   wait, then end in 201 or 503; no 500, nothing lost, 201 again after.
   pack_reload      a reload of a broken pack mid-load (422, the old pack keeps serving, nothing
                    fails), then a successful one (a weight changed): every assessment carries the
                    digest of the pack that scored it, checked by re-scoring each stored proposal
@@ -42,14 +44,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-_HERE = Path(__file__).resolve().parent
-# benchmarks/http.py would shadow the standard library's `http` for scripts run from here.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.loadkit.client import NOT_SENT, Call, LoadRun, Outcome  # noqa: E402
-from benchmarks.loadkit.proxy import TcpProxy  # noqa: E402
-from benchmarks.loadkit.server import (  # noqa: E402
+from benchmarks.loadkit.client import NOT_SENT, Call, LoadRun, Outcome
+from benchmarks.loadkit.proxy import TcpProxy
+from benchmarks.loadkit.server import (
     DEFAULT_POSTGRES,
     ROOT,
     Database,
@@ -59,7 +58,7 @@ from benchmarks.loadkit.server import (  # noqa: E402
     serving,
     start_server,
 )
-from benchmarks.loadkit.verify import (  # noqa: E402
+from benchmarks.loadkit.verify import (
     Report,
     assessment_id,
     body_json,
@@ -69,7 +68,7 @@ from benchmarks.loadkit.verify import (  # noqa: E402
     is_problem,
     read_back,
 )
-from benchmarks.loadkit.workload import (  # noqa: E402
+from benchmarks.loadkit.workload import (
     examples,
     plain_calls,
     proposal_body,
@@ -77,6 +76,7 @@ from benchmarks.loadkit.workload import (  # noqa: E402
 )
 
 STORE_DOWN = "RR700"
+SETTLE = 0.5  # seconds after the database returns by which every new request must succeed
 
 
 def _wait_completed(run: LoadRun, count: int, timeout: float = 300.0) -> None:
@@ -103,9 +103,14 @@ def _resend(server: Server, outcomes: Sequence[Outcome], concurrency: int) -> Lo
 def kill_worker(*, database: str = "sqlite", requests: int = 1500, concurrency: int = 6,
                 workers: int = 2, kills: int = 2,
                 postgres_url: str = DEFAULT_POSTGRES) -> Report:
+    """SIGKILL a random worker at each of `kills` evenly spaced points of the run.
+
+    About `requests` calls: the run stops once requests // 4 were answered after the last
+    replacement worker came up (so the run is seen going on), at most 3 × `requests`.
+    """
     report = Report(f"kill_worker ({database}, {workers} workers, {concurrency} clients, "
                     f"{kills} kills)")
-    calls = plain_calls(requests, f"KILL-{run_id()}", idempotent=True, retry=True)
+    calls = plain_calls(3 * requests, f"KILL-{run_id()}", idempotent=True, retry=True)
     chooser = random.Random(7)
     with serving(database, workers=workers, postgres_url=postgres_url) as server:
         master = server.master_pid
@@ -113,18 +118,19 @@ def kill_worker(*, database: str = "sqlite", requests: int = 1500, concurrency: 
                       default_headers=server.keys.bearer("submitter")).start()
         killed: list[int] = []
         replaced: list[list[int]] = []
-        last_replacement = 0.0
         for j in range(kills):
-            _wait_completed(run, requests * (j + 1) // (kills + 1))
+            _wait_completed(run, (3 * requests // 4) * (j + 1) // kills)
             before = server.worker_pids()
             victim = chooser.choice(sorted(before))
             os.kill(victim, signal.SIGKILL)
             killed.append(victim)
             after = server.wait_workers(workers, exclude={victim})
             replaced.append(sorted(after - before))
-            last_replacement = run.elapsed()
+        last_replacement = run.elapsed()
+        _wait_completed(run, run.completed + requests // 4)
+        run.stop()
         run.join()
-        outcomes = run.outcomes
+        outcomes = _sent(run)
         describe_run(report, run)
         report.facts["killed workers"] = killed
         report.facts["replacement workers"] = replaced
@@ -143,7 +149,7 @@ def kill_worker(*, database: str = "sqlite", requests: int = 1500, concurrency: 
         report.check(bool(after_kill) and all(o.status in (200, 201) for o in after_kill),
                      "the run did not go on after the workers were replaced")
         check_records(report, server, outcomes, concurrency=concurrency)
-        keys = {c.key for c in calls}
+        keys = {o.call.key for o in outcomes}
         stored = server.database.count()
         report.check(stored == len(keys), f"{stored} records for {len(keys)} idempotency keys")
     return report
@@ -151,22 +157,36 @@ def kill_worker(*, database: str = "sqlite", requests: int = 1500, concurrency: 
 
 # -- PostgreSQL unreachable ---------------------------------------------------------------------
 
-def database_outage(*, requests: int = 2000, concurrency: int = 6, workers: int = 2,
-                    outage: float = 3.0, postgres_url: str = DEFAULT_POSTGRES) -> Report:
-    """Cut the service's only path to PostgreSQL for `outage` seconds, mid-run.
+def _probe(server: Server, path: str, timeout: float = 3.0) -> str:
+    """Status of an unauthenticated GET, or why there was none (a probe as Kubernetes sends)."""
+    try:
+        return str(server.call("GET", path, role=None, timeout=timeout)[0])
+    except OSError as error:
+        return f"no answer ({type(error).__name__})"
 
-    `requests` // 4 are answered before the cut and as many after the restore; during the cut
-    clients back off 50 ms after each 503, as a polite client would (failures are fast, so
-    the outage is bounded in time, and the whole run by 3 × `requests`).
+
+def database_outage(*, requests: int = 2000, concurrency: int = 6, workers: int = 2,
+                    outage: float = 3.0, mode: str = "cut",
+                    postgres_url: str = DEFAULT_POSTGRES) -> Report:
+    """Break the service's only path to PostgreSQL for `outage` seconds, mid-run.
+
+    mode "cut": connections reset, new ones refused (the database host is down): every request
+    started meanwhile must get a 503 RR700 problem. mode "stall": connections stay open but
+    nothing flows (a silent partition): requests wait, and end in a 201 or a 503 once the
+    link returns or the 5 s connect timeout fires. In both, no 500, every 201 stored, 201
+    again right after the restore, the same workers. `requests` // 4 are answered before the
+    outage and as many (for at least 2 × SETTLE seconds) after; clients back off 50 ms after
+    a 503 as a polite client would, so the run stays bounded (at most 3 × `requests`).
     """
-    report = Report(f"database_outage (postgresql via proxy, {workers} workers, "
-                    f"{concurrency} clients, {outage:g} s cut)")
+    report = Report(f"database_outage/{mode} (postgresql via proxy, {workers} workers, "
+                    f"{concurrency} clients, {outage:g} s)")
     from sqlalchemy.engine import make_url
 
     parsed = make_url(postgres_url)
     proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432).start()
     database = postgres_database(postgres_url)
-    calls = plain_calls(3 * requests, f"PGCUT-{run_id()}", idempotent=True, retry=True)
+    calls = plain_calls(3 * requests, f"PG{mode.upper()}-{run_id()}", idempotent=True,
+                        retry=True)
     with contextlib.ExitStack() as stack:
         stack.callback(proxy.close)
         stack.callback(database.drop)
@@ -179,39 +199,52 @@ def database_outage(*, requests: int = 2000, concurrency: int = 6, workers: int 
                       default_headers=server.keys.bearer("submitter"),
                       backoff=lambda o: 0.05 if o.status == 503 else 0.0).start()
         _wait_completed(run, requests // 4)
-        cut_at = run.elapsed()
-        proxy.cut()
+        broken_at = run.elapsed()
+        if mode == "cut":
+            proxy.cut()
+        elif mode == "stall":
+            proxy.stall()
+        else:
+            raise ValueError(f"unknown mode {mode!r}")
         time.sleep(outage / 2)
-        ready_down, _, ready_body = server.call("GET", "/readyz", role=None)
-        time.sleep(outage / 2)
+        probes = {path: _probe(server, path) for path in ("/readyz", "/healthz")}
+        time.sleep(max(0.0, broken_at + outage - run.elapsed()))
         restored_at = run.elapsed()
         proxy.restore()
-        answered_at_restore = run.completed
-        _wait_completed(run, answered_at_restore + requests // 4)
+        _wait_completed(run, run.completed + requests // 4)
+        while run.running() and run.elapsed() < restored_at + 2 * SETTLE:
+            time.sleep(0.01)
         run.stop()
         run.join()
-        ready_up = server.call("GET", "/readyz", role=None)[0]
+        ready_up = _probe(server, "/readyz")
         outcomes = _sent(run)
         describe_run(report, run)
-        report.facts["readyz during / after the cut"] = f"{ready_down} / {ready_up}"
-        report.check(ready_down == 503 and ready_up == 200,
-                     f"readyz {ready_down} during the cut, {ready_up} after: {ready_body[:200]!r}")
+        report.facts["readyz during / after the outage"] = f"{probes['/readyz']} / {ready_up}"
+        report.facts["healthz during the outage"] = probes["/healthz"]
+        report.check(ready_up == "200", f"readyz {ready_up} after the restore")
         report.check(server.worker_pids() == workers_before and server.alive(),
                      "workers were restarted (the service must recover by itself)")
         check_statuses(report, outcomes, {200, 201, 503})
         failed = [o for o in outcomes if o.status == 503]
         report.facts["503 answers"] = len(failed)
-        report.check(bool(failed), "no request failed while the database was cut off")
         report.check(all(is_problem(o, 503) and body_json(o).get("code") == STORE_DOWN
                          for o in failed), "a 503 that is not an RR700 problem document")
-        during = [o for o in outcomes if cut_at + 0.2 < o.started < restored_at - 0.2]
-        report.facts["requests started during the cut: 503 / all"] = (
+        during = [o for o in outcomes if broken_at + 0.2 < o.started < restored_at - 0.2]
+        report.facts["requests started during the outage: 201 / 503 / all"] = (
+            f"{sum(1 for o in during if o.status == 201)} / "
             f"{sum(1 for o in during if o.status == 503)} / {len(during)}")
-        report.check(all(o.status == 503 for o in during),
-                     "a request started while the database was cut off did not get 503")
-        settle = 1.0
-        after = [o for o in outcomes if o.started > restored_at + settle]
-        report.facts[f"requests started > {settle:g} s after the restore: 201 / all"] = (
+        if mode == "cut":
+            report.check(probes["/readyz"] == "503", f"readyz {probes['/readyz']} while cut")
+            report.check(bool(failed), "no request failed while the database was cut off")
+            report.check(all(o.status == 503 for o in during),
+                         "a request started while the database was cut off did not get 503")
+        else:
+            waited = [o.latency for o in outcomes if o.started < restored_at < o.started +
+                      o.latency]
+            report.facts["requests held across the restore"] = len(waited)
+            report.facts["longest wait (s)"] = round(max(waited, default=0.0), 2)
+        after = [o for o in outcomes if o.started > restored_at + SETTLE]
+        report.facts[f"requests started > {SETTLE:g} s after the restore: 201 / all"] = (
             f"{sum(1 for o in after if o.status == 201)} / {len(after)}")
         report.check(bool(after) and all(o.status == 201 for o in after),
                      "requests did not succeed again after the database came back")
@@ -225,7 +258,6 @@ def database_outage(*, requests: int = 2000, concurrency: int = 6, workers: int 
         report.facts["resent 503s: 201 / 200 replays"] = (
             f"{sum(1 for o in again.outcomes if o.status == 201)} / "
             f"{sum(1 for o in again.outcomes if o.status == 200)}")
-        check_statuses(Report("resend"), again.outcomes, {200, 201})
         report.check(all(o.status in (200, 201) for o in again.outcomes),
                      "a resent request failed after the restore")
         final = [o for o in outcomes if o.status != 503] + again.outcomes
@@ -234,6 +266,12 @@ def database_outage(*, requests: int = 2000, concurrency: int = 6, workers: int 
         stored = database.count()
         report.check(stored == len(keys), f"{stored} records for {len(keys)} idempotency keys")
     return report
+
+
+def database_stall(**options: Any) -> Report:
+    """database_outage with mode "stall" (8 s by default: longer than the connect timeout)."""
+    options.setdefault("outage", 8.0)
+    return database_outage(mode="stall", **options)
 
 
 # -- pack reloads -------------------------------------------------------------------------------
@@ -289,11 +327,16 @@ def _copy_pack(target: Path) -> Path:
 
 def pack_reload(*, database: str = "sqlite", requests: int = 2000, concurrency: int = 6,
                 workers: int = 2, postgres_url: str = DEFAULT_POSTGRES) -> Report:
-    """A broken pack reloaded at 1/4 of the run (twice), a good one (weight changed) at 1/2."""
+    """A broken pack reloaded at 1/4 of the run (twice), a good one (weight changed) at 1/2.
+
+    The run stops once requests // 4 were answered after every worker was replaced (at most
+    4 × `requests`: replacing the workers takes seconds), so answers from the new workers are
+    always part of it.
+    """
     from engine import load_pack
 
     report = Report(f"pack_reload ({database}, {workers} workers, {concurrency} clients)")
-    calls = plain_calls(requests, f"RELOAD-{run_id()}", idempotent=True, retry=True)
+    calls = plain_calls(4 * requests, f"RELOAD-{run_id()}", idempotent=True, retry=True)
     with tempfile.TemporaryDirectory(prefix="rr-fault-") as tmp:
         directory = Path(tmp)
         old_dir = _copy_pack(directory / "pack-old")
@@ -315,7 +358,7 @@ def pack_reload(*, database: str = "sqlite", requests: int = 2000, concurrency: 
             victim.write_text(original)
             for status, _, raw in refused:
                 problem = json.loads(raw) if raw else {}
-                report.check(status == 422 and problem.get("errors"),
+                report.check(status == 422 and bool(problem.get("errors")),
                              f"a broken pack's reload answered {status}: {raw[:300]!r}")
             report.facts["broken pack reloads"] = [status for status, _, _ in refused]
             status, doc = server.json("GET", "/v1/ruleset", role="auditor")
@@ -341,8 +384,10 @@ def pack_reload(*, database: str = "sqlite", requests: int = 2000, concurrency: 
             replaced_at = run.elapsed()
             report.facts["workers replaced after the reload in (s)"] = round(
                 replaced_at - reload_sent, 2)
+            _wait_completed(run, run.completed + requests // 4)
+            run.stop()
             run.join()
-            outcomes = run.outcomes
+            outcomes = _sent(run)
             describe_run(report, run)
             report.check(all(o.status == 201 for o in outcomes),
                          "a request failed or was retried during the reloads")
@@ -431,7 +476,7 @@ def _check_batches(report: Report, server: Server, batches: Sequence[Outcome],
 
 
 def disk_full(*, requests: int = 600, concurrency: int = 4, workers: int = 2,
-              size: str = "16m", leave: int = 192 * 1024) -> Report:
+              size: str = "16m", leave: int = 1024 * 1024) -> Report:
     """SQLite on a small tmpfs, filled up to `leave` free bytes before the run; then freed.
 
     The tmpfs must hold more than SQLite's write-ahead log grows to before its automatic
@@ -455,7 +500,7 @@ def disk_full(*, requests: int = 600, concurrency: int = 4, workers: int = 2,
             batches = _batch_calls(max(1, requests // 20), prefix)
             mixed = list(singles)
             for i, batch in enumerate(batches):
-                mixed.insert(min(len(mixed), (i + 1) * 20), batch)
+                mixed.insert(min(len(mixed), (i + 1) * 10), batch)
             full = LoadRun(server.base, mixed, concurrency,
                            default_headers=server.keys.bearer("submitter")).run()
             describe_run(report, full, "full disk: ")
@@ -554,6 +599,7 @@ def read_only(*, requests: int = 200, concurrency: int = 4, workers: int = 2,
 
 SCENARIOS: dict[str, Callable[..., Report]] = {
     "kill_worker": kill_worker, "database_outage": database_outage,
+    "database_stall": database_stall,
     "pack_reload": pack_reload, "disk_full": disk_full, "read_only": read_only,
 }
 
@@ -568,6 +614,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--kills", type=int, default=4, help="workers kill_worker kills")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     args = parser.parse_args(argv)
     failed = False
@@ -576,7 +623,9 @@ def main(argv: list[str] | None = None) -> int:
         if name in ("kill_worker", "pack_reload"):
             common.update(database=args.database, requests=args.requests,
                           postgres_url=args.postgres_url)
-        elif name == "database_outage":
+            if name == "kill_worker":
+                common["kills"] = args.kills
+        elif name in ("database_outage", "database_stall"):
             common.update(requests=args.requests, postgres_url=args.postgres_url)
         else:
             common.update(requests=max(100, args.requests // 4))

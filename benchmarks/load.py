@@ -24,20 +24,17 @@ import argparse
 import sys
 from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
-# benchmarks/http.py would shadow the standard library's `http` for scripts run from here.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.loadkit.client import LoadRun  # noqa: E402
-from benchmarks.loadkit.server import DEFAULT_POSTGRES, serving  # noqa: E402
-from benchmarks.loadkit.verify import (  # noqa: E402
+from benchmarks.loadkit.client import LoadRun
+from benchmarks.loadkit.server import DEFAULT_POSTGRES, serving
+from benchmarks.loadkit.verify import (
     Report,
     check_records,
     check_statuses,
     describe_run,
 )
-from benchmarks.loadkit.workload import idempotent_mix, plain_calls, run_id  # noqa: E402
+from benchmarks.loadkit.workload import idempotent_mix, plain_calls, run_id
 
 TIME_LIMIT = 600.0
 

@@ -204,7 +204,10 @@ def resolve_base(base: str, head_dir: Path,
     if commit.returncode != 0:
         raise UsageError(f"{problem}, nor a git revision of {root}")
     sha = commit.stdout.decode().strip()
-    relative = head_dir.resolve().relative_to(root.resolve()).as_posix()
+    try:
+        relative = head_dir.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise UsageError(f"{problem}, and {head_dir} is not inside {root}") from None
     pathspec = "." if relative == "." else relative
     archive = _git(git, root, "archive", "--format=tar", sha, "--", pathspec)
     if archive.returncode != 0:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine import ast
-from engine.errors import EngineError, ProposalError, RiskrulesError
+from engine.errors import EngineError, PackError, ProposalError, RiskrulesError
 from engine.language import DECISIONS
 from engine.pack import Pack, load_pack
 
@@ -403,7 +403,10 @@ def _worker_scorer() -> _Scorer:
         return scorer
     packs = []
     for root, expected in zip(_WORKER["roots"], _WORKER["digests"], strict=True):
-        pack = load_pack(root, extra_diagnostics=False)
+        try:
+            pack = load_pack(root, extra_diagnostics=False)
+        except PackError as exc:  # re-raised as EngineError: PackError does not unpickle
+            raise EngineError(f"the pack in {root} no longer loads: {exc.detail}") from None
         if pack.digest != expected:
             raise EngineError(f"the pack in {root} changed on disk while the diff was running")
         atexit.register(pack.close)
@@ -424,13 +427,25 @@ def _chunks(proposals: Iterable[ProposalSource],
         yield chunk
 
 
-def _outcomes(base: Pack, head: Pack, proposals: Iterable[ProposalSource], as_of: dt.date,
-              workers: int, validate: Validator | None,
-              chunk_size: int) -> Iterator[list[Outcome]]:
+def _plan(proposals: Iterable[ProposalSource], workers: int,
+          chunk_size: int) -> tuple[int, Iterator[list[tuple[int, str, Any]]]]:
+    """The number of worker processes worth starting, and the chunks. A corpus that fits in
+    one chunk is scored here: a pool would give that one chunk to one worker anyway, after
+    paying a second of start-up."""
+    chunks = _chunks(proposals, chunk_size)
+    if workers <= 1:
+        return 1, chunks
+    head = list(itertools.islice(chunks, 2))
+    return (workers if len(head) > 1 else 1), itertools.chain(head, chunks)
+
+
+def _outcomes(base: Pack, head: Pack, chunks: Iterator[list[tuple[int, str, Any]]],
+              as_of: dt.date, workers: int,
+              validate: Validator | None) -> Iterator[list[Outcome]]:
     """Outcome chunks in corpus order, scored here (1 worker) or by a spawned pool."""
     if workers <= 1:
         scorer = _Scorer(base, head, as_of, validate)
-        for chunk in _chunks(proposals, chunk_size):
+        for chunk in chunks:
             yield scorer.score(chunk)
         return
     roots = (str(Path(base.spec.root).resolve()), str(Path(head.spec.root).resolve()))
@@ -440,7 +455,7 @@ def _outcomes(base: Pack, head: Pack, proposals: Iterable[ProposalSource], as_of
         initargs=(roots[0], roots[1], (base.digest, head.digest), as_of, validate))
     pending: deque[Future[list[Outcome]]] = deque()
     try:
-        for chunk in _chunks(proposals, chunk_size):
+        for chunk in chunks:
             pending.append(executor.submit(_score_chunk, chunk))
             if len(pending) >= workers * _WINDOW_PER_WORKER:
                 yield pending.popleft().result()
@@ -554,14 +569,16 @@ def compare(base: Pack, head: Pack, proposals: Iterable[ProposalSource], *, as_o
     ProposalError for a proposal that breaks the contract; such proposals, and those the
     engine fails on, are listed in `failures` rather than raised. With `workers` > 1 each
     worker process loads both packs from their directories (which must stay in place until
-    this returns). `progress(done)` is called after every chunk. ValueError raised while
-    iterating `proposals` (unreadable corpus) propagates.
+    this returns); a corpus that fits in one chunk is scored in this process whatever
+    `workers` says (`timing.workers` tells). `progress(done)` is called after every chunk.
+    ValueError raised while iterating `proposals` (unreadable corpus) propagates.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     tally = _Tally(base, head)
     started = time.perf_counter()
-    for chunk in _outcomes(base, head, proposals, as_of, workers, validate, chunk_size):
+    used, chunks = _plan(proposals, workers, chunk_size)
+    for chunk in _outcomes(base, head, chunks, as_of, used, validate):
         for outcome in chunk:
             tally.add(outcome)
         if progress is not None:
@@ -575,7 +592,7 @@ def compare(base: Pack, head: Pack, proposals: Iterable[ProposalSource], *, as_o
         scores=tally.score_deltas(), rules=tally.rule_counts(),
         changed=tuple(tally.changed), failures=tuple(tally.failures),
         pack_changes=pack_changes(base, head),
-        timing=Timing(max(1, workers), seconds, tally.total))
+        timing=Timing(used, seconds, tally.total))
 
 
 # ---------------------------------------------------------------------------------------------

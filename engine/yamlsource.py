@@ -92,7 +92,16 @@ class _Builder:
 
 def parse_yaml(text: str, file: str, sink: DiagnosticSink) -> YNode | None:
     """Parse one YAML document; syntax errors go to `sink` with their position and give None."""
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader refuses control characters (a form feed pasted from a word processor)
+        # while it is built, before any mark exists: position the offending character here.
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        before = text[:exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        sink.error("E001", f"YAML syntax: unprintable character #x{exc.character:04x} (YAML "
+                   "allows no control characters, even in comments)", Position(file, line, col))
+        return None
     try:
         root = loader.get_single_node()
         if root is None:

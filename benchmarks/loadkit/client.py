@@ -198,7 +198,8 @@ class Summary:
     statuses: dict[int, int]
 
     def line(self) -> str:
-        codes = ", ".join(f"{code}: {n}" for code, n in sorted(self.statuses.items()))
+        codes = ", ".join(f"{code}: {n}" for code, n in sorted(self.statuses.items())
+                          if code != NOT_SENT)
         return (f"{self.answered}/{self.sent} answered in {self.wall:.2f} s: "
                 f"{self.throughput:.1f} req/s, p50 {self.p50_ms:.1f} ms, "
                 f"p99 {self.p99_ms:.1f} ms, max {self.max_ms:.1f} ms [{codes}]")

@@ -1,8 +1,9 @@
-"""An in-process TCP forwarder (127.0.0.1 → PostgreSQL) that a fault scenario can cut and restore.
+"""An in-process TCP forwarder (127.0.0.1 → PostgreSQL) that a fault scenario can break and mend.
 
-Cutting it makes the database unreachable for the service without touching the machine's real
-PostgreSQL: every forwarded connection is reset and new ones are accepted and reset at once,
-which is what a client sees when a database host goes away.
+Two ways to make the database unreachable for the service without touching the machine's real
+PostgreSQL: `cut()` resets every forwarded connection and resets new ones at once (a database
+host that is down: clients fail fast); `stall()` keeps every connection open but forwards
+nothing (a silent network partition: clients wait). `restore()` mends either.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class TcpProxy:
         self.port: int = self._listener.getsockname()[1]
         self._up = threading.Event()
         self._up.set()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._closing = threading.Event()
         self._lock = threading.Lock()
         self._pairs: set[tuple[socket.socket, socket.socket]] = set()
@@ -59,8 +62,13 @@ class TcpProxy:
             _reset(client)
             _reset(upstream)
 
+    def stall(self) -> None:
+        """Keep every connection open but forward nothing until `restore()`."""
+        self._flowing.clear()
+
     def restore(self) -> None:
         self._up.set()
+        self._flowing.set()
 
     def close(self) -> None:
         self._closing.set()
@@ -97,6 +105,8 @@ class TcpProxy:
         peers = {client: upstream, upstream: client}
         try:
             while self._up.is_set() and not self._closing.is_set():
+                if not self._flowing.wait(0.2):
+                    continue
                 readable, _, _ = select.select(list(peers), [], [], 0.2)
                 for sock in readable:
                     data = sock.recv(65536)

@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,35 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def children(parent: int) -> set[int]:
+    """Processes whose parent is `parent` (from /proc)."""
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == parent:
+            found.add(int(entry.name))
+    return found
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU time consumed so far by these processes (0 for vanished ones)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -131,7 +160,6 @@ class Server:
     log: Path
     database: Database
     rules: Path
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def master_pid(self) -> int:
@@ -164,19 +192,7 @@ class Server:
 
     def worker_pids(self) -> set[int]:
         """The gunicorn workers: processes whose parent is the master."""
-        found: set[int] = set()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # pid (comm) state ppid ...: comm may hold spaces and parentheses.
-            fields = stat[stat.rfind(")") + 2:].split()
-            if len(fields) > 1 and int(fields[1]) == self.master_pid:
-                found.add(int(entry.name))
-        return found
+        return children(self.master_pid)
 
     def wait_workers(self, count: int, exclude: set[int] | None = None,
                      timeout: float = 30.0) -> set[int]:

@@ -153,6 +153,13 @@ def check_records(report: Report, server: Server, outcomes: Sequence[Outcome], *
         report.check(all(n <= 1 for n in per_key_201.values()),
                      f"keys with more than one 201: "
                      f"{[k for k, n in per_key_201.items() if n > 1][:3]}")
+        spans: dict[str, list[tuple[float, float]]] = {}
+        for outcome in keyed:
+            spans.setdefault(outcome.call.key or "", []).append(
+                (outcome.started, outcome.started + outcome.latency))
+        overlapping = sum(1 for found in spans.values() if len(found) > 1 and any(
+            a[1] > b[0] for a, b in zip(sorted(found), sorted(found)[1:], strict=False)))
+        report.facts["keys with requests in flight at the same time"] = overlapping
         split = [k for k, found in answers.items() if len(found) > 1]
         report.check(not split, f"keys answered with different ids: {split[:3]}")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from engine import Pack, load_pack
+from engine import Pack, impact, load_pack
 from engine.errors import EngineError, FieldError, ProposalError
 from engine.impact import ImpactReport, compare, label_of
 
@@ -202,6 +202,37 @@ def test_label_prefers_reference_then_title_then_origin() -> None:
     assert label_of({"reference": " ", "title": "T"}, "o") == "T"
     assert label_of({"title": 3}, "o") == "o"
     assert label_of([1], "o") == "o"
+
+
+def test_a_corpus_of_one_chunk_is_scored_without_starting_workers(
+        packs: tuple[Pack, Pack], report: ImpactReport) -> None:
+    small = compare(*packs, corpus(), as_of=DAY, workers=4, chunk_size=20,
+                    validate=require_title)
+    assert small.timing.workers == 1
+    assert small.to_dict(timing=False) == report.to_dict(timing=False)
+
+
+def test_worker_loads_both_packs_and_refuses_a_pack_changed_on_disk(
+        packs: tuple[Pack, Pack], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The worker entry points, run in this process (a spawned pool runs exactly these).
+    base, head = packs
+    chunk = [(i, item.origin, item.data) for i, item in enumerate(corpus()[5:7])]
+    monkeypatch.setattr(impact, "_WORKER", {})
+    impact._init_worker(str(BASE), str(HEAD), (base.digest, head.digest), DAY, require_title)
+    outcomes = impact._score_chunk(chunk)
+    assert [(o.label, o.base and o.base.decision, o.head and o.head.decision)
+            for o in outcomes] == [("P06", "review", "escalate"), ("P07", "review", "escalate")]
+    assert impact._score_chunk(chunk) == outcomes  # packs loaded once, reused
+
+    monkeypatch.setattr(impact, "_WORKER", {})
+    impact._init_worker(str(BASE), str(HEAD), (base.digest, "sha256:other"), DAY, None)
+    with pytest.raises(EngineError, match="changed on disk"):
+        impact._score_chunk(chunk)
+
+    monkeypatch.setattr(impact, "_WORKER", {})
+    impact._init_worker(str(BASE), str(tmp_path), (base.digest, head.digest), DAY, None)
+    with pytest.raises(EngineError, match="no longer loads"):
+        impact._score_chunk(chunk)
 
 
 def test_chunk_size_must_be_positive(packs: tuple[Pack, Pack]) -> None:
