@@ -193,6 +193,14 @@ def make_engine(url: str) -> Engine:
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql":
         connect_args["connect_timeout"] = int(os.environ.get("RISKRULES_DB_CONNECT_TIMEOUT", "5"))
+        # A stalled link (a partition, not a refused connection) must become a 503 within
+        # seconds instead of hanging a worker: TCP keepalives and a user timeout (ms).
+        connect_args.setdefault("keepalives", 1)
+        connect_args.setdefault("keepalives_idle", 5)
+        connect_args.setdefault("keepalives_interval", 2)
+        connect_args.setdefault("keepalives_count", 2)
+        connect_args.setdefault("tcp_user_timeout",
+                                int(os.environ.get("RISKRULES_DB_TCP_TIMEOUT_MS", "5000")))
     return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
