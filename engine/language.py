@@ -107,20 +107,7 @@ class _Reader:
         return node.value
 
     def date(self, node: YNode | None, what: str) -> dt.date | None:
-        if node is None:
-            return None
-        value = node.value if isinstance(node, YScalar) else None
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-        self.sink.error("E004", f"{what} must be a date (YYYY-MM-DD)", node.pos)
-        return None
+        return read_date(node, what, self.sink)
 
     def seq(self, node: YNode | None, what: str) -> list[YNode]:
         if node is None:
@@ -129,6 +116,24 @@ class _Reader:
             self.sink.error("E004", f"{what} must be a list", node.pos)
             return []
         return node.items
+
+
+def read_date(node: YNode | None, what: str, sink: DiagnosticSink) -> dt.date | None:
+    """A YYYY-MM-DD date (YAML's own dates, or text); anything else is an E004."""
+    if node is None:
+        return None
+    value = node.value if isinstance(node, YScalar) else None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    sink.error("E004", f"{what} must be a date (YYYY-MM-DD)", node.pos)
+    return None
 
 
 def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:

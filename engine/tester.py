@@ -32,6 +32,7 @@ from engine.errors import (
     ProposalError,
 )
 from engine.jsontext import MalformedJSON, loads_strict
+from engine.language import read_date
 from engine.pack import Assessment, Pack
 from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml, plain
 
@@ -275,7 +276,7 @@ class _CaseReader:
         sink = DiagnosticSink()
         _check_keys(node, CASE_KEYS, ("name", "proposal", "expect"), "a case", sink)
         name = _text(node.get("name"), "case name", sink) or f"case #{number}"
-        as_of = _date(node.get("as_of"), "as_of", sink)
+        as_of = read_date(node.get("as_of"), "as_of", sink)
         expect = self.read_expect(node.get("expect"), sink)
         proposal, origin, ppos = None, "inline", None
         pnode = node.get("proposal")
@@ -464,23 +465,6 @@ def _range(node: YNode | None, what: str, sink: DiagnosticSink) -> Range | None:
                    f"{_num(high)}", node.pos)
         return None
     return Range(low=low, high=high)
-
-
-def _date(node: YNode | None, what: str, sink: DiagnosticSink) -> dt.date | None:
-    if node is None:
-        return None
-    value = node.value if isinstance(node, YScalar) else None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    sink.error("E004", f"{what} must be a date (YYYY-MM-DD)", node.pos)
-    return None
 
 
 def _json_shaped(value: object) -> Any:
