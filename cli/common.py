@@ -18,6 +18,12 @@ from engine.jsontext import MalformedJSON, loads_strict
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
+def print_help_of(parser: argparse.ArgumentParser) -> int:
+    """Handler for a command group called without a sub-command: its help, exit 2."""
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
 def add_format(parser: argparse.ArgumentParser, *extra: str) -> None:
     parser.add_argument("--format", choices=("text", "json", *extra), default="text",
                         help="output format (default text)")

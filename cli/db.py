@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from cli.common import print_help_of
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("db", help="assessment store migrations",
@@ -19,12 +21,8 @@ def register(subparsers: Any) -> None:
     cur = sub.add_parser("current", help="print the database's revision and the code's head")
     cur.add_argument("--database-url", metavar="URL")
     cur.set_defaults(func=handle_current)
-    parser.set_defaults(func=lambda args: _usage(parser))
+    parser.set_defaults(func=lambda args: print_help_of(parser))
 
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def handle_upgrade(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+from cli.common import print_help_of
 from cli.serve import DEFAULT_KEYS_FILE
 
 
@@ -33,12 +34,8 @@ def register(subparsers: Any) -> None:
     listing = sub.add_parser("list", help="list key ids and roles (never the keys)")
     listing.add_argument("--keys-file", metavar="FILE")
     listing.set_defaults(func=handle_list)
-    parser.set_defaults(func=lambda args: _usage(parser))
+    parser.set_defaults(func=lambda args: print_help_of(parser))
 
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def handle_create(args: argparse.Namespace) -> int:

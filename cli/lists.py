@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cli.common import print_help_of
 from engine.errors import ListImportError
 from engine.watchlists import (
     LIST_NAME,
@@ -33,7 +34,7 @@ def register(subparsers: Any) -> None:
     """Add `lists` (with its `import` sub-command) to the `riskrules` parser."""
     lists = subparsers.add_parser("lists", help="manage the pack's sanctions watchlists",
                                   description="Manage the sanctions watchlists of the pack.")
-    lists.set_defaults(func=lambda _args: _usage(lists))
+    lists.set_defaults(func=lambda _args: print_help_of(lists))
     commands = lists.add_subparsers(dest="lists_command", metavar="SUBCOMMAND")
     imp = commands.add_parser(
         "import", help="convert an OFAC SDN or OpenSanctions file into a pack watchlist",
@@ -56,10 +57,6 @@ def register(subparsers: Any) -> None:
                      help="rule pack directory (default ./rules or $RISKRULES_RULES_DIR)")
     imp.set_defaults(func=run_import)
 
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return EXIT_USAGE
 
 
 def _error(message: str) -> int:
