@@ -9,17 +9,16 @@ than publish an unexplained score.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from engine import ast
-from engine.contract import FieldSpec, Kind
-from engine.semantics import MISSING, leaf_holds, lookup
+from engine.semantics import MISSING, getter, leaf_test
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(NamedTuple):
+    """One test that held: where (an indexed path), the value found there, the test."""
+
     path: str
     value: Any
     test: str
@@ -28,142 +27,101 @@ class Evidence:
         return {"path": self.path, "value": self.value, "test": self.test}
 
 
-def _join(prefix: str, path: tuple[str, ...]) -> str:
-    tail = ".".join(path)
+EvidenceFn = Callable[[Any, str], "list[Evidence] | None"]
+EVERY_EMPTY = "every: the list is empty or absent"
+
+
+def join(prefix: str, tail: str) -> str:
+    """`prefix.tail`, either side possibly empty (the scope itself or the top level)."""
     if not prefix:
         return tail
     return f"{prefix}.{tail}" if tail else prefix
 
 
-def evidence(cond: ast.Condition, data: Any, prefix: str = "") -> list[Evidence] | None:
-    """The evidence that `cond` (normalised) holds on `data`, or None when it does not hold."""
+def compile_evidence(cond: ast.Condition) -> EvidenceFn:
+    """A function (data, prefix) → the evidence that normalised `cond` holds on `data`, or
+    None when it does not hold. Built once per rule when the pack loads."""
     if isinstance(cond, ast.Leaf):
-        value = lookup(data, cond.path) if cond.path else data
-        if not leaf_holds(cond, value):
-            return None
-        shown = None if value is MISSING else value
-        return [Evidence(_join(prefix, cond.path), shown, cond.describe())]
+        return _leaf_evidence(cond)
     if isinstance(cond, ast.All):
-        out: list[Evidence] = []
-        for item in cond.items:
-            found = evidence(item, data, prefix)
-            if found is None:
-                return None
-            out.extend(found)
-        return out
+        parts = tuple(compile_evidence(c) for c in cond.items)
+
+        def every_part(data: Any, prefix: str) -> list[Evidence] | None:
+            out: list[Evidence] = []
+            for part in parts:
+                found = part(data, prefix)
+                if found is None:
+                    return None
+                out += found
+            return out
+
+        return every_part
     if isinstance(cond, ast.Any):
-        held = [found for item in cond.items
-                if (found := evidence(item, data, prefix)) is not None]
-        return [e for found in held for e in found] if held else None
+        choices = tuple(compile_evidence(c) for c in cond.items)
+
+        def any_choice(data: Any, prefix: str) -> list[Evidence] | None:
+            out: list[Evidence] | None = None
+            for choice in choices:
+                found = choice(data, prefix)
+                if found is not None:
+                    out = found if out is None else out + found
+            return out
+
+        return any_choice
     if isinstance(cond, ast.Quantifier):
-        return _quantifier(cond, data, prefix)
+        return _quantifier_evidence(cond)
     raise TypeError(f"not a normalised condition: {cond!r}")
 
 
-def _quantifier(q: ast.Quantifier, data: Any, prefix: str) -> list[Evidence] | None:
-    where = _join(prefix, q.path)
-    items = lookup(data, q.path)
-    items = items if isinstance(items, list) else []
-    per_item = [evidence(q.condition, item, f"{where}[{i}]") for i, item in enumerate(items)]
+def _leaf_evidence(leaf: ast.Leaf) -> EvidenceFn:
+    get, test = getter(leaf.path), leaf_test(leaf)
+    tail, text = ".".join(leaf.path), leaf.describe()
+
+    def one_leaf(data: Any, prefix: str) -> list[Evidence] | None:
+        value = get(data)
+        if not test(value):
+            return None
+        return [Evidence(join(prefix, tail), None if value is MISSING else value, text)]
+
+    return one_leaf
+
+
+def _quantifier_evidence(q: ast.Quantifier) -> EvidenceFn:
+    get, per_item, tail = getter(q.path), compile_evidence(q.condition), ".".join(q.path)
     if q.kind == "some":
-        held = [e for found in per_item if found is not None for e in found]
-        return held or None
-    if any(found is None for found in per_item):
-        return None
-    if not items:
-        shown: list[Any] | None = None if lookup(data, q.path) is MISSING else []
-        return [Evidence(where, shown, "every: the list is empty or absent")]
-    return [e for found in per_item if found is not None for e in found]
+        def some_item(data: Any, prefix: str) -> list[Evidence] | None:
+            items = get(data)
+            if not isinstance(items, list):
+                return None
+            where = join(prefix, tail)
+            out: list[Evidence] = []
+            for i, item in enumerate(items):
+                found = per_item(item, f"{where}[{i}]")
+                if found is not None:
+                    out += found
+            return out or None
+
+        return some_item
+
+    def every_item(data: Any, prefix: str) -> list[Evidence] | None:
+        items = get(data)
+        where = join(prefix, tail)
+        if not isinstance(items, list) or not items:
+            return [Evidence(where, None if items is MISSING else [], EVERY_EMPTY)]
+        out: list[Evidence] = []
+        for i, item in enumerate(items):
+            found = per_item(item, f"{where}[{i}]")
+            if found is None:
+                return None
+            out += found
+        return out
+
+    return every_item
 
 
-class Truth(Enum):
-    TRUE = 1
-    FALSE = 0
-    UNKNOWN = 2
-
-
-def needed_absent_paths(cond: ast.Condition, data: Any, prefix: str = "") -> tuple[Truth, set[str]]:
-    """Three-valued reading of the original condition: which absent fields decided the outcome.
-
-    A comparison on an absent field is UNKNOWN here (the language says false; the reviewer
-    should know it was not given). The returned paths are the absent fields on which the
-    result depends: these make up the assessment's `missing_information`.
-    """
-    if isinstance(cond, ast.Leaf):
-        value = lookup(data, cond.path) if cond.path else data
-        if value is not MISSING:
-            return (Truth.TRUE if leaf_holds(cond, value) else Truth.FALSE), set()
-        where = _join(prefix, cond.path)
-        if cond.op in ("exists", "missing"):
-            return (Truth.TRUE if cond.op == "missing" else Truth.FALSE), {where}
-        return Truth.UNKNOWN, {where}
-    if isinstance(cond, ast.Not):
-        truth, paths = needed_absent_paths(cond.item, data, prefix)
-        flipped = {Truth.TRUE: Truth.FALSE, Truth.FALSE: Truth.TRUE}.get(truth, truth)
-        return flipped, paths
-    if isinstance(cond, ast.Quantifier):
-        where = _join(prefix, cond.path)
-        items = lookup(data, cond.path)
-        if items is MISSING:
-            return Truth.UNKNOWN, {where}
-        results = [needed_absent_paths(cond.condition, item, f"{where}[{i}]")
-                   for i, item in enumerate(items if isinstance(items, list) else [])]
-        return _combine(results, any_of=cond.kind == "some")
-    if isinstance(cond, ast.All | ast.Any):
-        results = [needed_absent_paths(item, data, prefix) for item in cond.items]
-        return _combine(results, any_of=isinstance(cond, ast.Any))
-    raise TypeError(f"not a condition: {cond!r}")
-
-
-def _combine(results: list[tuple[Truth, set[str]]], *, any_of: bool) -> tuple[Truth, set[str]]:
-    decisive = Truth.TRUE if any_of else Truth.FALSE
-    other = Truth.FALSE if any_of else Truth.TRUE
-    for wanted in (decisive, Truth.UNKNOWN):
-        picked = [paths for truth, paths in results if truth is wanted]
-        if picked:
-            return wanted, set().union(*picked)
-    return other, set().union(*(paths for _, paths in results)) if results else set()
-
-
-def read_paths(cond: ast.Condition, prefix: str = "") -> frozenset[str]:
-    """Every field path a condition reads, with its ancestors, in pattern form
-    (`counterparties[].owners[].country`): used to skip the three-valued reading of rules
-    that read no absent field."""
-    out: set[str] = set()
-    if isinstance(cond, ast.Leaf):
-        out.add(_join(prefix, cond.path))
-    elif isinstance(cond, ast.Quantifier):
-        where = _join(prefix, cond.path)
-        out.add(where)
-        out |= read_paths(cond.condition, f"{where}[]")
-    elif isinstance(cond, ast.Not):
-        out |= read_paths(cond.item, prefix)
-    else:
-        for item in cond.items:
-            out |= read_paths(item, prefix)
-    with_ancestors: set[str] = set()
-    for path in out:
-        parts = path.split(".")
-        for i in range(1, len(parts) + 1):
-            with_ancestors.add(".".join(parts[:i]).removesuffix("[]"))
-    return frozenset(with_ancestors)
-
-
-def absent_paths(data: Any, spec: FieldSpec, prefix: str = "") -> set[str]:
-    """The topmost absent fields of the contract in `data`, in pattern form."""
-    out: set[str] = set()
-    for name, sub in spec.fields.items():
-        path = f"{prefix}{name}"
-        value = data.get(name) if isinstance(data, dict) else None
-        if value is None:
-            out.add(path)
-        elif sub.kind is Kind.OBJECT:
-            out |= absent_paths(value, sub, f"{path}.")
-        elif sub.kind is Kind.LIST and sub.item is not None and sub.item.kind is Kind.OBJECT \
-                and isinstance(value, list):
-            for item in value:
-                out |= absent_paths(item, sub.item, f"{path}[].")
-    return out
+def evidence(cond: ast.Condition, data: Any) -> list[Evidence] | None:
+    """The evidence that normalised `cond` holds on `data` (compiles `cond`: for one-off use)."""
+    return compile_evidence(cond)(data, "")
 
 
 def summary(band: str, score: float, top_factor: str | None, top_contribution: float,

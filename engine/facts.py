@@ -15,14 +15,28 @@ from engine.regex import full_match
 from engine.semantics import MISSING, lookup
 
 
+class FactBuilder:
+    """Builds facts for one compiled pack; what does not depend on the proposal (which
+    fields, which derived values, the group flags) is worked out once here."""
+
+    def __init__(self, compiled: CompiledRules) -> None:
+        self._top_fields = tuple(sorted(compiled.top_fields))
+        self._derived = tuple(sorted(compiled.derived))
+        self._flags: dict[str, Any] = dict.fromkeys(sorted(compiled.flags), 1)
+
+    def __call__(self, proposal: Mapping[str, Any], day: dt.date) -> dict[str, Any]:
+        body: dict[str, Any] = {k: proposal[k] for k in self._top_fields if k in proposal}
+        for derived in self._derived:
+            body = _with_derived(body, derived.chain, derived)
+        fact = self._flags.copy()
+        fact[DAY] = day_number(day)
+        fact[FACT_ROOT] = body
+        return fact
+
+
 def build_fact(proposal: Mapping[str, Any], day: dt.date, compiled: CompiledRules) -> dict[str, Any]:
-    body: dict[str, Any] = {k: proposal[k] for k in compiled.top_fields if k in proposal}
-    for derived in sorted(compiled.derived):
-        body = _with_derived(body, derived.chain, derived)
-    fact: dict[str, Any] = dict.fromkeys(sorted(compiled.flags), 1)
-    fact[DAY] = day_number(day)
-    fact[FACT_ROOT] = body
-    return fact
+    """The fact for `proposal` on `day` (plans afresh: for one-off use; packs keep a builder)."""
+    return FactBuilder(compiled)(proposal, day)
 
 
 def _value(scope: dict[str, Any], derived: Derived) -> Any:

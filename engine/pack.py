@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine import ast
 from engine.compiler import CompiledRules, compile_rules
-from engine.contract import PROPOSAL, FieldSpec, Kind
+from engine.contract import PROPOSAL
+from engine.enrich import Enricher
 from engine.errors import (
     Diagnostic,
     DiagnosticSink,
@@ -29,27 +29,21 @@ from engine.errors import (
     RulesetRejected,
     Severity,
 )
-from engine.explain import (
-    Evidence,
-    absent_paths,
-    evidence,
-    needed_absent_paths,
-    read_paths,
-    summary,
-)
-from engine.facts import build_fact
+from engine.explain import Evidence, compile_evidence, summary
+from engine.facts import FactBuilder
 from engine.language import RuleParser, parse_list, parse_pack_settings, read_file
 from engine.lint import lint
 from engine.matcher import DurableMatcher
+from engine.missing import MissingInformation
 from engine.normalize import normalize_rules
 from engine.scoring import Scores, score
 
 PACK_FILE = "pack.yaml"
-SCREENING_CACHE = 4096  # parties whose screening result is kept per pack
 
 
-@dataclass(frozen=True)
-class RuleHit:
+class RuleHit(NamedTuple):
+    """A fired rule and the evidence that its condition held."""
+
     rule: ast.Rule
     evidence: tuple[Evidence, ...]
 
@@ -146,9 +140,13 @@ class Pack:
     def __post_init__(self) -> None:
         self._matcher = DurableMatcher(self.compiled.definitions, label=self.digest[7:19])
         self._rules_by_id = {r.id: r for r in self.spec.rules}
-        self._reads = {r.id: read_paths(r.when) for r in self.spec.rules}
-        self._screening_cache: dict[tuple[str, ...], dict[str, Any]] = {}
-        self._screening_lock = threading.Lock()
+        self._facts = FactBuilder(self.compiled)
+        order = {r.id: i for i, r in enumerate(self.spec.rules)}
+        # durable rule name -> (declared order, rule id): fired names sort into rule order
+        self._fired_order = {n: (order[rid], rid) for n, rid in self.compiled.names.items()}
+        self._evidence = {rid: compile_evidence(c) for rid, c in self.conditions.items()}
+        self._missing = MissingInformation(self.spec.rules, PROPOSAL)
+        self._enrich = Enricher(PROPOSAL, self.screener)
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -185,34 +183,14 @@ class Pack:
     # -- evaluation -------------------------------------------------------------------------
     def enrich(self, proposal: Mapping[str, Any]) -> dict[str, Any]:
         """The proposal with contract defaults applied and every party screened."""
-        data = apply_defaults(proposal, PROPOSAL)
-        if self.screener is not None:
-            for party in _parties(data):
-                names = tuple(n for n in [party.get("name"), *(party.get("aliases") or [])]
-                              if isinstance(n, str))
-                party["screening"] = _copy_tree(self._screen(names))
-        return data
-
-    def _screen(self, names: tuple[str, ...]) -> dict[str, Any]:
-        """Screening result of one party's names, memoised per pack (bounded): the same
-        counterparties come back again and again, and the result depends only on the names
-        and the pack's watchlists."""
-        cached = self._screening_cache.get(names)
-        if cached is None:
-            cached = self.screener.screen(list(names)).to_fact()
-            with self._screening_lock:
-                if len(self._screening_cache) >= SCREENING_CACHE:
-                    self._screening_cache.pop(next(iter(self._screening_cache)))
-                self._screening_cache[names] = cached
-        return cached
+        return self._enrich(proposal)
 
     def match(self, enriched: Mapping[str, Any], day: dt.date) -> list[str]:
         """Ids of the rules durable_rules fires for an enriched proposal, in declared order."""
         if self._matcher is None:
             raise EngineError("the rule pack was closed")
-        names = self._matcher.match(build_fact(enriched, day, self.compiled))
-        ids = {self.compiled.names[n] for n in names}
-        return [r.id for r in self.spec.rules if r.id in ids]
+        names = self._matcher.match(self._facts(enriched, day))
+        return [rid for _, rid in sorted({self._fired_order[n] for n in names})]
 
     def assess(self, proposal: Mapping[str, Any], as_of: dt.date | None = None,
                created_at: dt.datetime | None = None) -> Assessment:
@@ -223,7 +201,7 @@ class Pack:
         hits = []
         for rule_id in self.match(data, day):
             rule = self._rules_by_id[rule_id]
-            found = evidence(self.conditions[rule_id], data)
+            found = self._evidence[rule_id](data, "")
             if found is None:
                 raise EngineError(f"durable_rules fired {rule_id} but its condition does not "
                                   "hold on the proposal: refusing an unexplained assessment")
@@ -250,15 +228,7 @@ class Pack:
     def missing_information(self, data: Mapping[str, Any],
                             day: dt.date) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Absent fields that decided some active rule's outcome, with those rules' ids."""
-        absent = absent_paths(data, PROPOSAL)
-        needed: dict[str, list[str]] = {}
-        for rule in self.spec.rules:
-            if not rule.active_on(day) or not (self._reads[rule.id] & absent):
-                continue
-            _, paths = needed_absent_paths(rule.when, data)
-            for path in paths:
-                needed.setdefault(path, []).append(rule.id)
-        return tuple((p, tuple(ids)) for p, ids in sorted(needed.items()))
+        return self._missing(data, day)
 
     @property
     def closed(self) -> bool:
@@ -270,52 +240,6 @@ class Pack:
         if self._matcher is not None:
             self._matcher.close()
             self._matcher = None
-
-
-def _parties(data: dict[str, Any]) -> list[dict[str, Any]]:
-    parties: list[dict[str, Any]] = []
-    initiator = data.get("initiator")
-    if isinstance(initiator, dict):
-        parties.append(initiator)
-    for cp in data.get("counterparties") or []:
-        if isinstance(cp, dict):
-            parties.append(cp)
-    for party in list(parties):
-        parties.extend(o for o in party.get("owners") or [] if isinstance(o, dict))
-    return parties
-
-
-def apply_defaults(data: Mapping[str, Any], spec: FieldSpec) -> dict[str, Any]:
-    """A deep copy of `data` with contract defaults filled in (e.g. export_control: unknown)."""
-    out: dict[str, Any] = _copy_tree(dict(data))
-    _fill(out, spec)
-    return out
-
-
-def _copy_tree(value: Any) -> Any:
-    """Copy of a JSON tree (dicts, lists, scalars): several times faster than deepcopy."""
-    if isinstance(value, dict):
-        return {k: _copy_tree(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_tree(v) for v in value]
-    return value
-
-
-def _fill(node: dict[str, Any], spec: FieldSpec) -> None:
-    for name, sub in spec.fields.items():
-        if sub.derived:
-            node.pop(name, None)  # derived facts are computed here, never taken from input
-            continue
-        value = node.get(name)
-        if value is None and sub.default is not None:
-            node[name] = sub.default
-        elif sub.kind is Kind.OBJECT and isinstance(value, dict):
-            _fill(value, sub)
-        elif sub.kind is Kind.LIST and sub.item is not None and sub.item.kind is Kind.OBJECT \
-                and isinstance(value, list):
-            for item in value:
-                if isinstance(item, dict):
-                    _fill(item, sub.item)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The reference interpreter: evaluates the rule AST, as written, in plain Python.
 
-Used by tests only, as the oracle the durable_rules compilation must agree with (the
-differential property test). It evaluates the original AST, `not` included, so the test
-also checks the negation push-down of engine.normalize.
+Used by tests only, as the oracle the fast paths must agree with: the durable_rules
+compilation (the differential property test; it evaluates the original AST, `not` included,
+so the test also checks the negation push-down of engine.normalize), and the closures that
+engine.explain and engine.missing compile for evidence and missing information.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine import ast
+from engine.explain import EVERY_EMPTY, Evidence, join
+from engine.missing import NO_PATHS, Reading, Truth
 from engine.semantics import MISSING, leaf_holds, lookup
 
 
@@ -34,3 +37,68 @@ def holds(cond: ast.Condition, data: Any) -> bool:
 def fired_rules(rules: Iterable[ast.Rule], proposal: Any, day: dt.date) -> list[str]:
     """Ids of the rules that fire on `proposal` (already enriched with screening) on `day`."""
     return [r.id for r in rules if r.active_on(day) and holds(r.when, proposal)]
+
+
+def evidence(cond: ast.Condition, data: Any, prefix: str = "") -> list[Evidence] | None:
+    """The evidence that normalised `cond` holds on `data`, or None when it does not hold."""
+    if isinstance(cond, ast.Leaf):
+        value = lookup(data, cond.path) if cond.path else data
+        if not leaf_holds(cond, value):
+            return None
+        shown = None if value is MISSING else value
+        return [Evidence(join(prefix, ".".join(cond.path)), shown, cond.describe())]
+    if isinstance(cond, ast.All | ast.Any):
+        found = [evidence(item, data, prefix) for item in cond.items]
+        held = [e for e in found if e is not None]
+        if len(held) < len(found) if isinstance(cond, ast.All) else not held:
+            return None
+        return [e for part in held for e in part]
+    if isinstance(cond, ast.Quantifier):
+        where = join(prefix, ".".join(cond.path))
+        items = lookup(data, cond.path)
+        listed = items if isinstance(items, list) else []
+        per_item = [evidence(cond.condition, item, f"{where}[{i}]")
+                    for i, item in enumerate(listed)]
+        held_items = [e for part in per_item if part is not None for e in part]
+        if cond.kind == "some":
+            return held_items or None
+        if any(part is None for part in per_item):
+            return None
+        return held_items or [Evidence(where, None if items is MISSING else [], EVERY_EMPTY)]
+    raise TypeError(f"not a normalised condition: {cond!r}")
+
+
+def needed_absent_paths(cond: ast.Condition, data: Any, prefix: str = "") -> Reading:
+    """Three-valued reading of the original condition (a comparison on an absent field is
+    UNKNOWN) and the absent fields that decided it: the definition of missing information."""
+    if isinstance(cond, ast.Leaf):
+        value = lookup(data, cond.path) if cond.path else data
+        if value is not MISSING:
+            return (Truth.TRUE if leaf_holds(cond, value) else Truth.FALSE), NO_PATHS
+        blamed = frozenset({join(prefix, ".".join(cond.path))})
+        if cond.op in ("exists", "missing"):
+            return (Truth.TRUE if cond.op == "missing" else Truth.FALSE), blamed
+        return Truth.UNKNOWN, blamed
+    if isinstance(cond, ast.Not):
+        truth, paths = needed_absent_paths(cond.item, data, prefix)
+        return {Truth.TRUE: Truth.FALSE, Truth.FALSE: Truth.TRUE}.get(truth, truth), paths
+    if isinstance(cond, ast.Quantifier):
+        where = join(prefix, ".".join(cond.path))
+        items = lookup(data, cond.path)
+        if items is MISSING:
+            return Truth.UNKNOWN, frozenset({where})
+        results = [needed_absent_paths(cond.condition, item, f"{where}[{i}]")
+                   for i, item in enumerate(items if isinstance(items, list) else [])]
+        return _combine(results, any_of=cond.kind == "some")
+    results = [needed_absent_paths(item, data, prefix) for item in cond.items]
+    return _combine(results, any_of=isinstance(cond, ast.Any))
+
+
+def _combine(results: list[Reading], *, any_of: bool) -> Reading:
+    decisive = Truth.TRUE if any_of else Truth.FALSE
+    other = Truth.FALSE if any_of else Truth.TRUE
+    for wanted in (decisive, Truth.UNKNOWN):
+        picked = [paths for truth, paths in results if truth is wanted]
+        if picked:
+            return wanted, frozenset().union(*picked)
+    return other, frozenset().union(*(paths for _, paths in results))

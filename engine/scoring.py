@@ -14,24 +14,22 @@ inputs give the same cents on every platform.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 from math import lcm
+from typing import NamedTuple
 
 from engine import ast
 
 
-@dataclass(frozen=True)
-class FactorScore:
+class FactorScore(NamedTuple):
     factor: ast.Factor
     inherent: float
     score: float
     contribution: float
 
 
-@dataclass(frozen=True)
-class Scores:
+class Scores(NamedTuple):
     inherent: float
     score: float
     band: str

@@ -6,7 +6,8 @@ Absent means "key not there or null". Every comparison is false on an absent fie
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine import ast
@@ -79,4 +80,107 @@ def leaf_holds(leaf: ast.Leaf, value: Any) -> bool:
         return isinstance(value, str) and full_match(str(leaf.value), value)
     if op == "not_matches":
         return isinstance(value, str) and not full_match(str(leaf.value), value)
+    raise ValueError(f"unknown operator {op}")
+
+
+# -- compiled forms ------------------------------------------------------------------------------
+# The explainer runs once per fired rule and once per rule that reads an absent field, so it
+# uses closures specialised per path and per test, built once when a pack loads. They must
+# mean exactly what `lookup` and `leaf_holds` mean (property-tested in tests/engine).
+
+Getter = Callable[[Any], Any]
+Test = Callable[[Any], bool]
+
+
+def getter(path: tuple[str, ...]) -> Getter:
+    """`lookup(data, path)` as a closure for one path; () gives the scope itself, unchanged
+    (an item of a plain list is tested as it is)."""
+    if not path:
+        return _itself
+    if len(path) == 1:
+        (key,) = path
+
+        def one(data: Any) -> Any:
+            if type(data) is not dict and not isinstance(data, Mapping):
+                return MISSING
+            value = data.get(key)
+            return MISSING if value is None else value
+
+        return one
+
+    def many(data: Any) -> Any:
+        value = data
+        for segment in path:
+            if type(value) is not dict and not isinstance(value, Mapping):
+                return MISSING
+            value = value.get(segment)
+        return MISSING if value is None else value
+
+    return many
+
+
+def _itself(data: Any) -> Any:
+    return data
+
+
+def _equal_to(target: Any) -> Test:
+    """`same(value, target)` for one target (value never MISSING here)."""
+    if isinstance(target, bool):
+        return lambda value: value is target
+    if _number(target):
+        return lambda value: _number(value) and value == target
+    kind = type(target)
+    return lambda value: type(value) is kind and value == target
+
+
+def _member_of(leaf: ast.Leaf) -> Test:
+    """`_member(value, leaf)` for one leaf: plain set membership when every member is a string
+    (then only a string can be a member), the type-tagged test otherwise."""
+    if all(type(v) is str for v in leaf.values):
+        strings = frozenset(leaf.values)
+        return lambda value: isinstance(value, str) and value in strings
+    return lambda value: _member(value, leaf)
+
+
+def leaf_test(leaf: ast.Leaf) -> Test:
+    """`leaf_holds(leaf, value)` as a closure over `value` for one leaf."""
+    op = leaf.op
+    if op == "exists":
+        return lambda value: value is not MISSING
+    if op == "missing":
+        return lambda value: value is MISSING
+    test = _positive_test(leaf)
+    return lambda value: value is not MISSING and test(value)
+
+
+def _positive_test(leaf: ast.Leaf) -> Test:
+    op = leaf.op
+    if op == "eq":
+        return _equal_to(leaf.value)
+    if op == "ne":
+        equal = _equal_to(leaf.value)
+        return lambda value: not equal(value)
+    if op in ("lt", "lte", "gt", "gte"):
+        if not _number(leaf.value):
+            return lambda value: False
+        bound = float(leaf.value)  # type: ignore[arg-type]
+        compare = {"lt": float.__lt__, "lte": float.__le__, "gt": float.__gt__,
+                   "gte": float.__ge__}[op]
+        return lambda value: _number(value) and compare(float(value), bound)
+    if op in ("in", "in_list"):
+        return _member_of(leaf)
+    if op in ("not_in", "not_in_list"):
+        member = _member_of(leaf)
+        return lambda value: not member(value)
+    if op == "contains":
+        equal = _equal_to(leaf.value)
+        return lambda value: isinstance(value, list) and any(equal(i) for i in value)
+    if op == "contains_any":
+        member = _member_of(leaf)
+        return lambda value: isinstance(value, list) and any(member(i) for i in value)
+    if op in ("matches", "not_matches"):
+        pattern = re.compile(str(leaf.value), re.DOTALL)
+        wanted = op == "matches"
+        return lambda value: isinstance(value, str) and \
+            (pattern.fullmatch(value) is not None) is wanted
     raise ValueError(f"unknown operator {op}")

@@ -10,11 +10,16 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from engine import Pack, PackError, load_pack
+from engine import Pack, PackError, ast, load_pack, reference
+from engine.contract import PROPOSAL
 from engine.errors import RulesetRejected
-from engine.explain import needed_absent_paths
+from engine.explain import compile_evidence
 from engine.matcher import DurableMatcher
+from engine.missing import ALL_ABSENT, MissingInformation, compile_needed
+from engine.normalize import NotExpressible, normalize
+from engine.semantics import MISSING, leaf_holds, leaf_test
 from tests.engine import strategies
 from tests.engine.conftest import BASE_PROPOSAL, merged
 
@@ -45,10 +50,61 @@ def test_missing_information_prefilter_loses_nothing(minipack: Pack, proposal: d
     enriched = minipack.enrich(proposal)
     naive: dict[str, list[str]] = {}
     for rule in minipack.rules:
-        for path in needed_absent_paths(rule.when, enriched)[1]:
+        for path in reference.needed_absent_paths(rule.when, enriched)[1]:
             naive.setdefault(path, []).append(rule.id)
     expected = tuple((p, tuple(ids)) for p, ids in sorted(naive.items()))
     assert minipack.missing_information(enriched, DAY) == expected
+
+
+def _leaves(cond: ast.Condition) -> list[ast.Leaf]:
+    if isinstance(cond, ast.Leaf):
+        return [cond]
+    if isinstance(cond, ast.Not):
+        return _leaves(cond.item)
+    if isinstance(cond, ast.Quantifier):
+        return _leaves(cond.condition)
+    return [leaf for item in cond.items for leaf in _leaves(item)]
+
+
+JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(
+    [0.0, 0.2, 1.0, 50, 1e9, "RU", "itar", "launch", "", True, False, 1]),
+    st.lists(st.sampled_from(["RU", "swift", "crypto", 1, True, 0.0]), max_size=3),
+    st.text(max_size=4), st.dictionaries(st.sampled_from(["a", "country"]), st.none()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(cond=strategies.condition(), values=st.lists(JSON_VALUES, max_size=6))
+def test_compiled_leaf_tests_agree_with_leaf_holds(cond: ast.Condition, values: list[Any]) -> None:
+    for leaf in _leaves(cond):
+        test = leaf_test(leaf)
+        for value in [MISSING, *values, *leaf.values, leaf.value]:
+            assert test(value) == leaf_holds(leaf, value), (leaf, value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cond=strategies.condition(), proposal=strategies.proposal())
+def test_compiled_evidence_agrees_with_the_reference(cond: ast.Condition,
+                                                      proposal: dict[str, Any]) -> None:
+    try:
+        normalised = normalize(cond)
+    except NotExpressible:
+        return
+    assert compile_evidence(normalised)(proposal, "") == reference.evidence(normalised, proposal)
+
+
+MISSING_INFORMATION = MissingInformation((), PROPOSAL)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cond=strategies.condition(), proposal=strategies.proposal())
+def test_compiled_missing_information_agrees_with_the_reference(
+        cond: ast.Condition, proposal: dict[str, Any]) -> None:
+    """Also with the skipping of parts that read no absent field (the set of absent fields
+    of the proposal), which must not change the reading."""
+    expected = reference.needed_absent_paths(cond, proposal)
+    needed = compile_needed(cond)
+    assert needed(proposal, "", ALL_ABSENT) == expected
+    assert needed(proposal, "", MISSING_INFORMATION.absent(proposal)) == expected
 
 
 def test_missing_information_names_fields_and_rules(minipack: Pack) -> None:

@@ -1,0 +1,124 @@
+"""The proposal as the rules see it: a copy with contract defaults filled in, fields the engine
+derives dropped from the input, and every party (initiator, counterparties, their owners)
+screened against the pack's watchlists.
+
+This runs once per assessment, so the walk over the contract is planned once per pack.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from engine.contract import FieldSpec, Kind
+
+SCREENING_CACHE = 4096  # parties whose screening result is kept per pack
+
+# How one field is copied: dropped (derived by the engine), a scalar, a list of scalars, an
+# object (with the plan of its fields) or a list of objects (with the plan of an item).
+_DROP, _SCALAR, _SCALARS, _OBJECT, _OBJECTS = "drop", "scalar", "scalars", "object", "objects"
+
+
+class _Plan:
+    __slots__ = ("defaults", "fields")
+
+    def __init__(self, spec: FieldSpec) -> None:
+        self.fields: dict[str, tuple[str, _Plan | None]] = {}
+        self.defaults = tuple((name, sub.default) for name, sub in spec.fields.items()
+                              if sub.default is not None and not sub.derived)
+        for name, sub in spec.fields.items():
+            if sub.derived:
+                self.fields[name] = (_DROP, None)
+            elif sub.kind is Kind.OBJECT:
+                self.fields[name] = (_OBJECT, _Plan(sub))
+            elif sub.kind is Kind.LIST and sub.item is not None:
+                if sub.item.kind is Kind.OBJECT:
+                    self.fields[name] = (_OBJECTS, _Plan(sub.item))
+                else:
+                    self.fields[name] = (_SCALARS, None)
+            else:
+                self.fields[name] = (_SCALAR, None)
+
+
+def copy_tree(value: Any) -> Any:
+    """Copy of a JSON tree (dicts, lists, scalars): several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return {k: copy_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_tree(v) for v in value]
+    return value
+
+
+def _copy_filled(node: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
+    """A copy of `node` with defaults filled in and derived fields dropped, recursively along
+    the contract; anything the contract does not describe is copied as it is."""
+    out: dict[str, Any] = {}
+    fields = plan.fields
+    for key, value in node.items():
+        how, below = fields.get(key, (None, None))
+        if how is _DROP:
+            continue
+        if below is not None and how is _OBJECT and isinstance(value, dict):
+            out[key] = _copy_filled(value, below)
+        elif below is not None and how is _OBJECTS and isinstance(value, list):
+            out[key] = [_copy_filled(item, below) if isinstance(item, dict) else copy_tree(item)
+                        for item in value]
+        elif how is _SCALARS and type(value) is list and all(
+                type(item) in _IMMUTABLE for item in value):
+            out[key] = list(value)
+        elif how is _SCALAR and type(value) in _IMMUTABLE:
+            out[key] = value
+        else:
+            out[key] = copy_tree(value)
+    for name, default in plan.defaults:
+        if out.get(name) is None:
+            out[name] = default
+    return out
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
+
+def _parties(data: dict[str, Any]) -> list[dict[str, Any]]:
+    parties: list[dict[str, Any]] = []
+    initiator = data.get("initiator")
+    if isinstance(initiator, dict):
+        parties.append(initiator)
+    for cp in data.get("counterparties") or []:
+        if isinstance(cp, dict):
+            parties.append(cp)
+    for party in list(parties):
+        parties.extend(o for o in party.get("owners") or [] if isinstance(o, dict))
+    return parties
+
+
+class Enricher:
+    """`enrich(proposal)` → the enriched copy. Thread-safe; screening results are memoised
+    (bounded): the same counterparties come back again and again, and a result depends only
+    on the names and the pack's watchlists."""
+
+    def __init__(self, contract: FieldSpec, screener: Any = None) -> None:
+        self._plan = _Plan(contract)
+        self._screener = screener
+        self._cache: dict[tuple[str, ...], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, proposal: Mapping[str, Any]) -> dict[str, Any]:
+        data = _copy_filled(proposal, self._plan)
+        if self._screener is not None:
+            for party in _parties(data):
+                names = tuple(n for n in [party.get("name"), *(party.get("aliases") or [])]
+                              if isinstance(n, str))
+                party["screening"] = copy_tree(self._screen(names))
+        return data
+
+    def _screen(self, names: tuple[str, ...]) -> dict[str, Any]:
+        cached = self._cache.get(names)
+        if cached is None:
+            cached = self._screener.screen(list(names)).to_fact()
+            with self._lock:
+                if len(self._cache) >= SCREENING_CACHE:
+                    self._cache.pop(next(iter(self._cache)), None)
+                self._cache[names] = cached
+        return cached

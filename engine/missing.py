@@ -1,0 +1,275 @@
+"""Missing information: which absent fields decided the outcome of which rules.
+
+A comparison on an absent field is false in the rule language, but a reviewer should know
+that the field was not given rather than read the "no" as a fact. So each rule that reads an
+absent field is read again in three-valued logic (absent → UNKNOWN) and the absent fields on
+which its result depends are reported with the rule's id.
+
+This runs on every assessment, so the conditions are compiled once per pack into closures
+and only the rules that read some absent field are evaluated; the interpretive definition
+that these closures must agree with is `engine.reference.needed_absent_paths`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from enum import Enum
+from typing import Any, Protocol
+
+from engine import ast
+from engine.contract import FieldSpec, Kind
+from engine.explain import join
+from engine.semantics import MISSING, getter, leaf_test
+
+
+class Truth(Enum):
+    TRUE = 1
+    FALSE = 0
+    UNKNOWN = 2
+
+
+Paths = frozenset[str]
+Reading = tuple[Truth, Paths]
+ThreeValued = Callable[[Any, str, "Absent"], Reading]
+NO_PATHS: Paths = frozenset()
+_FLIP = {Truth.TRUE: Truth.FALSE, Truth.FALSE: Truth.TRUE, Truth.UNKNOWN: Truth.UNKNOWN}
+_TRUE, _FALSE = (Truth.TRUE, NO_PATHS), (Truth.FALSE, NO_PATHS)
+NO_RULES: frozenset[int] = frozenset()
+
+
+class Absent(Protocol):
+    """The set of absent fields (pattern form) a reading may skip by: only `isdisjoint`."""
+
+    def isdisjoint(self, other: Iterable[str], /) -> bool: ...
+
+
+class _AllAbsent:
+    """Stands for "assume any field may be absent": nothing is skipped."""
+
+    def isdisjoint(self, other: Iterable[str], /) -> bool:
+        return False
+
+
+ALL_ABSENT: Absent = _AllAbsent()
+
+
+def compile_needed(cond: ast.Condition, pattern: str = "") -> ThreeValued:
+    """A function (data, prefix, absent) → the three-valued truth of the original (not
+    normalised) condition and the absent fields, as indexed paths, that decided it.
+
+    `pattern` is the condition's scope in pattern form (`counterparties[]`). A composite
+    part that reads none of the `absent` fields cannot meet an absent value: it is read with
+    a plain two-valued test, which is much cheaper than collecting paths item by item."""
+    if isinstance(cond, ast.Leaf):
+        return _leaf(cond)
+    full = _composite(cond, pattern)
+    reads, holds = read_paths(cond, pattern), _two_valued(cond)
+
+    def pruned(data: Any, prefix: str, absent: Absent) -> Reading:
+        if absent.isdisjoint(reads):
+            return _TRUE if holds(data) else _FALSE
+        return full(data, prefix, absent)
+
+    return pruned
+
+
+def _composite(cond: ast.Condition, pattern: str) -> ThreeValued:
+    if isinstance(cond, ast.Not):
+        inner = compile_needed(cond.item, pattern)
+
+        def negated(data: Any, prefix: str, absent: Absent) -> Reading:
+            truth, paths = inner(data, prefix, absent)
+            return _FLIP[truth], paths
+
+        return negated
+    if isinstance(cond, ast.Quantifier):
+        return _quantifier(cond, pattern)
+    assert isinstance(cond, ast.All | ast.Any)
+    parts = tuple(compile_needed(c, pattern) for c in cond.items)
+    any_of = isinstance(cond, ast.Any)
+
+    def combined(data: Any, prefix: str, absent: Absent) -> Reading:
+        return _combine([part(data, prefix, absent) for part in parts], any_of=any_of)
+
+    return combined
+
+
+def _leaf(leaf: ast.Leaf) -> ThreeValued:
+    get, test, tail = getter(leaf.path), leaf_test(leaf), ".".join(leaf.path)
+    # on an absent field, exists/missing are decided (by the absence); the others are not
+    absent_truth = {"exists": Truth.FALSE, "missing": Truth.TRUE}.get(leaf.op, Truth.UNKNOWN)
+
+    def one_leaf(data: Any, prefix: str, absent: Absent) -> Reading:
+        value = get(data)
+        if value is not MISSING:
+            return _TRUE if test(value) else _FALSE
+        return absent_truth, frozenset((join(prefix, tail),))
+
+    return one_leaf
+
+
+def _quantifier(q: ast.Quantifier, pattern: str) -> ThreeValued:
+    tail = ".".join(q.path)
+    get, per_item = getter(q.path), compile_needed(q.condition, f"{join(pattern, tail)}[]")
+    any_of = q.kind == "some"
+
+    def over_items(data: Any, prefix: str, absent: Absent) -> Reading:
+        items = get(data)
+        where = join(prefix, tail)
+        if items is MISSING:
+            return Truth.UNKNOWN, frozenset((where,))
+        if not isinstance(items, list):
+            items = []
+        return _combine([per_item(item, f"{where}[{i}]", absent)
+                         for i, item in enumerate(items)], any_of=any_of)
+
+    return over_items
+
+
+def _two_valued(cond: ast.Condition) -> Callable[[Any], bool]:
+    """The truth of `cond` where no field it reads is absent (then no part is UNKNOWN).
+    As in the three-valued reading, a list field holding something else has no items."""
+    if isinstance(cond, ast.Leaf):
+        get, test = getter(cond.path), leaf_test(cond)
+        return lambda data: test(get(data))
+    if isinstance(cond, ast.Not):
+        inner = _two_valued(cond.item)
+        return lambda data: not inner(data)
+    if isinstance(cond, ast.Quantifier):
+        get, per_item = getter(cond.path), _two_valued(cond.condition)
+        if cond.kind == "some":
+            def some(data: Any) -> bool:
+                items = get(data)
+                return isinstance(items, list) and any(per_item(i) for i in items)
+
+            return some
+
+        def every(data: Any) -> bool:
+            items = get(data)
+            return not isinstance(items, list) or all(per_item(i) for i in items)
+
+        return every
+    parts = tuple(_two_valued(c) for c in cond.items)
+    if isinstance(cond, ast.Any):
+        return lambda data: any(part(data) for part in parts)
+    return lambda data: all(part(data) for part in parts)
+
+
+def _combine(readings: Sequence[Reading], *, any_of: bool) -> Reading:
+    """`any`/`some` (any_of) or `all`/`every`: a decisive part (TRUE for any, FALSE for all)
+    decides with the fields of every decisive part; else an UNKNOWN part leaves the result
+    unknown, blamed on the unknown parts' fields; else the other value, with all fields."""
+    decisive = Truth.TRUE if any_of else Truth.FALSE
+    decided: Paths | None = None
+    unknown: Paths | None = None
+    every = NO_PATHS
+    for truth, paths in readings:
+        if truth is decisive:
+            decided = paths if decided is None else decided | paths
+        elif truth is Truth.UNKNOWN:
+            unknown = paths if unknown is None else unknown | paths
+        elif paths:
+            every |= paths
+    if decided is not None:
+        return decisive, decided
+    if unknown is not None:
+        return Truth.UNKNOWN, unknown
+    return (Truth.FALSE if any_of else Truth.TRUE), every
+
+
+def needed_absent_paths(cond: ast.Condition, data: Any) -> Reading:
+    """The three-valued reading of `cond` on `data` (compiles `cond`: for one-off use)."""
+    return compile_needed(cond)(data, "", ALL_ABSENT)
+
+
+def read_paths(cond: ast.Condition, prefix: str = "") -> frozenset[str]:
+    """Every field path a condition reads, with its ancestors, in pattern form
+    (`counterparties[].owners[].country`): a rule that reads no absent field needs no
+    three-valued reading."""
+    out: set[str] = set()
+    if isinstance(cond, ast.Leaf):
+        out.add(join(prefix, ".".join(cond.path)))
+    elif isinstance(cond, ast.Quantifier):
+        where = join(prefix, ".".join(cond.path))
+        out.add(where)
+        out |= read_paths(cond.condition, f"{where}[]")
+    elif isinstance(cond, ast.Not):
+        out |= read_paths(cond.item, prefix)
+    else:
+        for item in cond.items:
+            out |= read_paths(item, prefix)
+    with_ancestors: set[str] = set()
+    for path in out:
+        parts = path.split(".")
+        for i in range(1, len(parts) + 1):
+            with_ancestors.add(".".join(parts[:i]).removesuffix("[]"))
+    return frozenset(with_ancestors)
+
+
+# One step of the absent-field walk: field name, its pattern path, how to descend, the
+# steps below it (for an object, or for each object of a list).
+_Step = tuple[str, str, str, "tuple[_Step, ...]"]
+_LEAF, _OBJECT, _ITEMS = "leaf", "object", "items"
+
+
+def _plan(spec: FieldSpec, prefix: str) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
+    for name, sub in spec.fields.items():
+        path = f"{prefix}{name}"
+        if sub.kind is Kind.OBJECT:
+            steps.append((name, path, _OBJECT, _plan(sub, f"{path}.")))
+        elif sub.kind is Kind.LIST and sub.item is not None and sub.item.kind is Kind.OBJECT:
+            steps.append((name, path, _ITEMS, _plan(sub.item, f"{path}[].")))
+        else:
+            steps.append((name, path, _LEAF, ()))
+    return tuple(steps)
+
+
+def _walk(steps: tuple[_Step, ...], data: Any, out: set[str]) -> None:
+    scope = data if isinstance(data, dict) else {}
+    for name, path, descend, below in steps:
+        value = scope.get(name)
+        if value is None:
+            out.add(path)
+        elif descend is _OBJECT:
+            _walk(below, value, out)
+        elif descend is _ITEMS and isinstance(value, list):
+            for item in value:
+                _walk(below, item, out)
+
+
+class MissingInformation:
+    """`missing(data, day)`: the absent fields that decided some rule active on `day`, each
+    with those rules' ids, sorted by path; compiled once for a pack's rules and contract."""
+
+    def __init__(self, rules: Sequence[ast.Rule], contract: FieldSpec) -> None:
+        self._rules = tuple(rules)
+        self._plan = _plan(contract, "")
+        self._needed = tuple(compile_needed(rule.when) for rule in self._rules)
+        readers: dict[str, set[int]] = {}
+        for index, rule in enumerate(self._rules):
+            for path in read_paths(rule.when):
+                readers.setdefault(path, set()).add(index)
+        self._readers = {path: frozenset(ids) for path, ids in readers.items()}
+
+    def absent(self, data: Any) -> set[str]:
+        """The topmost absent fields of the contract in `data`, in pattern form."""
+        out: set[str] = set()
+        _walk(self._plan, data, out)
+        return out
+
+    def __call__(self, data: Any, day: dt.date) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        absent = self.absent(data)
+        candidates: set[int] = set()
+        for path in absent:
+            candidates |= self._readers.get(path, NO_RULES)
+        needed: dict[str, list[str]] = {}
+        for index in sorted(candidates):
+            rule = self._rules[index]
+            if not rule.active_on(day):
+                continue
+            for path in self._needed[index](data, "", absent)[1]:
+                needed.setdefault(path, []).append(rule.id)
+        return tuple((p, tuple(ids)) for p, ids in sorted(needed.items()))
+
