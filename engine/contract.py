@@ -141,6 +141,10 @@ TECHNOLOGY = _object({
     "export_control": FieldSpec(Kind.ENUM, choices=EXPORT_CONTROLS, default="unknown"),
 })
 
+# Every list has a maximum, so that no proposal can make an assessment (evidence lists every
+# matching item) or a stored record grow without bound; the sizes leave room for any real deal.
+MAX_COUNTRIES = 250  # every ISO 3166 country once
+
 PROPOSAL = _object({
     "reference": _string(1, 128),
     "title": _string(1, 200, required=True),
@@ -154,22 +158,22 @@ PROPOSAL = _object({
             "currency": CURRENCY,
         }), together=(("amount", "currency"),)),
         "duration_months": FieldSpec(Kind.INTEGER, minimum=1, maximum=600),
-        "jurisdictions": _list(COUNTRY),
+        "jurisdictions": _list(COUNTRY, hi=MAX_COUNTRIES),
     }, required=True),
     "sectors": _list(_enum(*SECTORS), 1, 20, required=True),
     "technologies": _list(TECHNOLOGY, hi=50),
     "technology_transfer": _enum(*TRANSFER_LEVELS),
     "data_sharing": _object({
         "personal_data": FieldSpec(Kind.BOOLEAN),
-        "destinations": _list(COUNTRY),
+        "destinations": _list(COUNTRY, hi=MAX_COUNTRIES),
     }),
     "payments": _object({
-        "currencies": _list(CURRENCY),
-        "rails": _list(_enum(*RAILS)),
+        "currencies": _list(CURRENCY, hi=20),
+        "rails": _list(_enum(*RAILS), hi=20),
         "usd_share": FieldSpec(Kind.NUMBER, minimum=0, maximum=1),
     }),
     "public_profile": _enum(*PROFILES),
-    "mitigations": _list(_enum(*MITIGATIONS)),
+    "mitigations": _list(_enum(*MITIGATIONS), hi=20),
 })
 
 # Names durable_rules uses for itself (session, fact identity, state): never user paths.

@@ -111,21 +111,21 @@ def create_assessment() -> Response:
     body = read_json(request, max_bytes=svc.settings.max_body_bytes,
                      max_depth=svc.settings.max_depth)
     idem = _idempotency_key()
-    body_hash = canonical_hash(body)
-    if idem is not None:
+    # only an idempotent request is ever compared with a stored body
+    body_hash = canonical_hash(body) if idem is not None else None
+    if idem is not None and body_hash is not None:
         stored = svc.store.find_idempotent(principal.key_id, idem)
         if stored is not None:
             return _replay(stored, body_hash)
     validate_proposal(body)
     with svc.holder.lease() as lease:
-        doc, record = _score(lease.pack, body, principal.key_id, idem,
-                             body_hash if idem else None)
+        doc, record = _score(lease.pack, body, principal.key_id, idem, body_hash)
     try:
         svc.store.insert([record])
     except DuplicateIdempotencyKey:
         # A concurrent request with the same key won the race: answer with its record.
         stored = svc.store.find_idempotent(principal.key_id, idem or "")
-        if stored is None:
+        if stored is None or body_hash is None:
             raise
         return _replay(stored, body_hash)
     svc.metrics.observe_assessment(doc)
