@@ -238,13 +238,20 @@ class Store:
                 f"assessment store unavailable: {reason[0] if reason else type(error).__name__}"
             ) from error
 
-    def ping(self) -> None:
-        """Raise StoreUnavailable unless the database answers and the schema is there."""
+    def ping(self, *, write: bool = False) -> None:
+        """Raise StoreUnavailable unless the database answers and the schema is there; with
+        `write`, also unless it accepts writes (a read-only file, volume or replica answers
+        reads): an UPDATE that matches no row takes the write lock and is rolled back, so
+        nothing is written."""
 
         def action() -> None:
             with self.engine.connect() as conn:
                 conn.execute(sa.select(sa.func.count()).select_from(
                     sa.select(assessments.c.seq).limit(1).subquery()))
+                if write:
+                    conn.execute(sa.update(assessments).where(sa.false())
+                                 .values(seq=assessments.c.seq))
+                conn.rollback()
 
         self._guard(action)
 

@@ -24,7 +24,7 @@ def readyz() -> Response:
         reason = svc.holder.load_error
         problems.append(f"no rule pack loaded{f' ({reason})' if reason else ''}")
     try:
-        svc.store.ping()
+        svc.store.ping(write=True)
     except StoreUnavailable as error:
         problems.append(error.detail)
     if problems:

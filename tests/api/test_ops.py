@@ -44,6 +44,9 @@ def test_a_store_that_cannot_write_answers_503_and_stores_nothing(
                         headers=auth("submitter"))
     assert batch.status_code == 503
     assert client.get("/v1/assessments", headers=auth("auditor")).json["items"] == []
+    ready = client.get("/readyz")  # reads still work: readiness must test a write
+    assert ready.status_code == 503
+    assert "readonly" in ready.json["detail"] or "read-only" in ready.json["detail"]
 
 
 def test_unexpected_errors_are_500_problems_with_a_logged_correlation_id(

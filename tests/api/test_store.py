@@ -118,6 +118,8 @@ def test_read_only_database_refuses_writes_with_a_typed_error(sqlite_url: str) -
     ro.ping()
     assert ro.get("id-1") is not None
     with pytest.raises(StoreUnavailable, match=r"readonly|read-only"):
+        ro.ping(write=True)
+    with pytest.raises(StoreUnavailable, match=r"readonly|read-only"):
         ro.insert([record(2)])
     ro.close()
 
