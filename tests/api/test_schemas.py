@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -176,3 +179,13 @@ def test_currency_is_required_with_an_amount() -> None:
     data = {**SPEC_EXAMPLE, "deal": {**SPEC_EXAMPLE["deal"], "value": {"amount": 5}}}
     assert "required when 'amount' is given" in errors_of(data)["deal.value.currency"]
     validate_proposal({**SPEC_EXAMPLE, "deal": {**SPEC_EXAMPLE["deal"], "value": {"currency": "USD"}}})
+
+
+def test_the_schemas_load_without_flask_or_sqlalchemy() -> None:
+    """`riskrules score` and each `diff` worker validate with these schemas: importing them
+    must not pull in the web stack (that once cost every worker about 0.3 s)."""
+    probe = ("import sys, api.schemas; "
+             "print(sorted(m for m in ('flask', 'sqlalchemy', 'werkzeug') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
