@@ -1,10 +1,12 @@
-"""Explanations: the evidence behind each fired rule, missing information, the summary sentence.
+"""Explanations: the evidence behind each fired rule and the summary sentence.
 
 durable_rules decides which rules fire; this module shows why. Evidence is read from the
 normalised condition of a fired rule: every test on the path that made it hold, with the
 actual value at an indexed path (`counterparties[0].country`). If the explainer cannot see a
 fired rule hold, the two disagree and we refuse to issue an assessment (EngineError) rather
-than publish an unexplained score.
+than publish an unexplained score. Each rule's evidence function is compiled once, when the
+pack loads; `engine.reference.evidence` is the interpretive definition it must agree with.
+Missing information is engine.missing.
 """
 
 from __future__ import annotations
@@ -117,11 +119,6 @@ def _quantifier_evidence(q: ast.Quantifier) -> EvidenceFn:
         return out
 
     return every_item
-
-
-def evidence(cond: ast.Condition, data: Any) -> list[Evidence] | None:
-    """The evidence that normalised `cond` holds on `data` (compiles `cond`: for one-off use)."""
-    return compile_evidence(cond)(data, "")
 
 
 def summary(band: str, score: float, top_factor: str | None, top_contribution: float,

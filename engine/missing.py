@@ -178,11 +178,6 @@ def _combine(readings: Sequence[Reading], *, any_of: bool) -> Reading:
     return (Truth.FALSE if any_of else Truth.TRUE), every
 
 
-def needed_absent_paths(cond: ast.Condition, data: Any) -> Reading:
-    """The three-valued reading of `cond` on `data` (compiles `cond`: for one-off use)."""
-    return compile_needed(cond)(data, "", ALL_ABSENT)
-
-
 def read_paths(cond: ast.Condition, prefix: str = "") -> frozenset[str]:
     """Every field path a condition reads, with its ancestors, in pattern form
     (`counterparties[].owners[].country`): a rule that reads no absent field needs no
