@@ -573,7 +573,7 @@ def read_only(*, requests: int = 200, concurrency: int = 4, workers: int = 2,
         services.store.close()
         read_only_url = f"sqlite:///file:{db_path}?mode=ro&uri=true"
         server = start_server(directory, database, workers=workers, keys=keys,
-                              database_url=read_only_url)
+                              database_url=read_only_url, ready_path="/healthz")
         try:
             run = LoadRun(server.base, plain_calls(requests, prefix, idempotent=True, retry=True),
                           concurrency, default_headers=keys.bearer("submitter")).run()
@@ -587,6 +587,7 @@ def read_only(*, requests: int = 200, concurrency: int = 4, workers: int = 2,
             report.facts["earlier records read back identical"] = f"{same}/{len(seeded)}"
             report.check(same == len(seeded), "earlier records no longer read back")
             report.facts["readyz"] = server.call("GET", "/readyz", role=None)[0]
+            report.check(report.facts["readyz"] == 503, "/readyz did not say 503 (not ready)")
         finally:
             server.stop()
         stored = database.count()

@@ -196,7 +196,7 @@ class Server:
 
     def wait_workers(self, count: int, exclude: set[int] | None = None,
                      timeout: float = 30.0) -> set[int]:
-        """Wait until `count` workers run (none of them in `exclude`) and answer /readyz."""
+        """Wait until `count` workers run (none of them in `exclude`)."""
         deadline = time.monotonic() + timeout
         while True:
             pids = self.worker_pids()
@@ -228,8 +228,10 @@ class Server:
 
 def start_server(directory: Path, database: Database, *, workers: int = 2,
                  rules: Path | None = None, database_url: str | None = None,
-                 env: Mapping[str, str] | None = None, keys: Keys | None = None) -> Server:
-    """Start `riskrules serve` and wait for /readyz.
+                 env: Mapping[str, str] | None = None, keys: Keys | None = None,
+                 ready_path: str = "/readyz") -> Server:
+    """Start `riskrules serve` and wait until `ready_path` answers 200 (/healthz for a server
+    that is up but, by design of the run, not ready: a read-only store).
 
     The per-key rate limit is switched off (RISKRULES_RATE_LIMIT_RPS=0): these runs measure
     the service, not the limiter, and every request comes from one key.
@@ -255,7 +257,7 @@ def start_server(directory: Path, database: Database, *, workers: int = 2,
                 raise RuntimeError(f"server exited with {process.returncode}:\n"
                                    f"{server.log_text()[-4000:]}")
             with contextlib.suppress(OSError):
-                if server.call("GET", "/readyz", role=None, timeout=5)[0] == 200:
+                if server.call("GET", ready_path, role=None, timeout=5)[0] == 200:
                     break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server not ready in {READY_TIMEOUT} s:\n"
