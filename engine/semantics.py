@@ -97,18 +97,8 @@ def getter(path: tuple[str, ...]) -> Getter:
     (an item of a plain list is tested as it is)."""
     if not path:
         return _itself
-    if len(path) == 1:
-        (key,) = path
 
-        def one(data: Any) -> Any:
-            if type(data) is not dict and not isinstance(data, Mapping):
-                return MISSING
-            value = data.get(key)
-            return MISSING if value is None else value
-
-        return one
-
-    def many(data: Any) -> Any:
+    def along_path(data: Any) -> Any:
         value = data
         for segment in path:
             if type(value) is not dict and not isinstance(value, Mapping):
@@ -116,7 +106,7 @@ def getter(path: tuple[str, ...]) -> Getter:
             value = value.get(segment)
         return MISSING if value is None else value
 
-    return many
+    return along_path
 
 
 def _itself(data: Any) -> Any:
