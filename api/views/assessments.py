@@ -111,9 +111,9 @@ def create_assessment() -> Response:
     body = read_json(request, max_bytes=svc.settings.max_body_bytes,
                      max_depth=svc.settings.max_depth)
     idem = _idempotency_key()
-    # only an idempotent request is ever compared with a stored body
-    body_hash = canonical_hash(body) if idem is not None else None
-    if idem is not None and body_hash is not None:
+    body_hash: str | None = None  # only an idempotent request is compared with a stored body
+    if idem is not None:
+        body_hash = canonical_hash(body)
         stored = svc.store.find_idempotent(principal.key_id, idem)
         if stored is not None:
             return _replay(stored, body_hash)
