@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from api.auth import ApiKey, append_key, generate_key, hash_key
+from benchmarks.loadkit.server import Database, free_port, postgres_database, sqlite_database
 from tests.api.support import PACK_DIR, PG_ENV, proposal
 
 pytestmark = pytest.mark.slow
@@ -55,26 +54,13 @@ class Server:
         return status, head, json.loads(raw) if "json" in ctype else raw.decode()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _database(kind: str, tmp: Path) -> str:
+def _database(kind: str, tmp: Path) -> Database:
     if kind == "sqlite":
-        return f"sqlite:///{tmp / 'serve.sqlite3'}"
+        return sqlite_database(tmp)
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set")
-    schema = f"rr_srv_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
+    return postgres_database(base)
 
 
 @pytest.fixture(scope="module",
@@ -82,14 +68,15 @@ def _database(kind: str, tmp: Path) -> str:
 def server(request: pytest.FixtureRequest,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("serve")
-    url = _database(request.param, tmp)
+    database = _database(request.param, tmp)
+    url = database.url
     keys = {"all": generate_key(), "auditor": generate_key()}
     keys_file = tmp / "keys.yaml"
     append_key(str(keys_file), ApiKey("all", hash_key(keys["all"]),
                                       frozenset({"submitter", "auditor", "admin"})))
     append_key(str(keys_file), ApiKey("auditor", hash_key(keys["auditor"]),
                                       frozenset({"auditor"})))
-    port = _free_port()
+    port = free_port()
     log = tmp / "server.log"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -122,6 +109,7 @@ def server(request: pytest.FixtureRequest,
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        database.drop()
 
 
 def test_score_read_back_and_roles(server: Server) -> None:
