@@ -169,8 +169,20 @@ class DurableMatcher:
 # A JSON string (skipped whole), or a number written with an exponent but no fraction.
 _EXPONENT_ONLY = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)([eE][-+]?\d+)')
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-# Anything that could be such a number (may also hit text inside strings: then the careful path)
-_SUSPECT = re.compile(r"\d[eE][-+]?\d|\d{19}")
+# What could be such a number (text inside strings may also hit: then the careful path).
+# Python writes every float exponent with a sign (`1e-07`, `1e+16`), and a 64-bit overflow
+# needs at least 19 digits in a row. Both checks run at C speed: a regex that starts with a
+# literal, and a byte translation that turns every digit into 0. A regex for digit runs
+# (`\d{19}`) tries a match at every digit and cost more than the JSON encoding itself.
+_SIGNED_EXPONENT = re.compile(r"e[-+]\d")
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 19
+
+
+def _suspect(text: str) -> bool:
+    """Might `text` hold a number the C reader gets wrong? (False means it surely does not.)"""
+    return (_SIGNED_EXPONENT.search(text) is not None
+            or _LONG_DIGIT_RUN in text.encode().translate(_DIGITS_TO_ZERO))
 
 
 def _widen(value: Any) -> Any:
@@ -196,7 +208,7 @@ def durable_json(value: Any, *, sort_keys: bool = False) -> str:
     `1.0e-07` (the core answers error 204 to an exponent without a fraction) and an integer
     beyond 64 bits becomes a float (the core saturates it, so 2**64 would equal 2**63 - 1)."""
     text = json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=sort_keys)
-    if not _SUSPECT.search(text):  # the common case: one C-speed scan, no rewriting
+    if not _suspect(text):  # the common case: two C-speed scans, no rewriting
         return text
     text = json.dumps(_widen(value), ensure_ascii=False, allow_nan=False, sort_keys=sort_keys)
     return _EXPONENT_ONLY.sub(

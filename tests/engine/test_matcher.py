@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine.errors import EngineError, RunawayEvaluation
-from engine.matcher import SENTINEL, DurableMatcher, disjuncts
+from engine.matcher import SENTINEL, DurableMatcher, disjuncts, durable_json
 
 GT3 = {"$and": [{"rr_on": 1}, {"$gt": {"p.x": 3}}]}
 
@@ -103,6 +109,40 @@ def test_numbers_reach_the_core_as_python_reads_them(value: float, bound: float,
 
 
 def test_strings_that_look_like_numbers_are_left_alone() -> None:
-    from engine.matcher import durable_json
     assert durable_json({"t": "3e5 deal", "n": 1}) == '{"t": "3e5 deal", "n": 1}'
     assert durable_json({"t": "3e5 deal", "n": 1e-07}) == '{"t": "3e5 deal", "n": 1.0e-07}'
+
+
+# A number the C reader misreads: an exponent without a fraction, or an integer of 19+ digits
+# (outside strings, which the first alternative skips whole).
+_MISREAD = re.compile(
+    r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+[eE][-+]?\d+|-?\d{19,}(?![\d.eE]))')
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.text(max_size=12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.sampled_from([1e-07, 1e16, 2**63, -(2**63) - 1, 1.5e300, "1e-07", "e+5", "x" * 30]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=4),
+    max_leaves=20)
+
+
+def _int64_or_float(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | dict | list):
+        return value
+    if isinstance(value, dict):
+        return {k: _int64_or_float(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_int64_or_float(v) for v in value]
+    if isinstance(value, int) and not -(2**63) <= value <= 2**63 - 1:
+        return float(value)
+    return value
+
+
+@given(_JSON_VALUES)
+def test_durable_json_never_lets_a_misread_number_through(value: Any) -> None:
+    """The fast check may only skip the rewriting when there is nothing to rewrite."""
+    text = durable_json({"v": value})
+    misread = [m.group(1) for m in _MISREAD.finditer(text) if m.group(1)]
+    assert misread == [], text
+    assert json.loads(text) == {"v": _int64_or_float(value)}
