@@ -88,11 +88,41 @@ def _composite(cond: ast.Condition, pattern: str) -> ThreeValued:
     assert isinstance(cond, ast.All | ast.Any)
     parts = tuple(compile_needed(c, pattern) for c in cond.items)
     any_of = isinstance(cond, ast.Any)
+    if _decides_without_paths(cond):
+        decisive, other = (Truth.TRUE, Truth.FALSE) if any_of else (Truth.FALSE, Truth.TRUE)
+
+        def first_decisive(data: Any, prefix: str, absent: Absent) -> Reading:
+            unknown: Paths | None = None
+            for part in parts:
+                truth, paths = part(data, prefix, absent)
+                if truth is decisive:
+                    return truth, NO_PATHS
+                if truth is Truth.UNKNOWN:
+                    unknown = paths if unknown is None else unknown | paths
+            return (other, NO_PATHS) if unknown is None else (Truth.UNKNOWN, unknown)
+
+        return first_decisive
 
     def combined(data: Any, prefix: str, absent: Absent) -> Reading:
         return _combine([part(data, prefix, absent) for part in parts], any_of=any_of)
 
     return combined
+
+
+def _decides_without_paths(cond: ast.Condition) -> bool:
+    """True when every TRUE or FALSE reading of `cond` comes with no absent field, so the
+    first decisive part decides and the others need not be read.
+
+    Only `exists` and `missing` are decided on an absent field (every other test is UNKNOWN
+    there, and so is a quantifier over an absent list); `not` and the combinations keep a
+    decided part's fields, and without such a test there are none (by induction)."""
+    if isinstance(cond, ast.Leaf):
+        return cond.op not in ("exists", "missing")
+    if isinstance(cond, ast.Not):
+        return _decides_without_paths(cond.item)
+    if isinstance(cond, ast.Quantifier):
+        return _decides_without_paths(cond.condition)
+    return all(_decides_without_paths(c) for c in cond.items)
 
 
 def _leaf(leaf: ast.Leaf) -> ThreeValued:
@@ -113,6 +143,24 @@ def _quantifier(q: ast.Quantifier, pattern: str) -> ThreeValued:
     tail = ".".join(q.path)
     get, per_item = getter(q.path), compile_needed(q.condition, f"{join(pattern, tail)}[]")
     any_of = q.kind == "some"
+    if _decides_without_paths(q.condition):
+        decisive, other = (Truth.TRUE, Truth.FALSE) if any_of else (Truth.FALSE, Truth.TRUE)
+
+        def first_decisive_item(data: Any, prefix: str, absent: Absent) -> Reading:
+            items = get(data)
+            where = join(prefix, tail)
+            if items is MISSING:
+                return Truth.UNKNOWN, frozenset((where,))
+            unknown: Paths | None = None
+            for i, item in enumerate(items if isinstance(items, list) else ()):
+                truth, paths = per_item(item, f"{where}[{i}]", absent)
+                if truth is decisive:
+                    return truth, NO_PATHS
+                if truth is Truth.UNKNOWN:
+                    unknown = paths if unknown is None else unknown | paths
+            return (other, NO_PATHS) if unknown is None else (Truth.UNKNOWN, unknown)
+
+        return first_decisive_item
 
     def over_items(data: Any, prefix: str, absent: Absent) -> Reading:
         items = get(data)

@@ -36,7 +36,7 @@ from engine.lint import lint
 from engine.matcher import DurableMatcher
 from engine.missing import MissingInformation
 from engine.normalize import normalize_rules
-from engine.scoring import Scores, score
+from engine.scoring import Scorer, Scores
 
 PACK_FILE = "pack.yaml"
 
@@ -147,6 +147,8 @@ class Pack:
         self._evidence = {rid: compile_evidence(c) for rid, c in self.conditions.items()}
         self._missing = MissingInformation(self.spec.rules, PROPOSAL)
         self._enrich = Enricher(PROPOSAL, self.screener)
+        self._score = Scorer(self.spec.factors, self.spec.bands, self.spec.knockout_decision,
+                             self.spec.rules)
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -206,8 +208,7 @@ class Pack:
                 raise EngineError(f"durable_rules fired {rule_id} but its condition does not "
                                   "hold on the proposal: refusing an unexplained assessment")
             hits.append(RuleHit(rule, tuple(found)))
-        scores = score(self.spec.factors, self.spec.bands, self.spec.knockout_decision,
-                       [h.rule for h in hits])
+        scores = self._score([h.rule for h in hits])
         top = max(scores.factors, key=lambda f: f.contribution, default=None)
         top_label = top.factor.label if top and top.contribution > 0 else None
         knockouts = [(h.rule.id, h.rule.title) for h in hits

@@ -50,43 +50,70 @@ def _integer_weights(weights: tuple[float, ...]) -> tuple[int, ...]:
     return tuple(int(f * scale) for f in fractions)
 
 
+class Scorer:
+    """The formula for one pack, with everything that does not depend on the fired rules
+    (factor positions, integer weights, band thresholds in cents, each rule's cents) worked
+    out once: `scorer(fired)` runs on every assessment."""
+
+    def __init__(self, factors: Sequence[ast.Factor], bands: Sequence[ast.Band],
+                 knockout_decision: str, rules: Sequence[ast.Rule] = ()) -> None:
+        self._factors = tuple(factors)
+        self._position = {f.id: i for i, f in enumerate(self._factors)}
+        self._weights = _integer_weights(tuple(f.weight for f in self._factors))
+        self._total = sum(self._weights)
+        self._bands = tuple((round(b.min_score * 100), b) for b in bands)
+        self._knockout_decision = knockout_decision
+        self._terms = {r.id: self._term(r) for r in rules}
+
+    def _term(self, rule: ast.Rule) -> tuple[ast.Rule, int, int, bool, bool]:
+        """(rule, factor position, cents, is a mitigation, is a knockout)."""
+        # Points carry at most two decimals (the language checks it): integer cents are exact.
+        return (rule, self._position[rule.factor], round(rule.points * 100),
+                rule.kind is ast.RuleKind.MITIGATION, rule.kind is ast.RuleKind.KNOCKOUT)
+
+    def __call__(self, fired: Sequence[ast.Rule]) -> Scores:
+        count = len(self._factors)
+        risk, relief = [0] * count, [0] * count
+        knocked_out = False
+        for rule in fired:
+            term = self._terms.get(rule.id)
+            if term is None or term[0] is not rule:  # a rule from outside the pack
+                term = self._term(rule)
+            _, position, cents, mitigation, knockout = term
+            if mitigation:
+                relief[position] += cents
+            else:
+                risk[position] += cents
+                knocked_out = knocked_out or knockout
+        inherent = [max(0, min(10_000, cents)) for cents in risk]
+        residual = [max(0, a + b) for a, b in zip(inherent, relief, strict=True)]
+        # Exact arithmetic on integers: weights as fractions over a common denominator, so a
+        # factor's term in cents is numerator / total exactly.
+        weights, total = self._weights, self._total
+        numerators = [w * cents for w, cents in zip(weights, residual, strict=True)]
+        inherent_numerator = sum(w * cents for w, cents in zip(weights, inherent, strict=True))
+        score_cents = _div_half_up(sum(numerators), total)
+        contributions = _largest_remainder(numerators, total, score_cents)
+        band = self._bands[0][1]
+        for threshold, candidate in self._bands:
+            if score_cents >= threshold:
+                band = candidate
+        return Scores(
+            inherent=_div_half_up(inherent_numerator, total) / 100,
+            score=score_cents / 100,
+            band=band.name,
+            decision=self._knockout_decision if knocked_out else band.decision,
+            factors=tuple(
+                FactorScore(f, i / 100, r / 100, c / 100)
+                for f, i, r, c in zip(self._factors, inherent, residual, contributions,
+                                      strict=True)),
+        )
+
+
 def score(factors: Sequence[ast.Factor], bands: Sequence[ast.Band], knockout_decision: str,
           fired: Sequence[ast.Rule]) -> Scores:
-    # Points carry at most two decimals (the language checks it): sum them as integer cents.
-    risk = dict.fromkeys((f.id for f in factors), 0)
-    relief = dict.fromkeys((f.id for f in factors), 0)
-    knocked_out = False
-    for rule in fired:
-        cents = round(rule.points * 100)
-        if rule.kind is ast.RuleKind.MITIGATION:
-            relief[rule.factor] += cents
-        else:
-            risk[rule.factor] += cents
-            knocked_out = knocked_out or rule.kind is ast.RuleKind.KNOCKOUT
-    inherent_by = {fid: max(0, min(10_000, cents)) for fid, cents in risk.items()}
-    residual_by = {fid: max(0, inherent_by[fid] + relief[fid]) for fid in risk}
-    # Exact arithmetic on integers: weights as fractions over a common denominator, so a
-    # factor's term in cents is numerator / total exactly.
-    weights = _integer_weights(tuple(f.weight for f in factors))
-    total = sum(weights)
-    numerators = [w * residual_by[f.id] for w, f in zip(weights, factors, strict=True)]
-    inherent_numerator = sum(w * inherent_by[f.id] for w, f in zip(weights, factors, strict=True))
-    score_cents = _div_half_up(sum(numerators), total)
-    contributions = _largest_remainder(numerators, total, score_cents)
-    band = bands[0]
-    for candidate in bands:
-        if score_cents >= round(candidate.min_score * 100):
-            band = candidate
-    decision = knockout_decision if knocked_out else band.decision
-    return Scores(
-        inherent=_div_half_up(inherent_numerator, total) / 100,
-        score=score_cents / 100,
-        band=band.name,
-        decision=decision,
-        factors=tuple(
-            FactorScore(f, inherent_by[f.id] / 100, residual_by[f.id] / 100, cents / 100)
-            for f, cents in zip(factors, contributions, strict=True)),
-    )
+    """The scores of `fired` (for one-off use: a pack keeps its Scorer)."""
+    return Scorer(factors, bands, knockout_decision)(fired)
 
 
 def _largest_remainder(numerators: Sequence[int], denominator: int, total_cents: int) -> list[int]:
@@ -94,6 +121,8 @@ def _largest_remainder(numerators: Sequence[int], denominator: int, total_cents:
     `total_cents`; the largest remainders get the extra cents, ties in declared order."""
     floors = [n // denominator for n in numerators]
     short = total_cents - sum(floors)
+    if short <= 0:
+        return floors
     order = sorted(range(len(numerators)), key=lambda i: (-(numerators[i] % denominator), i))
     for i in order[:max(0, short)]:
         floors[i] += 1

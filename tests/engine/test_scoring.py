@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from engine import Pack, ast
 from engine.errors import Position
-from engine.scoring import _largest_remainder, score
+from engine.scoring import Scorer, _largest_remainder, score
 from tests.engine import strategies
 from tests.engine.conftest import BASE_PROPOSAL, MINIPACK, merged
 
@@ -62,6 +62,26 @@ def test_band_thresholds_are_inclusive() -> None:
     single = (ast.Factor("a", "A", 1, "", P),)
     assert score(single, BANDS, "reject", [rule("a", "risk", 75)]).band == "critical"
     assert score(single, BANDS, "reject", [rule("a", "risk", 74.99)]).band == "high"
+
+
+_KINDS = st.sampled_from(["risk", "mitigation", "knockout"])
+_FIRED = st.lists(st.tuples(st.sampled_from("abc"), _KINDS,
+                            st.integers(min_value=-5000, max_value=15000).map(lambda c: c / 100)),
+                  max_size=12)
+
+
+@given(pack_rules=_FIRED, fired=st.lists(st.integers(min_value=0, max_value=40), max_size=12),
+       outsiders=_FIRED)
+def test_a_packs_scorer_scores_as_the_one_off_formula(
+        pack_rules: list[tuple[str, str, float]], fired: list[int],
+        outsiders: list[tuple[str, str, float]]) -> None:
+    """The pack's Scorer works each rule's term out once; a rule it was not built with (even
+    one reusing a pack rule's id) is scored by its own points, kind and factor."""
+    known = [rule(f, k, p, i) for i, (f, k, p) in enumerate(pack_rules)]
+    others = [rule(f, k, p, i) for i, (f, k, p) in enumerate(outsiders)]
+    chosen = [known[i] for i in fired if i < len(known)] + others
+    scorer = Scorer(FACTORS, BANDS, "reject", known)
+    assert scorer(chosen) == score(FACTORS, BANDS, "reject", chosen)
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=8),
