@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from engine import ast
 from engine.contract import FieldSpec, Kind
 from engine.explain import join
-from engine.semantics import MISSING, getter, leaf_test
+from engine.semantics import MISSING, compile_holds, getter, leaf_test
 
 
 class Truth(Enum):
@@ -64,7 +64,7 @@ def compile_needed(cond: ast.Condition, pattern: str = "") -> ThreeValued:
     if isinstance(cond, ast.Leaf):
         return _leaf(cond)
     full = _composite(cond, pattern)
-    reads, holds = read_paths(cond, pattern), _two_valued(cond)
+    reads, holds = read_paths(cond, pattern), compile_holds(cond)
 
     def pruned(data: Any, prefix: str, absent: Absent) -> Reading:
         if absent.isdisjoint(reads):
@@ -173,35 +173,6 @@ def _quantifier(q: ast.Quantifier, pattern: str) -> ThreeValued:
                          for i, item in enumerate(items)], any_of=any_of)
 
     return over_items
-
-
-def _two_valued(cond: ast.Condition) -> Callable[[Any], bool]:
-    """The truth of `cond` where no field it reads is absent (then no part is UNKNOWN).
-    As in the three-valued reading, a list field holding something else has no items."""
-    if isinstance(cond, ast.Leaf):
-        get, test = getter(cond.path), leaf_test(cond)
-        return lambda data: test(get(data))
-    if isinstance(cond, ast.Not):
-        inner = _two_valued(cond.item)
-        return lambda data: not inner(data)
-    if isinstance(cond, ast.Quantifier):
-        get, per_item = getter(cond.path), _two_valued(cond.condition)
-        if cond.kind == "some":
-            def some(data: Any) -> bool:
-                items = get(data)
-                return isinstance(items, list) and any(per_item(i) for i in items)
-
-            return some
-
-        def every(data: Any) -> bool:
-            items = get(data)
-            return not isinstance(items, list) or all(per_item(i) for i in items)
-
-        return every
-    parts = tuple(_two_valued(c) for c in cond.items)
-    if isinstance(cond, ast.Any):
-        return lambda data: any(part(data) for part in parts)
-    return lambda data: all(part(data) for part in parts)
 
 
 def _combine(readings: Sequence[Reading], *, any_of: bool) -> Reading:

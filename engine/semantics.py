@@ -174,3 +174,59 @@ def _positive_test(leaf: ast.Leaf) -> Test:
         return lambda value: isinstance(value, str) and \
             (pattern.fullmatch(value) is not None) is wanted
     raise ValueError(f"unknown operator {op}")
+
+
+def compile_holds(cond: ast.Condition) -> Test:
+    """The two-valued truth of a condition (as written, or normalised) as a closure over the
+    data: what the reference interpreter's `holds` means, except that a field holding
+    something other than a list has no items (in a validated proposal it is always a list).
+    Loops are written out: generator expressions cost more than the tests they run."""
+    if isinstance(cond, ast.Leaf):
+        get, test = getter(cond.path), leaf_test(cond)
+        return lambda data: test(get(data))
+    if isinstance(cond, ast.Not):
+        inner = compile_holds(cond.item)
+        return lambda data: not inner(data)
+    if isinstance(cond, ast.Quantifier):
+        return _quantifier_holds(cond)
+    parts = tuple(compile_holds(c) for c in cond.items)
+    if isinstance(cond, ast.Any):
+        def any_part(data: Any) -> bool:
+            for part in parts:  # noqa: SIM110 (no generator: see the docstring)
+                if part(data):
+                    return True
+            return False
+
+        return any_part
+
+    def every_part(data: Any) -> bool:
+        for part in parts:  # noqa: SIM110 (no generator: see the docstring)
+            if not part(data):
+                return False
+        return True
+
+    return every_part
+
+
+def _quantifier_holds(q: ast.Quantifier) -> Test:
+    get, per_item = getter(q.path), compile_holds(q.condition)
+    if q.kind == "some":
+        def some(data: Any) -> bool:
+            items = get(data)
+            if isinstance(items, list):
+                for item in items:
+                    if per_item(item):
+                        return True
+            return False
+
+        return some
+
+    def every(data: Any) -> bool:
+        items = get(data)
+        if type(items) is list:
+            for item in items:
+                if not per_item(item):
+                    return False
+        return True
+
+    return every

@@ -19,7 +19,7 @@ from engine.explain import compile_evidence
 from engine.matcher import DurableMatcher
 from engine.missing import ALL_ABSENT, MissingInformation, compile_needed
 from engine.normalize import NotExpressible, normalize
-from engine.semantics import MISSING, leaf_holds, leaf_test
+from engine.semantics import MISSING, compile_holds, leaf_holds, leaf_test
 from tests.engine import strategies
 from tests.engine.conftest import BASE_PROPOSAL, merged
 
@@ -90,6 +90,19 @@ def test_compiled_evidence_agrees_with_the_reference(cond: ast.Condition,
     except NotExpressible:
         return
     assert compile_evidence(normalised)(proposal, "") == reference.evidence(normalised, proposal)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cond=strategies.condition(), proposal=strategies.proposal())
+def test_compiled_truth_agrees_with_the_reference(cond: ast.Condition,
+                                                  proposal: dict[str, Any]) -> None:
+    """As written and normalised (proposals keep list fields lists, as validation ensures)."""
+    assert compile_holds(cond)(proposal) == reference.holds(cond, proposal)
+    try:
+        normalised = normalize(cond)
+    except NotExpressible:
+        return
+    assert compile_holds(normalised)(proposal) == reference.holds(cond, proposal)
 
 
 MISSING_INFORMATION = MissingInformation((), PROPOSAL)
