@@ -91,6 +91,8 @@ def _composite(cond: ast.Condition, pattern: str) -> ThreeValued:
     if _decides_without_paths(cond):
         decisive, other = (Truth.TRUE, Truth.FALSE) if any_of else (Truth.FALSE, Truth.TRUE)
 
+        # The same loop as over the items of a quantifier (`_quantifier`), written out in
+        # both: feeding one loop from a generator cost 20 % of missing information.
         def first_decisive(data: Any, prefix: str, absent: Absent) -> Reading:
             unknown: Paths | None = None
             for part in parts:
