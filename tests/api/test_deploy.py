@@ -1,14 +1,20 @@
-"""deploy/ stays consistent: YAML parses, the kustomization ships every pack file, gunicorn
-settings are the documented ones."""
+"""deploy/ stays consistent: YAML parses, the kustomization ships every pack file (and, when
+kubectl is at hand, renders into a pack identical to the bundled one), gunicorn settings are
+the documented ones."""
 
 from __future__ import annotations
 
 import runpy
+import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 from api.gunicornconf import settings
+from engine import load_pack
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -27,6 +33,48 @@ def test_kustomization_lists_every_pack_file() -> None:
     shipped = {p.resolve() for p in [*rules.glob("*.yaml"), *(rules / "lists").glob("*.yaml"),
                                      *(rules / "watchlists").iterdir()] if p.is_file()}
     assert listed == shipped
+
+
+def _materialise(config_map: dict[str, Any], directory: Path) -> None:
+    """Write a ConfigMap as the kubelet mounts it: the files live in a timestamped directory,
+    `..data` links to it, and each key is a link through `..data`."""
+    stamped = directory / "..2026_11_25_00_00_00.000000001"
+    stamped.mkdir(parents=True)
+    for key, text in config_map["data"].items():
+        (stamped / key).write_text(text, encoding="utf-8")
+        (directory / key).symlink_to(Path("..data") / key)
+    (directory / "..data").symlink_to(stamped.name)
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_kustomization_renders_the_bundled_pack(tmp_path: Path) -> None:
+    """What the Deployment mounts loads as the very pack in rules/ (same digest)."""
+    rendered = subprocess.run(
+        ["kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone",
+         str(DEPLOY / "kustomize")], capture_output=True, text=True, timeout=120, check=True)
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(rendered.stdout)}
+    deployment = docs["Deployment", "riskrules"]
+    pod = deployment["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = pod["containers"][0]["volumeMounts"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    root = Path(env["RISKRULES_RULES_DIR"])
+    for mount in mounts:
+        volume = volumes[mount["name"]]
+        if "configMap" not in volume:
+            continue
+        where = Path(mount["mountPath"])
+        assert where == root or root in where.parents, mount
+        # the generated name (with its content hash) is the one the Deployment refers to
+        _materialise(docs["ConfigMap", volume["configMap"]["name"]],
+                     tmp_path / where.relative_to(root))
+    mounted, bundled = load_pack(tmp_path), load_pack(REPO / "rules")
+    try:
+        assert mounted.digest == bundled.digest
+        assert [r.id for r in mounted.rules] == [r.id for r in bundled.rules]
+    finally:
+        mounted.close()
+        bundled.close()
 
 
 def test_deployment_probes_and_replicas() -> None:
