@@ -124,6 +124,6 @@ def _largest_remainder(numerators: Sequence[int], denominator: int, total_cents:
     if short <= 0:
         return floors
     order = sorted(range(len(numerators)), key=lambda i: (-(numerators[i] % denominator), i))
-    for i in order[:max(0, short)]:
+    for i in order[:short]:
         floors[i] += 1
     return floors

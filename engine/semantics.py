@@ -223,7 +223,7 @@ def _quantifier_holds(q: ast.Quantifier) -> Test:
 
     def every(data: Any) -> bool:
         items = get(data)
-        if type(items) is list:
+        if isinstance(items, list):
             for item in items:
                 if not per_item(item):
                     return False
