@@ -10,13 +10,14 @@ diff: `riskrules diff --base rules --head rules CORPUS --workers N --format json
   pool), and "steady" is N / (time − start-up). The JSON report must say N assessed, none
   invalid or failed.
 
-http: `riskrules serve --workers N` (gunicorn sync workers) on a free port with a temporary
-  SQLite file and a temporary keys file (one submitter key made by `riskrules keys create`),
-  RISKRULES_MAX_BODY_BYTES raised to 8 MiB (the 1 MiB default fits ~1,100 average proposals)
-  and RISKRULES_WORKER_TIMEOUT to 120 s (a 1,000-proposal batch must not be killed on a
-  loaded host). Two client threads post batches of B proposals until P proposals are sent;
-  proposals/s = P / wall time. Every result must be a stored assessment (200, an id for each
-  proposal), and the database must hold exactly as many rows as proposals were sent.
+http: `riskrules serve --workers N` (gunicorn sync workers, started by
+  benchmarks/loadkit/server.py as the load and fault scripts start it) on a free port with a
+  temporary SQLite file and keys file, RISKRULES_MAX_BODY_BYTES raised to 8 MiB (the 1 MiB
+  default fits ~1,100 average proposals) and RISKRULES_WORKER_TIMEOUT to 120 s (a
+  1,000-proposal batch must not be killed on a loaded host). Two client threads post batches
+  of B proposals until P proposals are sent; proposals/s = P / wall time. Every result must
+  be a stored assessment (200, an id for each proposal), and the database must hold exactly
+  as many rows as proposals were sent.
 
 Medians of R rounds; the worker counts are interleaved within a round so that load from other
 processes on the host spreads over all of them. Scaling = rate with 2 workers / rate with 1.
@@ -27,22 +28,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
-import signal
-import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +42,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.engine import DAY, synthetic_proposals  # noqa: E402
+from benchmarks.loadkit.server import Server, cpu_seconds, serving  # noqa: E402
 
 CLI = [sys.executable, "-m", "cli.main"]
 MAX_BODY_BYTES = 8 * 1024 * 1024
+SERVER_ENV = {"RISKRULES_MAX_BODY_BYTES": str(MAX_BODY_BYTES), "RISKRULES_WORKER_TIMEOUT": "120"}
 
 
 def _env() -> dict[str, str]:
@@ -151,108 +145,16 @@ def _print_scaling(results: dict[int, dict[str, float]], keys: tuple[str, ...]) 
 # -- POST /v1/assessments:batch -------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    base: str
-    key: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    database: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def serve_command(port: int, workers: int, database: Path, keys: Path) -> list[str]:
-    return [*CLI, "--rules", "rules", "serve", "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers), "--database-url", f"sqlite:///{database}",
-            "--keys-file", str(keys)]
-
-
-@contextmanager
-def server(workers: int) -> Iterator[Server]:
-    """`riskrules serve` on a free port with its own SQLite file and keys; stopped on exit."""
-    with tempfile.TemporaryDirectory(prefix="rr-bench-serve-") as tmp:
-        keys, database, log = Path(tmp) / "keys.yaml", Path(tmp) / "db.sqlite3", \
-            Path(tmp) / "server.log"
-        made = subprocess.run([*CLI, "keys", "create", "--role", "submitter",
-                               "--keys-file", str(keys)], cwd=ROOT, env=_env(),
-                              capture_output=True, text=True, check=False)
-        if made.returncode != 0:
-            raise SystemExit(f"riskrules keys create failed:\n{made.stderr}")
-        key = made.stdout.strip().splitlines()[0]
-        port = _free_port()
-        env = {**_env(), "RISKRULES_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
-               "RISKRULES_WORKER_TIMEOUT": "120"}
-        with log.open("wb") as out:
-            process = subprocess.Popen(serve_command(port, workers, database, keys), cwd=ROOT,
-                                       env=env, stdout=out, stderr=subprocess.STDOUT)
-        srv = Server(f"http://127.0.0.1:{port}", key, process, log, database)
-        try:
-            _wait_ready(srv, workers)
-            yield srv
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-
-def _wait_ready(srv: Server, workers: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        if srv.process.poll() is not None:
-            raise SystemExit(f"riskrules serve exited {srv.process.returncode}:\n"
-                             f"{srv.log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(srv.base + "/readyz", timeout=5) as response:
-                if response.status == 200:
-                    break
-        except (OSError, urllib.error.HTTPError):
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"riskrules serve not ready in 60 s:\n"
-                             f"{srv.log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.2)
-    # every worker loads its pack after fork: wait until all have said so in the log
-    while srv.log.read_text(errors="replace").count("Booting worker") < workers:
-        if time.monotonic() > deadline:
-            raise SystemExit("not every gunicorn worker booted in 60 s")
-        time.sleep(0.2)
-
-
 def post_batch(srv: Server, body: bytes) -> bytes:
-    request = urllib.request.Request(srv.base + "/v1/assessments:batch", data=body,
-                                     method="POST")
-    request.add_header("Content-Type", "application/json")
-    request.add_header("Authorization", f"Bearer {srv.key}")
-    try:
-        with urllib.request.urlopen(request, timeout=300) as response:
-            return bytes(response.read())
-    except urllib.error.HTTPError as error:
-        raise SystemExit(f"batch answered {error.code}: {error.read()[:2000]!r}") from None
+    status, _, raw = srv.call("POST", "/v1/assessments:batch", body, timeout=300)
+    if status != 200:
+        raise SystemExit(f"batch answered {status}: {raw[:2000]!r}")
+    return raw
 
 
 def worker_cpu(srv: Server) -> float:
-    """CPU seconds used so far by the live gunicorn workers (from /proc; 0 where unreadable)."""
-    pids = {int(p) for p in re.findall(r"Booting worker with pid: (\d+)",
-                                       srv.log.read_text(errors="replace"))}
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    return total
+    """CPU seconds used so far by the live gunicorn workers."""
+    return cpu_seconds(srv.worker_pids())
 
 
 def load(srv: Server, body: bytes, batches_per_thread: int,
@@ -299,25 +201,18 @@ def verify(answers: list[bytes], size: int) -> None:
             raise SystemExit(f"a batch of {size} returned {len(stored)} assessments: {problem}")
 
 
-def stored_rows(database: Path) -> int:
-    with sqlite3.connect(database) as conn:
-        count: int = conn.execute("SELECT count(*) FROM assessments").fetchone()[0]
-        return count
-
-
 def bench_http(workers: list[int], sizes: list[int], per_run: int,
                rounds: int) -> dict[int, dict[int, float]]:
     print(f"\n## POST /v1/assessments:batch: 2 client threads, {per_run} proposals per run")
-    print("$ " + " ".join(serve_command(0, 0, Path("DB"), Path("KEYS"))).replace(
-        sys.executable, "python").replace("127.0.0.1:0", "127.0.0.1:PORT").replace(
-        "--workers 0", "--workers N"))
+    print("$ python -m cli.main --rules rules serve --bind 127.0.0.1:PORT --workers N "
+          "--database-url sqlite:///DB --keys-file KEYS   # benchmarks/loadkit/server.py")
     proposals = synthetic_proposals(max(sizes))
     bodies = {b: json.dumps({"proposals": proposals[:b]}).encode() for b in sizes}
     samples: dict[tuple[int, int], list[tuple[float, float, float]]] = {
         (w, b): [] for w in workers for b in sizes}
     # one server per worker count; rounds interleave the batch sizes
     for w in workers:
-        with server(w) as srv:
+        with serving("sqlite", workers=w, env=SERVER_ENV) as srv:
             sent = 0
             for b in sizes:  # warm-up: every worker has scored and stored before timing
                 _, _, answers = load(srv, bodies[b], 1)
@@ -331,7 +226,7 @@ def bench_http(workers: list[int], sizes: list[int], per_run: int,
                     count = 2 * per_thread * b
                     sent += count
                     samples[w, b].append((count / wall, 1000 * cpu / count, cpu / wall))
-            rows = stored_rows(srv.database)
+            rows = srv.database.count()
             if rows != sent:
                 raise SystemExit(f"{rows} rows stored for {sent} proposals sent")
     results: dict[int, dict[int, float]] = {w: {} for w in workers}
