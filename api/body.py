@@ -15,6 +15,7 @@ import json
 from typing import IO, Any
 
 from flask import Request
+from gunicorn.http.errors import NoMoreData, ParseException
 
 from api.errors import MalformedBody, PayloadTooLarge, UnsupportedMediaType
 from engine.jsontext import MalformedJSON, loads_strict
@@ -61,7 +62,15 @@ def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while total < limit:
-        chunk = stream.read(min(_READ_SIZE, limit - total))
+        try:
+            chunk = stream.read(min(_READ_SIZE, limit - total))
+        except (ParseException, NoMoreData) as error:
+            # gunicorn reads the transfer coding while the app reads the body: a chunk size
+            # like `zz`, a missing terminator or a body cut short raise here, not before.
+            detail = type(error).__name__ if isinstance(error, NoMoreData) else (
+                f"{type(error).__name__}: {error}")
+            # (gunicorn then closes the connection: where the next request starts is unknown)
+            raise MalformedBody(f"the body's transfer coding is broken ({detail})") from None
         if not chunk:
             break
         chunks.append(chunk)

@@ -9,6 +9,7 @@ exactly as the engine produced it (a schema dump would drop fields the project m
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -92,6 +93,29 @@ def _country(value: str) -> bool:
     return True
 
 
+def free_text(value: str) -> bool:
+    """The contract's rule for free text: no C0 control character but tab, LF and CR."""
+    found = contract.control_character(value)
+    if found is not None:
+        raise ValidationError(f"control character U+{ord(found):04X} is not allowed in text")
+    return True
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """An RFC 3339 date-time with an offset, read as UTC; a moment outside years 1-9999 once
+    converted (`0001-01-01T00:00:00+14:00`) is refused instead of overflowing later."""
+
+    default_error_messages = {"range": "Not a date-time between years 1 and 9999 in UTC."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> dt.datetime:
+        moment: dt.datetime = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise self.make_error("range") from None
+
+
 def _currency(value: str) -> bool:
     if not contract.is_currency(value):
         raise ValidationError(f"not an ISO 4217 currency code or crypto ticker: {value!r}")
@@ -168,7 +192,8 @@ class _Builder:
             validators.append(validate.Length(min=spec.min_length, max=spec.max_length))
         kind = spec.kind
         if kind is Kind.STRING:
-            return fields.String(validate=validators, **common)
+            meta["pattern"] = contract.TEXT_PATTERN
+            return fields.String(validate=[*validators, free_text], **common)
         if kind is Kind.ENUM:
             return fields.String(validate=[validate.OneOf(spec.choices), *validators], **common)
         if kind is Kind.COUNTRY:
@@ -274,9 +299,10 @@ class AssessmentQuerySchema(Schema):
                            metadata={"description": "opaque cursor from `next_cursor`"})
     decision = fields.String(validate=validate.OneOf(DECISIONS))
     band = fields.String(validate=validate.OneOf(BANDS))
-    since = fields.AwareDateTime(metadata={"description": "created at or after (RFC 3339)"})
-    until = fields.AwareDateTime(metadata={"description": "created before (RFC 3339)"})
-    reference = fields.String(validate=validate.Length(1, 128))
+    since = UTCDateTime(metadata={"description": "created at or after (RFC 3339)"})
+    until = UTCDateTime(metadata={"description": "created before (RFC 3339)"})
+    reference = fields.String(validate=[validate.Length(1, 128), free_text],
+                              metadata={"pattern": contract.TEXT_PATTERN})
 
 
 class RuleQuerySchema(Schema):
@@ -285,7 +311,8 @@ class RuleQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    factor = fields.String(validate=validate.Length(1, 100))
+    factor = fields.String(validate=[validate.Length(1, 100), free_text],
+                           metadata={"pattern": contract.TEXT_PATTERN})
     kind = fields.String(validate=validate.OneOf(RULE_KINDS))
 
 

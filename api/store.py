@@ -26,6 +26,7 @@ from api.errors import InvalidQuery, StoreUnavailable
 from engine.errors import FieldError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/riskrules.sqlite3"
+MAX_SEQ = 2**63 - 1  # the largest BIGINT (PostgreSQL) and INTEGER (SQLite)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 T = TypeVar("T")
@@ -142,13 +143,19 @@ def encode_cursor(seq: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
+    """The `before` of a cursor `encode_cursor` made; InvalidQuery for anything else. Every
+    field is bounded: exactly {v: 1, before: 1 .. MAX_SEQ}, so no value can overflow a
+    database integer (2^63 did: 500 on SQLite, 503 on PostgreSQL)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        seq = data["before"]
-        if data.get("v") != 1 or not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        data = json.loads(base64.b64decode(padded.encode(), altchars=b"-_", validate=True))
+        if not isinstance(data, dict) or set(data) != {"v", "before"}:
             raise ValueError(cursor)
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
+        seq = data["before"]
+        if (data["v"] != 1 or isinstance(data["v"], bool) or not isinstance(seq, int)
+                or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ):
+            raise ValueError(cursor)
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, RecursionError):
         raise InvalidQuery("invalid cursor",
                            errors=[FieldError("cursor", "not a cursor this server issued")]
                            ) from None

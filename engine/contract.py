@@ -181,6 +181,19 @@ RESERVED_NAMES = frozenset({"sid", "id", "$s", "$i", "$m", "m", "s", "run", "$l"
 
 CRYPTO_TICKER = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
 
+# Free text (every `string` field) may hold any Unicode character except the C0 control
+# characters other than tab, line feed and carriage return: a NUL cannot be stored by
+# PostgreSQL, and none of them belongs in a name or a title. One definition for the API's
+# validation, its OpenAPI document and the editor schemas.
+TEXT_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$"
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0B\x0C\x0E-\x1F]")
+
+
+def control_character(value: str) -> str | None:
+    """The first C0 control character of `value` that free text may not hold, or None."""
+    found = _CONTROL_CHARACTER.search(value)
+    return None if found is None else found.group()
+
 
 @cache
 def iso_countries() -> frozenset[str]:

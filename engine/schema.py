@@ -381,6 +381,7 @@ def proposal_schema(spec: FieldSpec, defs: _Defs, where: str = "") -> Schema:
     else:
         out = dict(defs.value(spec, where))
         if kind is Kind.STRING:
+            out["pattern"] = contract.TEXT_PATTERN
             if spec.min_length is not None:
                 out["minLength"] = spec.min_length
             if spec.max_length is not None:

@@ -46,6 +46,9 @@ from engine.errors import ProposalError, RiskrulesError
 bp = Blueprint("assessments", __name__)
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Ids this server issues are UUIDs; anything else (control characters, which PostgreSQL cannot
+# even compare, or 10,000 characters) is not looked up at all.
+_LOOKUP_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 
 def new_assessment_id() -> str:
@@ -180,7 +183,7 @@ def create_batch() -> Response:
 @bp.get("/v1/assessments/<assessment_id>")
 def get_assessment(assessment_id: str) -> Response:
     authorize("auditor")
-    stored = services().store.get(assessment_id) if len(assessment_id) <= 64 else None
+    stored = services().store.get(assessment_id) if _LOOKUP_ID.match(assessment_id) else None
     if stored is None:
         raise NotFound(f"no assessment with id {assessment_id!r}")
     return json_response(stored.assessment_json)
