@@ -353,6 +353,15 @@ class EvidenceSchema(_Open):
     test = fields.String(required=True)
 
 
+class LegalBasisSchema(_Open):
+    """Where the law behind a rule is written, and when that was checked."""
+
+    instrument = fields.String(required=True)
+    provision = fields.String(required=True)
+    url = fields.String(required=True)
+    as_of = fields.String(required=True, metadata={"format": "date"})
+
+
 class RuleHitSchema(_Open):
     """A rule that fired, with its points and evidence."""
 
@@ -362,6 +371,7 @@ class RuleHitSchema(_Open):
     points = fields.Float(required=True, metadata={"description": "signed; mitigations < 0"})
     rationale = fields.String(required=True, allow_none=True)
     source = fields.String(required=True, allow_none=True)
+    legal_basis = fields.List(fields.Nested(LegalBasisSchema))
     evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
 
 
@@ -481,6 +491,7 @@ class RuleSchema(_Open):
     points = fields.Float(required=True)
     rationale = fields.String(allow_none=True)
     source = fields.String(allow_none=True)
+    legal_basis = fields.List(fields.Nested(LegalBasisSchema))
     enabled = fields.Boolean()
     tags = fields.List(fields.String())
     effective_from = fields.String(allow_none=True, metadata={"format": "date"})
@@ -545,6 +556,7 @@ def rule_document(rule: Any) -> dict[str, Any]:
         "id": rule.id, "title": rule.title, "factor": rule.factor,
         "kind": getattr(rule.kind, "value", rule.kind), "points": rule.points,
         "rationale": getattr(rule, "rationale", None), "source": getattr(rule, "source", None),
+        "legal_basis": [b.to_dict() for b in getattr(rule, "legal_basis", ())],
         "enabled": bool(getattr(rule, "enabled", True)),
         "tags": list(getattr(rule, "tags", ()) or ()),
         "effective_from": _text(getattr(rule, "effective_from", None)),

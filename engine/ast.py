@@ -106,6 +106,20 @@ class RuleKind(str, Enum):
 
 
 @dataclass(frozen=True)
+class LegalBasis:
+    """Where the law behind a rule is: instrument, provision, official URL, date checked."""
+
+    instrument: str
+    provision: str
+    url: str
+    as_of: dt.date
+
+    def to_dict(self) -> dict[str, str]:
+        return {"instrument": self.instrument, "provision": self.provision, "url": self.url,
+                "as_of": self.as_of.isoformat()}
+
+
+@dataclass(frozen=True)
 class Rule:
     """A validated rule. `index` is its declaration order across the pack (files sorted by name)."""
 
@@ -123,6 +137,7 @@ class Rule:
     effective_until: dt.date | None
     pos: Position
     index: int
+    legal_basis: tuple[LegalBasis, ...] = ()
 
     def active_on(self, day: dt.date) -> bool:
         if not self.enabled:

@@ -31,9 +31,13 @@ PACK_KEYS = ("name", "version", "description", "factors", "bands", "knockouts", 
 FACTOR_KEYS = ("id", "label", "weight", "description")
 BAND_KEYS = ("band", "min", "decision")
 RULE_KEYS = ("id", "title", "factor", "kind", "points", "when", "rationale", "source",
-             "enabled", "tags", "effective_from", "effective_until")
+             "legal_basis", "enabled", "tags", "effective_from", "effective_until")
 LIST_KEYS = ("name", "description", "kind", "as_of", "source", "entries")
 ENTRY_KEYS = ("value", "note", "source", "since")
+LEGAL_BASIS_KEYS = ("instrument", "provision", "url", "as_of")
+LEGAL_BASIS_REQUIRED = LEGAL_BASIS_KEYS
+# an official text is linked over https; anything else (a file path, a bare name) is refused
+LEGAL_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/\S*)?$")
 KNOCKOUT_KEYS = ("decision",)
 SCREENING_KEYS = ("threshold", "watchlists")
 RULE_FILE_KEYS = ("rules",)
@@ -419,6 +423,9 @@ class RuleParser:
             self.sink.warning("W001", f"rule {label} has no rationale", m.pos)
         if source is None and "source" not in m.values:
             self.sink.warning("W002", f"rule {label} has no source", m.pos)
+        legal_basis = self.legal_basis(m.get("legal_basis"))
+        if "legal_basis" not in m.values:
+            self.sink.warning("W003", f"rule {label} has no legal_basis", m.pos)
         enabled = r.boolean(m.get("enabled"), "enabled")
         tags = tuple(t for t in (r.text(i, "tag", max_length=64) for i in
                                  r.seq(m.get("tags"), "tags")) if t)
@@ -434,7 +441,34 @@ class RuleParser:
         assert rid and title and factor and kind and points is not None and when is not None
         return ast.Rule(rid, title, factor, kind, points, when, rationale or "", source or "",
                         enabled if enabled is not None else True, tags, start, end, m.pos,
-                        self.index)
+                        self.index, legal_basis)
+
+    def legal_basis(self, node: YNode | None) -> tuple[ast.LegalBasis, ...]:
+        """`legal_basis`: one mapping or a non-empty list of them (instrument, provision, url,
+        as_of)."""
+        if node is None:
+            return ()
+        r = self.r
+        items: list[YNode] = [node] if isinstance(node, YMap) else r.seq(node, "legal_basis")
+        if isinstance(node, YSeq) and not items:
+            self.sink.error("E017", "legal_basis needs at least one entry", node.pos)
+        found: list[ast.LegalBasis] = []
+        for item in items:
+            m = r.mapping(item, "a legal_basis entry", node.pos)
+            if m is None:
+                continue
+            r.keys(m, LEGAL_BASIS_KEYS, LEGAL_BASIS_REQUIRED, "legal_basis entry")
+            instrument = r.text(m.get("instrument"), "instrument", max_length=300)
+            provision = r.text(m.get("provision"), "provision", max_length=300)
+            url = r.text(m.get("url"), "url", max_length=2000)
+            if url is not None and not LEGAL_URL.match(url):
+                self.sink.error("E004", f"url '{url[:80]}' must be an https:// address of the "
+                                "official text", m.values["url"].pos)
+                url = None
+            as_of = r.date(m.get("as_of"), "as_of")
+            if instrument and provision and url and as_of:
+                found.append(ast.LegalBasis(instrument, provision, url, as_of))
+        return tuple(found)
 
     # -- conditions ---------------------------------------------------------------------------
 

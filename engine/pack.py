@@ -51,6 +51,7 @@ class RuleHit(NamedTuple):
         r = self.rule
         return {"rule": r.id, "title": r.title, "kind": r.kind.value, "factor": r.factor,
                 "points": _number(r.points), "rationale": r.rationale, "source": r.source,
+                "legal_basis": [b.to_dict() for b in r.legal_basis],
                 "evidence": [e.to_dict() for e in self.evidence]}
 
 

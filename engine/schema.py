@@ -446,6 +446,18 @@ def pack_schema() -> Schema:
                      "decision and screening settings of a rule pack.", root, {})
 
 
+def _legal_basis() -> Schema:
+    entry = _closed({
+        "instrument": _text("the law, regulation or order (e.g. 31 CFR Part 589)"),
+        "provision": _text("article or section (e.g. 589.201)"),
+        "url": {"type": "string", "pattern": language.LEGAL_URL.pattern,
+                "description": "the official text (eCFR, Federal Register, EUR-Lex, ...)"},
+        "as_of": {**DATE, "description": "when the text was checked"},
+    }, language.LEGAL_BASIS_KEYS, language.LEGAL_BASIS_REQUIRED)
+    return {"description": "the law behind the rule: one entry or a list of them",
+            "oneOf": [entry, {"type": "array", "minItems": 1, "items": entry}]}
+
+
 def rules_schema() -> Schema:
     """A rule file (a top-level `rules:` list)."""
     defs = _Defs()
@@ -464,7 +476,8 @@ def rules_schema() -> Schema:
                    "mitigation: negative"},
         "when": {**when, "description": "the condition under which the rule fires"},
         "rationale": _text("what the reviewer should do when this fires, and why it matters"),
-        "source": _text("where the consideration comes from"),
+        "source": _text("where the consideration comes from (the article's quote)"),
+        "legal_basis": _legal_basis(),
         "enabled": {"type": "boolean", "description": "default true"},
         "tags": {"type": "array", "items": _text("a tag")},
         "effective_from": {**DATE, "description": "the rule does not fire before this date"},

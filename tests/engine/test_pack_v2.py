@@ -1,0 +1,51 @@
+"""Legal content of the bundled pack (rule pack v2): legal bases, and decisions that must not
+depend on what the law does not distinguish."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import Pack, load_pack
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "rules"
+EXAMPLES = ROOT / "examples"
+DAY = dt.date(2026, 11, 27)
+
+
+@pytest.fixture(scope="module")
+def pack() -> Iterator[Pack]:
+    loaded = load_pack(RULES)
+    yield loaded
+    loaded.close()
+
+
+def _example(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+    return data
+
+
+def test_every_bundled_rule_has_a_legal_basis_on_an_official_site(pack: Pack) -> None:
+    official = ("https://www.ecfr.gov/", "https://eur-lex.europa.eu/", "https://ofac.treasury.gov/",
+                "https://www.federalregister.gov/", "https://www.fincen.gov/",
+                "https://www.bis.gov/", "https://www.fatf-gafi.org/")
+    for rule in pack.rules:
+        assert rule.legal_basis, rule.id
+        for basis in rule.legal_basis:
+            assert basis.url.startswith(official), (rule.id, basis.url)
+            assert basis.as_of <= DAY
+
+
+def test_a_fired_rule_carries_its_legal_basis_into_the_assessment(pack: Pack) -> None:
+    assessment = pack.assess(_example("telecom-upgrade-iran-via-turkey.json"), as_of=DAY)
+    hits = {h["rule"]: h for h in assessment.to_dict()["knockouts"]}
+    assert "KO-004" in hits
+    urls = [b["url"] for b in hits["KO-004"]["legal_basis"]]
+    assert "https://www.ecfr.gov/current/title-31/section-560.204" in urls
