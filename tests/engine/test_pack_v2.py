@@ -3,7 +3,6 @@ depend on what the law does not distinguish."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 from collections.abc import Iterator
