@@ -17,12 +17,12 @@ from typing import Any, cast
 
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from engine import contract
+from engine import ast, contract
 from engine.contract import FieldSpec, Kind
 from engine.errors import FieldError, ProposalError
 
 BANDS = ("low", "medium", "high", "critical")
-DECISIONS = ("approve", "review", "escalate", "reject")
+DECISIONS = ast.DECISIONS
 RULE_KINDS = ("risk", "mitigation", "knockout")
 ROOT_PATH = "$"
 
@@ -373,6 +373,30 @@ class RuleHitSchema(_Open):
     source = fields.String(required=True, allow_none=True)
     legal_basis = fields.List(fields.Nested(LegalBasisSchema))
     evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
+    at_least = fields.String(validate=validate.OneOf(ast.FLOOR_DECISIONS), metadata={
+        "description": "only on a floor: the decision is at least this when the rule fires"})
+
+
+class CheckedClearSchema(_Open):
+    """A knockout or floor that was evaluated on the proposal and did not hold."""
+
+    rule = fields.String(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(RULE_KINDS))
+    at_least = fields.String(validate=validate.OneOf(ast.FLOOR_DECISIONS),
+                             metadata={"description": "only on a floor"})
+
+
+class UnsettledSchema(_Open):
+    """A knockout or floor that did not fire but could once the absent `paths` are given."""
+
+    rule = fields.String(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(RULE_KINDS))
+    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS), metadata={
+        "description": "what the rule would force (knockout) or set as a floor if it fired"})
+    paths = fields.List(fields.String(), required=True, metadata={
+        "description": "the absent fields that would settle it"})
 
 
 class FactorScoreSchema(_Open):
@@ -416,6 +440,20 @@ class AssessmentSchema(_Open):
     factors = fields.List(fields.Nested(FactorScoreSchema), required=True)
     missing_information = fields.List(fields.Nested(MissingInformationSchema), required=True)
     summary = fields.String(required=True)
+    # added by contract v2 (absent from assessments stored before it; never renamed)
+    band_decision = fields.String(validate=validate.OneOf(DECISIONS), metadata={
+        "description": "the decision of the score's band alone, before floors, knockouts and "
+                       "the provisional raise"})
+    floors = fields.List(fields.Nested(RuleHitSchema), metadata={
+        "description": "fired rules that set a floor (`at_least`) on the decision"})
+    provisional = fields.Boolean(metadata={
+        "description": "true when an absent field could make a knockout or floor fire: the "
+                       "decision is then at least the pack's incomplete_decision (never "
+                       "approve)"})
+    unsettled = fields.List(fields.Nested(UnsettledSchema), metadata={
+        "description": "knockouts and floors that absent fields leave undecided"})
+    checked_clear = fields.List(fields.Nested(CheckedClearSchema), metadata={
+        "description": "knockouts and floors evaluated on the proposal that did not hold"})
 
 
 class FieldErrorSchema(_Open):

@@ -78,4 +78,14 @@ def render(origin: str, a: dict[str, Any]) -> str:
                 lines.append(f"             {ev['path']} = {ev['value']!r}  ({ev['test']})")
     for item in a["missing_information"]:
         lines.append(f"  missing: {item['path']} (needed by {', '.join(item['rules'])})")
+    for floor in a.get("floors", []):
+        lines.append(f"  floor: {floor['rule']} {floor['title']} (at least {floor['at_least']})")
+    for item in a.get("unsettled", []):
+        lines.append(f"  unsettled: {item['rule']} {item['title']} (would force "
+                     f"{item['decision']}; settle {', '.join(item['paths'])})")
+    if a.get("provisional"):
+        lines.append("  PROVISIONAL: the decision may change once the unsettled facts are given")
+    clear = a.get("checked_clear", [])
+    if clear:
+        lines.append(f"  checked and clear: {', '.join(c['rule'] for c in clear)}")
     return "\n".join(lines)

@@ -12,6 +12,21 @@ from enum import Enum
 
 from engine.errors import Position
 
+# The decision vocabulary, from the most lenient to the strictest: the final decision of an
+# assessment is the strictest of its band's decision, every floor and every knockout.
+DECISIONS = ("approve", "review", "escalate", "reject")
+# what a rule's `at_least` may raise the decision to (a knockout already forces its decision)
+FLOOR_DECISIONS = ("review", "escalate")
+# what a pack's `incomplete_decision` may be (an approval is never provisional)
+INCOMPLETE_DECISIONS = ("review", "escalate", "reject")
+STRICTNESS = {d: i for i, d in enumerate(DECISIONS)}
+
+
+def strictest(*decisions: str) -> str:
+    """The strictest of `decisions` (at least one), by their order in DECISIONS."""
+    return max(decisions, key=STRICTNESS.__getitem__)
+
+
 COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
 MEMBERSHIP = ("in", "not_in", "in_list", "not_in_list")
 CONTAINMENT = ("contains", "contains_any")
@@ -138,6 +153,13 @@ class Rule:
     pos: Position
     index: int
     legal_basis: tuple[LegalBasis, ...] = ()
+    # the decision this rule raises the outcome to when it fires (risk rules only), or None
+    at_least: str | None = None
+
+    @property
+    def decisive(self) -> bool:
+        """A knockout or a floor: a rule whose firing alone can change the decision."""
+        return self.kind is RuleKind.KNOCKOUT or self.at_least is not None
 
     def active_on(self, day: dt.date) -> bool:
         if not self.enabled:
@@ -212,3 +234,5 @@ class PackSpec:
     lists: dict[str, RefList]
     rules: tuple[Rule, ...]
     files: tuple[str, ...]
+    # the least decision of an assessment that an absent field could change (provisional)
+    incomplete_decision: str = "review"

@@ -11,7 +11,7 @@ Missing information is engine.missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from engine import ast
@@ -122,15 +122,30 @@ def _quantifier_evidence(q: ast.Quantifier) -> EvidenceFn:
 
 
 def summary(band: str, score: float, top_factor: str | None, top_contribution: float,
-            knockouts: list[tuple[str, str]], decision: str) -> str:
-    """One human sentence: band, score, top factor, knockouts, decision."""
+            knockouts: list[tuple[str, str]], decision: str, *,
+            floors: Sequence[tuple[str, str, str]] = (),
+            unsettled: Sequence[tuple[str, Sequence[str]]] = ()) -> str:
+    """One human sentence: band, score, top factor, knockouts, floors, decision, and when the
+    decision is provisional, the absent facts that would settle it."""
     head = f"{band.capitalize()} risk (score {score:.2f} of 100)"
     if top_factor is None:
         body = "no risk rule fired"
     else:
         body = f"driven mostly by {top_factor} ({top_contribution:.2f} points)"
+    text = f"{head}, {body}"
     if knockouts:
         names = "; ".join(f"{rid} {title}" for rid, title in knockouts)
         plural = "knockout" if len(knockouts) == 1 else "knockouts"
-        return f"{head}, {body}; {len(knockouts)} {plural} ({names}) force(s) {decision}."
-    return f"{head}, {body}: {decision}."
+        text += f"; {len(knockouts)} {plural} ({names}) force(s) {decision}"
+    if floors:
+        names = "; ".join(f"{rid} {title} (at least {least})" for rid, title, least in floors)
+        plural = "floor" if len(floors) == 1 else "floors"
+        text += f"; {len(floors)} {plural} ({names})"
+    if floors or not knockouts:
+        text += f": {decision}"
+    if unsettled:
+        paths = sorted({p for _, ps in unsettled for p in ps})
+        rules = ", ".join(rid for rid, _ in unsettled)
+        text += (f"; provisional: {', '.join(paths)} not given, and could trigger {rules}: "
+                 "give them to settle the decision")
+    return text + "."

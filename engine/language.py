@@ -24,14 +24,16 @@ from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml
 RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 BAND_NAMES = ("low", "medium", "high", "critical")
-DECISIONS = ("approve", "review", "escalate", "reject")
+DECISIONS = ast.DECISIONS
 LIST_KINDS = ("country", "currency", "string")
 
-PACK_KEYS = ("name", "version", "description", "factors", "bands", "knockouts", "screening")
+PACK_KEYS = ("name", "version", "description", "factors", "bands", "knockouts", "screening",
+             "incomplete_decision")
 FACTOR_KEYS = ("id", "label", "weight", "description")
 BAND_KEYS = ("band", "min", "decision")
 RULE_KEYS = ("id", "title", "factor", "kind", "points", "when", "rationale", "source",
-             "legal_basis", "enabled", "tags", "effective_from", "effective_until")
+             "legal_basis", "enabled", "tags", "effective_from", "effective_until",
+             "at_least")
 LIST_KEYS = ("name", "description", "kind", "as_of", "source", "entries")
 ENTRY_KEYS = ("value", "note", "source", "since")
 LEGAL_BASIS_KEYS = ("instrument", "provision", "url", "as_of")
@@ -163,7 +165,8 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
     """Validate pack.yaml; returns the settings that could be read (errors go to `sink`)."""
     r = _Reader(sink)
     out: dict[str, object] = {"name": "", "version": "", "description": "", "factors": (),
-                              "bands": (), "knockout_decision": "reject", "screening": None}
+                              "bands": (), "knockout_decision": "reject", "screening": None,
+                              "incomplete_decision": "review"}
     if node is None:  # unreadable: already reported
         return out
     root = r.mapping(node, "pack.yaml", Position(label, 1, 1))
@@ -194,6 +197,13 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
     screening = root.get("screening")
     if screening is not None:
         out["screening"] = _screening(r, screening, root.pos)
+    incomplete = r.text(root.get("incomplete_decision"), "incomplete_decision")
+    if incomplete is not None and incomplete not in ast.INCOMPLETE_DECISIONS:
+        sink.error("E018", "incomplete_decision must be one of "
+                   f"{', '.join(ast.INCOMPLETE_DECISIONS)} (an approval is never provisional)",
+                   root.values["incomplete_decision"].pos)
+    elif incomplete:
+        out["incomplete_decision"] = incomplete
     return out
 
 
@@ -414,6 +424,15 @@ class RuleParser:
                 self.sink.error("E020", "points must be between -100 and 100", ppos)
             elif round(points * 100) != points * 100:
                 self.sink.error("E020", "points may have at most two decimals", ppos)
+        at_least = r.text(m.get("at_least"), "at_least")
+        if at_least is not None:
+            apos = m.values["at_least"].pos
+            if at_least not in ast.FLOOR_DECISIONS:
+                self.sink.error("E018", "at_least must be one of "
+                                f"{', '.join(ast.FLOOR_DECISIONS)}", apos)
+            elif kind is not None and kind is not ast.RuleKind.RISK:
+                self.sink.error("E023", f"only a risk rule sets a floor (at_least); a {kind.value} "
+                                "rule cannot", apos)
         when_node = m.get("when")
         when = self.condition(when_node, PROPOSAL, "", 0) if when_node is not None else None
         rationale = r.text(m.get("rationale"), "rationale")
@@ -441,7 +460,7 @@ class RuleParser:
         assert rid and title and factor and kind and points is not None and when is not None
         return ast.Rule(rid, title, factor, kind, points, when, rationale or "", source or "",
                         enabled if enabled is not None else True, tags, start, end, m.pos,
-                        self.index, legal_basis)
+                        self.index, legal_basis, at_least)
 
     def legal_basis(self, node: YNode | None) -> tuple[ast.LegalBasis, ...]:
         """`legal_basis`: one mapping or a non-empty list of them (instrument, provision, url,

@@ -275,17 +275,31 @@ class MissingInformation:
         _walk(self._plan, data, out)
         return out
 
-    def __call__(self, data: Any, day: dt.date) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    def readings(self, data: Any, day: dt.date) -> tuple[Absent, list[tuple[ast.Rule, Reading]]]:
+        """The absent fields of `data` and, for each rule active on `day` that reads one of
+        them, its three-valued reading (rules that read no absent field are two-valued: not
+        listed)."""
         absent = self.absent(data)
         candidates: set[int] = set()
         for path in absent:
             candidates |= self._readers.get(path, NO_RULES)
-        needed: dict[str, list[str]] = {}
+        out: list[tuple[ast.Rule, Reading]] = []
         for index in sorted(candidates):
             rule = self._rules[index]
-            if not rule.active_on(day):
-                continue
-            for path in self._needed[index](data, "", absent)[1]:
-                needed.setdefault(path, []).append(rule.id)
-        return tuple((p, tuple(ids)) for p, ids in sorted(needed.items()))
+            if rule.active_on(day):
+                out.append((rule, self._needed[index](data, "", absent)))
+        return absent, out
 
+    def __call__(self, data: Any, day: dt.date) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return needed_by_path(self.readings(data, day)[1])
+
+
+def needed_by_path(readings: Iterable[tuple[ast.Rule, Reading]]
+                   ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Missing information from rule readings: each absent field that decided some rule, with
+    those rules' ids (in reading order), sorted by path."""
+    needed: dict[str, list[str]] = {}
+    for rule, (_, paths) in readings:
+        for path in paths:
+            needed.setdefault(path, []).append(rule.id)
+    return tuple((p, tuple(ids)) for p, ids in sorted(needed.items()))

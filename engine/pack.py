@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from engine import ast
 from engine.compiler import CompiledRules, compile_rules
 from engine.contract import PROPOSAL
+from engine.decision import Decider, Outcome, clear_entry
 from engine.enrich import Enricher
 from engine.errors import (
     Diagnostic,
@@ -34,7 +35,7 @@ from engine.facts import FactBuilder
 from engine.language import RuleParser, parse_list, parse_pack_settings, read_file
 from engine.lint import lint
 from engine.matcher import DurableMatcher
-from engine.missing import MissingInformation
+from engine.missing import MissingInformation, needed_by_path
 from engine.normalize import normalize_rules
 from engine.scoring import Scorer, Scores
 
@@ -49,10 +50,13 @@ class RuleHit(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         r = self.rule
-        return {"rule": r.id, "title": r.title, "kind": r.kind.value, "factor": r.factor,
-                "points": _number(r.points), "rationale": r.rationale, "source": r.source,
-                "legal_basis": [b.to_dict() for b in r.legal_basis],
-                "evidence": [e.to_dict() for e in self.evidence]}
+        out = {"rule": r.id, "title": r.title, "kind": r.kind.value, "factor": r.factor,
+               "points": _number(r.points), "rationale": r.rationale, "source": r.source,
+               "legal_basis": [b.to_dict() for b in r.legal_basis],
+               "evidence": [e.to_dict() for e in self.evidence]}
+        if r.at_least is not None:
+            out["at_least"] = r.at_least
+        return out
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,21 @@ class Assessment:
     hits: tuple[RuleHit, ...]
     missing_information: tuple[tuple[str, tuple[str, ...]], ...]
     summary: str
+    outcome: Outcome
     id: str | None = None
 
     @property
     def decision(self) -> str:
-        return self.scores.decision
+        return self.outcome.decision
+
+    @property
+    def provisional(self) -> bool:
+        return self.outcome.provisional
+
+    @property
+    def floors(self) -> list[RuleHit]:
+        return [h for h in self.hits if h.rule.kind is ast.RuleKind.RISK
+                and h.rule.at_least is not None]
 
     @property
     def band(self) -> str:
@@ -106,7 +120,7 @@ class Assessment:
             "inherent_score": self.scores.inherent,
             "score": self.scores.score,
             "band": self.scores.band,
-            "decision": self.scores.decision,
+            "decision": self.outcome.decision,
             "knockouts": [h.to_dict() for h in self.knockouts],
             "factors": [
                 {"factor": fs.factor.id, "label": fs.factor.label,
@@ -118,6 +132,11 @@ class Assessment:
             "missing_information": [{"path": p, "rules": list(r)}
                                     for p, r in self.missing_information],
             "summary": self.summary,
+            "band_decision": self.outcome.band_decision,
+            "floors": [h.to_dict() for h in self.floors],
+            "provisional": self.outcome.provisional,
+            "unsettled": [u.to_dict() for u in self.outcome.unsettled],
+            "checked_clear": [clear_entry(r) for r in self.outcome.checked_clear],
         }
 
 
@@ -150,6 +169,9 @@ class Pack:
         self._enrich = Enricher(PROPOSAL, self.screener)
         self._score = Scorer(self.spec.factors, self.spec.bands, self.spec.knockout_decision,
                              self.spec.rules)
+        self._decide = Decider(self.spec.rules, self.spec.knockout_decision,
+                               self.spec.incomplete_decision)
+        self._band_decisions = {b.name: b.decision for b in self.spec.bands}
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -209,11 +231,13 @@ class Pack:
                 raise EngineError(f"durable_rules fired {rule_id} but its condition does not "
                                   "hold on the proposal: refusing an unexplained assessment")
             hits.append(RuleHit(rule, tuple(found)))
-        scores = self._score([h.rule for h in hits])
+        fired = [h.rule for h in hits]
+        scores = self._score(fired)
+        _, readings = self._missing.readings(data, day)
+        outcome = self._decide(fired, self._band_decisions[scores.band], readings, day)
         top = max(scores.factors, key=lambda f: f.contribution, default=None)
         top_label = top.factor.label if top and top.contribution > 0 else None
-        knockouts = [(h.rule.id, h.rule.title) for h in hits
-                     if h.rule.kind is ast.RuleKind.KNOCKOUT]
+        knockouts = [(r.id, r.title) for r in fired if r.kind is ast.RuleKind.KNOCKOUT]
         reference = proposal.get("reference")
         return Assessment(
             reference=reference if isinstance(reference, str) else None,
@@ -222,9 +246,13 @@ class Pack:
             created_at=created,
             scores=scores,
             hits=tuple(hits),
-            missing_information=self.missing_information(data, day),
+            missing_information=needed_by_path(readings),
             summary=summary(scores.band, scores.score, top_label,
-                            top.contribution if top else 0.0, knockouts, scores.decision),
+                            top.contribution if top else 0.0, knockouts, outcome.decision,
+                            floors=[(r.id, r.title, r.at_least or "") for r in outcome.floors],
+                            unsettled=[(u.rule.id, u.paths) for u in outcome.unsettled]
+                            if outcome.provisional else []),
+            outcome=outcome,
         )
 
     def missing_information(self, data: Mapping[str, Any],
@@ -287,7 +315,8 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         description=str(settings["description"]), factors=factors,
         bands=settings["bands"],  # type: ignore[arg-type]
         knockout_decision=str(settings["knockout_decision"]), screening=screening,
-        lists=lists, rules=tuple(rules), files=tuple(str(f) for f in files))
+        lists=lists, rules=tuple(rules), files=tuple(str(f) for f in files),
+        incomplete_decision=str(settings["incomplete_decision"]))
     conditions = normalize_rules(spec.rules, sink)
     compiled = compile_rules(spec.rules, conditions, sink)
     if extra_diagnostics and not sink.errors:

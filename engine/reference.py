@@ -102,3 +102,32 @@ def _combine(results: list[Reading], *, any_of: bool) -> Reading:
         if picked:
             return wanted, frozenset().union(*picked)
     return other, frozenset().union(*(paths for _, paths in results))
+
+
+def decide(rules: Iterable[ast.Rule], proposal: Any, day: dt.date, band_decision: str,
+           knockout_decision: str, incomplete_decision: str) -> dict[str, Any]:
+    """The definition of the final decision (engine.decision must agree): the strictest of the
+    band's decision, every fired knockout's and every fired floor's; when a knockout or floor
+    that did not fire reads UNKNOWN (an absent field could make it fire) and would be stricter,
+    the decision is provisional and at least `incomplete_decision`."""
+    order = list(ast.DECISIONS)
+
+    def forces(rule: ast.Rule) -> str:
+        return knockout_decision if rule.kind is ast.RuleKind.KNOCKOUT else str(rule.at_least)
+
+    active = [r for r in rules if r.active_on(day)]
+    decisive = [r for r in active if r.kind is ast.RuleKind.KNOCKOUT or
+                (r.kind is ast.RuleKind.RISK and r.at_least is not None)]
+    fired = [r for r in decisive if holds(r.when, proposal)]
+    base = max([band_decision, *(forces(r) for r in fired)], key=order.index)
+    unsettled = [r for r in decisive if r not in fired
+                 and needed_absent_paths(r.when, proposal)[0] is Truth.UNKNOWN]
+    provisional = any(order.index(forces(r)) > order.index(base) for r in unsettled)
+    final = max(base, incomplete_decision, key=order.index) if provisional else base
+    return {
+        "decision": final,
+        "provisional": provisional,
+        "floors": [r.id for r in fired if r.kind is ast.RuleKind.RISK],
+        "unsettled": [r.id for r in unsettled],
+        "checked_clear": [r.id for r in decisive if r not in fired and r not in unsettled],
+    }

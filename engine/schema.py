@@ -441,6 +441,10 @@ def pack_schema() -> Schema:
                                  "strictly increasing minimums"},
         "knockouts": knockouts,
         "screening": screening,
+        "incomplete_decision": {"enum": list(ast.INCOMPLETE_DECISIONS), "description": "the "
+                                "least decision when an absent field could make a knockout or "
+                                "a floor fire (the assessment is then provisional); default "
+                                "review"},
     }, language.PACK_KEYS, language.PACK_REQUIRED)
     return _document("riskrules pack.yaml", "Name, version, factors, bands, knockout "
                      "decision and screening settings of a rule pack.", root, {})
@@ -482,6 +486,8 @@ def rules_schema() -> Schema:
         "tags": {"type": "array", "items": _text("a tag")},
         "effective_from": {**DATE, "description": "the rule does not fire before this date"},
         "effective_until": {**DATE, "description": "the rule does not fire after this date"},
+        "at_least": {"enum": list(ast.FLOOR_DECISIONS), "description": "risk rules only: a "
+                     "floor; when the rule fires, the decision is at least this"},
     }, language.RULE_KEYS, language.RULE_REQUIRED)
     rule["if"] = {"required": ["kind"], "properties": {"kind": {"const": mitigation}}}
     rule["then"] = {"properties": {"points": {"exclusiveMaximum": 0}}}
@@ -587,6 +593,10 @@ def tests_schema() -> Schema:
                           "description": "factor id: expected (residual) factor score"},
         "missing_information": {"type": "array", "items": _text("a field path"),
                                 "description": "paths that must be reported as missing"},
+        "floors": {**rule_ids, "description": "exactly the floors (rules with at_least) that "
+                   "must fire ([] for none)"},
+        "provisional": {"type": "boolean", "description": "whether the decision must be "
+                        "provisional (an absent field could trigger a knockout or a floor)"},
     }, tester.EXPECT_KEYS, (), "what the assessment must show (at least one expectation)")
     expect["minProperties"] = 1
     proposal = proposal_schema(PROPOSAL, defs, "")

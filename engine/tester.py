@@ -39,7 +39,7 @@ from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml, plain
 TOP_KEYS = ("cases",)
 CASE_KEYS = ("name", "proposal", "as_of", "expect")
 EXPECT_KEYS = ("decision", "band", "score", "fired", "not_fired", "knockouts", "factor_scores",
-               "missing_information")
+               "missing_information", "floors", "provisional")
 RANGE_KEYS = ("gte", "lte", "between")
 TEST_FILE_SUFFIXES = (".yaml", ".yml")
 
@@ -97,6 +97,8 @@ class Expect:
     knockouts: tuple[str, ...] | None = None
     factor_scores: tuple[tuple[str, Range], ...] = ()
     missing_information: tuple[str, ...] = ()
+    floors: tuple[str, ...] | None = None
+    provisional: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ class Result:
         return {
             "decision": a.decision, "band": a.band, "score": a.score, "fired": a.fired,
             "knockouts": [h.rule.id for h in a.knockouts],
+            "floors": [h.rule.id for h in a.floors], "provisional": a.provisional,
             "factor_scores": {fs.factor.id: fs.score for fs in a.scores.factors},
             "missing_information": [p for p, _ in a.missing_information],
         }
@@ -238,7 +241,9 @@ class _CaseReader:
         self.rules = {r.id: r for r in pack.rules}
         self.factors = [f.id for f in pack.factors]
         self.bands = [b.name for b in pack.bands]
-        self.decisions = sorted({b.decision for b in pack.bands} | {pack.spec.knockout_decision})
+        self.decisions = sorted({b.decision for b in pack.bands} | {pack.spec.knockout_decision}
+                                | {r.at_least for r in pack.rules if r.at_least}
+                                | {pack.spec.incomplete_decision})
 
     def read_file(self, file: Path) -> tuple[list[Case], list[Diagnostic]]:
         label = str(file)
@@ -319,12 +324,22 @@ class _CaseReader:
         if node.get("knockouts") is not None:
             knockouts = self.rule_ids(node.get("knockouts"), "knockouts", sink,
                                       kind=ast.RuleKind.KNOCKOUT)
+        floors = None
+        if node.get("floors") is not None:
+            floors = self.rule_ids(node.get("floors"), "floors", sink, floor=True)
+        provisional = None
+        pnode = node.get("provisional")
+        if pnode is not None:
+            if isinstance(pnode, YScalar) and isinstance(pnode.value, bool):
+                provisional = pnode.value
+            else:
+                sink.error("E004", "provisional must be true or false", pnode.pos)
         factor_scores = self.factor_scores(node.get("factor_scores"), sink)
         missing = _texts(node.get("missing_information"), "missing_information", "field paths",
                          sink)
         return Expect(decision=decision, band=band, score=score, fired=fired,
                       not_fired=not_fired, knockouts=knockouts, factor_scores=factor_scores,
-                      missing_information=missing)
+                      missing_information=missing, floors=floors, provisional=provisional)
 
     def choice(self, node: YNode | None, what: str, allowed: list[str],
                sink: DiagnosticSink) -> str | None:
@@ -338,7 +353,7 @@ class _CaseReader:
         return value
 
     def rule_ids(self, node: YNode | None, what: str, sink: DiagnosticSink,
-                 kind: ast.RuleKind | None = None) -> tuple[str, ...]:
+                 kind: ast.RuleKind | None = None, *, floor: bool = False) -> tuple[str, ...]:
         out: list[str] = []
         for item in _seq(node, what, "rule ids", sink):
             value = _text(item, f"a rule id in {what}", sink)
@@ -351,6 +366,8 @@ class _CaseReader:
             elif kind is not None and rule.kind is not kind:
                 sink.error("E050", f"{value} in {what} is a {rule.kind.value} rule, not a "
                            f"{kind.value} rule", item.pos)
+            elif floor and rule.at_least is None:
+                sink.error("E050", f"{value} in {what} sets no floor (at_least)", item.pos)
             elif value not in out:
                 out.append(value)
         return tuple(out)
@@ -616,6 +633,18 @@ def compare(pack: Pack, expect: Expect, a: Assessment) -> list[Mismatch]:
             out.append(Mismatch("knockouts", sorted(expect.knockouts), actual_ko,
                                 f"knockouts: expected [{', '.join(sorted(expect.knockouts))}], "
                                 f"got [{', '.join(actual_ko)}]"))
+    if expect.floors is not None:
+        actual_floors = sorted(h.rule.id for h in a.floors)
+        if actual_floors != sorted(expect.floors):
+            out.append(Mismatch("floors", sorted(expect.floors), actual_floors,
+                                f"floors: expected [{', '.join(sorted(expect.floors))}], "
+                                f"got [{', '.join(actual_floors)}]"))
+    if expect.provisional is not None and a.provisional != expect.provisional:
+        settle = ", ".join(p for u in a.outcome.unsettled for p in u.paths)
+        out.append(Mismatch("provisional", expect.provisional, a.provisional,
+                            f"provisional: expected {str(expect.provisional).lower()}, got "
+                            f"{str(a.provisional).lower()}"
+                            + (f" (unsettled by {settle})" if settle else "")))
     by_factor = {fs.factor.id: fs.score for fs in a.scores.factors}
     for factor, expected in expect.factor_scores:
         actual = by_factor[factor]
