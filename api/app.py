@@ -16,10 +16,11 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from api.auth import KeyRing, RateLimiter, keys_summary
+from api.auth import KeyRing, KeySource, RateLimiter, keys_summary
 from api.config import Settings
 from api.context import EXTENSION, Services
 from api.errors import ConfigError, register_error_handlers
+from api.guard import last_good_pack
 from api.holder import PackHolder, RulesWatcher
 from api.logs import configure_logging
 from api.metrics import Metrics
@@ -49,12 +50,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = Settings.build(config)
     if settings.configure_logging:
         configure_logging(settings.log_level)
-    if not settings.keys and not settings.insecure_no_auth:
+    if not settings.keys and not settings.insecure_no_auth and not settings.keys_all_revoked:
         raise ConfigError(
             "no API keys configured (RISKRULES_KEYS_FILE, RISKRULES_API_KEYS or --keys-file); "
             "create one with `riskrules keys create`, or start with --insecure-no-auth")
     if settings.insecure_no_auth:
         log.warning(INSECURE_BANNER)
+    elif settings.keys_all_revoked:
+        log.warning("every API key is revoked (all_revoked: true): every request needing a key "
+                    "gets 401")
     else:
         log.info("API keys loaded: %s", keys_summary(settings.keys))
 
@@ -69,14 +73,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     store = Store(settings.database_url)
     holder = PackHolder(settings.pack_loader or _engine_loader, settings.rules_dir)
     metrics = Metrics()
-    holder.try_initial_load()
+    holder.try_initial_load(fallback=last_good_pack())
     current = holder.current()
     if current is not None:
         metrics.set_ruleset(current.pack.name, current.pack.version, current.pack.digest)
+    source = None
+    if settings.keys_file and not settings.insecure_no_auth:
+        source = KeySource(settings.keys_file, settings.api_keys, settings.keys_check_interval)
+        if settings.keys_rejected:
+            source.mark_rejected(settings.keys_rejected)
     svc = Services(settings=settings, store=store, holder=holder,
-                   keyring=KeyRing(settings.keys),
+                   keyring=KeyRing(settings.keys, source),
                    limiter=RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst),
-                   metrics=metrics)
+                   metrics=metrics,
+                   auth_failures=RateLimiter(settings.auth_failure_rate,
+                                             settings.auth_failure_burst))
     app.extensions[EXTENSION] = svc
 
     if settings.watch_rules:

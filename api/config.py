@@ -7,14 +7,17 @@ environment and tests agree on what each setting means.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.auth import ApiKey, load_keys
+from api.auth import ApiKey, load_key_set
 from api.errors import ConfigError
 from api.store import DEFAULT_DATABASE_URL
+
+log = logging.getLogger("riskrules.api")
 
 MIB = 1024 * 1024
 
@@ -60,6 +63,11 @@ _SETTINGS: dict[str, tuple[str | None, Callable[[Any], Any], Any]] = {
     "WATCH_INTERVAL": ("RISKRULES_WATCH_INTERVAL", _number(float, 0.05), 2.0),
     "MASTER_PID": ("RISKRULES_GUNICORN_MASTER_PID", _number(int, 1), None),
     "LOG_LEVEL": ("RISKRULES_LOG_LEVEL", str, "INFO"),
+    "KEYS_CHECK_INTERVAL": ("RISKRULES_KEYS_CHECK_INTERVAL", _number(float, 0), 1.0),
+    "AUTH_FAILURE_RATE": ("RISKRULES_AUTH_FAILURE_RATE", _number(float, 0), 1.0),
+    "AUTH_FAILURE_BURST": ("RISKRULES_AUTH_FAILURE_BURST", _number(int, 1), 20),
+    "METRICS_REQUIRE_KEY": ("RISKRULES_METRICS_REQUIRE_KEY", _bool, False),
+    "FORWARDED_ALLOW_IPS": ("RISKRULES_FORWARDED_ALLOW_IPS", str, "127.0.0.1"),
     "CONFIGURE_LOGGING": (None, _bool, True),
 }
 
@@ -84,31 +92,68 @@ class Settings:
     master_pid: int | None
     log_level: str
     configure_logging: bool
+    keys_check_interval: float
+    auth_failure_rate: float
+    auth_failure_burst: int
+    metrics_require_key: bool
+    forwarded_allow_ips: str
     keys: list[ApiKey] = field(default_factory=list)
+    keys_all_revoked: bool = False
+    keys_rejected: str | None = None  # why the keys file was refused at start (last good used)
     pack_loader: Callable[[str], Any] | None = None
+
+    @classmethod
+    def resolve(cls, name: str, config: Mapping[str, Any] | None = None,
+                environ: Mapping[str, str] | None = None) -> Any:
+        """One setting by name (config, then environment, then default), keys not loaded."""
+        config = dict(config or {})
+        environ = os.environ if environ is None else environ
+        env, convert, default = _SETTINGS[name]
+        if name in config and config[name] is not None:
+            raw = config[name]
+        elif env is not None and environ.get(env) not in (None, ""):
+            raw = environ[env]
+        else:
+            return default
+        try:
+            return convert(raw)
+        except ConfigError as error:
+            raise ConfigError(f"{env or name}: {error.detail}") from None
 
     @classmethod
     def build(cls, config: Mapping[str, Any] | None = None,
               environ: Mapping[str, str] | None = None) -> Settings:
         config = dict(config or {})
         environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for name, (env, convert, default) in _SETTINGS.items():
-            if name in config and config[name] is not None:
-                raw = config[name]
-            elif env is not None and environ.get(env) not in (None, ""):
-                raw = environ[env]
-            else:
-                values[name.lower()] = default
-                continue
-            try:
-                values[name.lower()] = convert(raw)
-            except ConfigError as error:
-                raise ConfigError(f"{env or name}: {error.detail}") from None
+        values = {name.lower(): cls.resolve(name, config, environ) for name in _SETTINGS}
         settings = cls(**values)
         if config.get("KEYS") is not None:
             settings.keys = list(config["KEYS"])
         else:
-            settings.keys = load_keys(settings.keys_file, settings.api_keys)
+            settings._load_keys(environ)
         settings.pack_loader = config.get("PACK_LOADER")
         return settings
+
+    def _load_keys(self, environ: Mapping[str, str]) -> None:
+        """The keys file, or the master's last good copy of it when the file is refused.
+
+        A worker started while the keys file is broken or empty (recycled, or replacing a
+        killed one) must not fail to boot: gunicorn stops the whole server when one does.
+        """
+        from api.guard import last_good_keys
+
+        try:
+            found = load_key_set(self.keys_file, self.api_keys)
+            if self.keys_file:
+                found.require_usable(self.keys_file)
+        except ConfigError as error:
+            fallback = last_good_keys(environ)
+            if not self.keys_file or fallback is None:
+                raise
+            found = load_key_set(str(fallback), self.api_keys)
+            self.keys_rejected = error.detail
+            log.error("keys file %s is refused (%s); this worker uses the last good keys "
+                      "kept by the master", self.keys_file, error.detail,
+                      extra={"event": "keys_refused", "keys_file": self.keys_file})
+        self.keys = found.keys
+        self.keys_all_revoked = found.all_revoked

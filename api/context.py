@@ -33,6 +33,7 @@ class Services:
     keyring: KeyRing
     limiter: RateLimiter
     metrics: Metrics
+    auth_failures: RateLimiter | None = None  # failed authentications per client address
     watcher: RulesWatcher | None = None
 
 
@@ -49,6 +50,35 @@ def _bearer() -> str | None:
     return token.strip()
 
 
+def client_address(trusted: str) -> str:
+    """The client's address: the peer, or the last X-Forwarded-For hop when the peer is a
+    trusted proxy (`FORWARDED_ALLOW_IPS`, comma-separated, `*` for any)."""
+    peer = request.remote_addr or "unknown"
+    allowed = {part.strip() for part in trusted.split(",") if part.strip()}
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded and ("*" in allowed or peer in allowed):
+        last = forwarded.rsplit(",", 1)[-1].strip()
+        if last:
+            return last[:64]
+    return peer
+
+
+def _refuse_over_failure_budget(svc: Services) -> None:
+    """429 before any hash is computed when this address spent its failed-authentication budget."""
+    limiter = svc.auth_failures
+    if limiter is None or not limiter.enabled:
+        return
+    wait = limiter.wait(client_address(svc.settings.forwarded_allow_ips))
+    if wait is not None:
+        raise TooManyRequests("too many failed authentications from this address",
+                              headers={"Retry-After": retry_after_header(wait)})
+
+
+def _count_failure(svc: Services) -> None:
+    if svc.auth_failures is not None:
+        svc.auth_failures.take(client_address(svc.settings.forwarded_allow_ips))
+
+
 def authorize(*roles: str) -> Principal:
     """Authenticate the request and check that the key holds one of `roles` (none: any key).
 
@@ -63,8 +93,10 @@ def authorize(*roles: str) -> Principal:
         if token is None:
             raise Unauthorized("send an API key as `Authorization: Bearer <key>`",
                                headers={"WWW-Authenticate": challenge})
+        _refuse_over_failure_budget(svc)
         found = svc.keyring.authenticate(token)
         if found is None:
+            _count_failure(svc)
             raise Unauthorized("the API key is not valid", headers={
                 "WWW-Authenticate": f'{challenge}, error="invalid_token"'})
         principal = found

@@ -8,10 +8,12 @@ requests (durable_rules has reported long-run state issues after ~70,000 facts p
 
 from __future__ import annotations
 
+import atexit
 import glob
 import json
 import logging
 import os
+import shutil
 from typing import Any
 
 log = logging.getLogger("riskrules.api")
@@ -32,12 +34,52 @@ def _env_int(name: str, default: int) -> int:
 
 
 def on_starting(server: Any) -> None:
-    """Before the first fork: drop stale multiprocess metric files of an earlier run."""
+    """Before the first fork: drop stale multiprocess metric files of an earlier run, keep the
+    last good pack and keys, and make SIGHUP check them before it replaces the workers."""
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if path:
         os.makedirs(path, exist_ok=True)
         for stale in glob.glob(os.path.join(path, "*.db")):
             os.remove(stale)
+    install_guard(server)
+
+
+def install_guard(server: Any) -> Any:
+    """The SIGHUP guard of api.guard, configured like the workers' app (returns the Guard)."""
+    from api.config import Settings
+    from api.guard import Guard, install, make_state_dir
+    from api.logs import configure_logging
+
+    config: dict[str, Any] = dict(getattr(server.app, "app_config", None) or {})
+    configure_logging(Settings.resolve("LOG_LEVEL", config))
+    state, owned = make_state_dir()
+    if owned:
+        master = os.getpid()
+
+        def cleanup() -> None:
+            if os.getpid() == master:  # forked workers inherit atexit handlers
+                shutil.rmtree(state, ignore_errors=True)
+
+        atexit.register(cleanup)
+    guard = Guard(state=state, rules_dir=Settings.resolve("RULES_DIR", config),
+                  keys_file=Settings.resolve("KEYS_FILE", config),
+                  api_keys=Settings.resolve("API_KEYS", config),
+                  insecure_no_auth=Settings.resolve("INSECURE_NO_AUTH", config))
+    guard.start()
+    log.info("database %s", redact_url(Settings.resolve("DATABASE_URL", config)),
+             extra={"database": redact_url(Settings.resolve("DATABASE_URL", config))})
+    install(server, guard)
+    return guard
+
+
+def redact_url(url: str) -> str:
+    """A database URL without its password, for logs."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: say nothing that may hold a secret
+        return "<unparsable database URL>"
 
 
 def post_fork(server: Any, worker: Any) -> None:

@@ -57,6 +57,7 @@ class PackHolder:
         self._lock = threading.Lock()  # guards _engine's transitions (first load, close)
         self._engine: EngineHolder[Any] | None = None
         self.load_error: Exception | None = None
+        self.fallback_note: str | None = None  # set when serving the master's last good copy
 
     def _load(self, path: str | Path) -> Any:
         return self._loader(str(path))
@@ -98,14 +99,34 @@ class PackHolder:
             engine = self._engine
         return _lease(engine.load(self.rules_dir))
 
-    def try_initial_load(self) -> None:
-        """Load at start; a failure is remembered (readyz says 503) instead of raised."""
+    def try_initial_load(self, fallback: Path | None = None) -> None:
+        """Load at start; a failure is remembered (readyz says 503) instead of raised.
+
+        With `fallback` (the last good copy the gunicorn master keeps, see api.guard), a pack
+        that does not load is replaced by that copy: the worker serves the last good pack, and
+        /readyz says so in its warnings. `rules_dir` stays the source of later reloads.
+        """
         try:
             self.load()
             self.load_error = None
+            return
         except Exception as error:
             self.load_error = error
             log.error("rule pack at %s did not load: %s", self.rules_dir, error)
+        if fallback is None:
+            return
+        try:
+            with self._lock:
+                self._engine = EngineHolder(self._loader(str(fallback)), self._load)
+                lease = _lease(self._engine.peek())
+        except Exception as error:
+            log.error("the last good pack at %s did not load either: %s", fallback, error)
+            return
+        self.fallback_note = (f"rule pack at {self.rules_dir} does not load ({self.load_error}); "
+                              f"serving the last good pack {lease.pack.digest}")
+        self.load_error = None
+        log.error("%s", self.fallback_note, extra={"event": "pack_fallback",
+                                                   "digest": lease.pack.digest})
 
     def swap(self, pack: Any) -> Lease:
         """Make `pack` current; the previous pack closes once its last lease is released."""

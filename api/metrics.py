@@ -9,7 +9,8 @@ prometheus_client's MultiProcessCollector, and gunicorn's `child_exit` hook mark
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -21,8 +22,45 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as prom_multiprocess
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Any other method (a client may invent one per request) is counted as "other": label values
+# must come from a bounded set, or /metrics grows with every new one until restart.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+class SighupCollector:
+    """`riskrules_sighup_*` from the master's reload.json (api.guard): applied and refused
+    SIGHUPs, and whether the last one was refused (by what)."""
+
+    def __init__(self, state: Path | None) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[Any]:
+        from api.guard import read_status
+
+        status = read_status(self.state)
+        if not status:
+            return
+        total = CounterMetricFamily("riskrules_sighup_reloads",
+                                    "SIGHUPs the master handled, by result", labels=["result"])
+        total.add_metric(["applied"], float(status.get("applied_total", 0)))
+        total.add_metric(["refused"], float(status.get("refused_total", 0)))
+        yield total
+        refused = GaugeMetricFamily(
+            "riskrules_sighup_refused",
+            "1 when the last SIGHUP was refused (the last good pack and keys serve)",
+            labels=["what"])
+        last = status.get("last") or {}
+        what = {item.get("what") for item in last.get("refused") or []}
+        for name in ("pack", "keys"):
+            refused.add_metric([name], 1.0 if name in what else 0.0)
+        yield refused
 
 
 def multiprocess_dir() -> str | None:
@@ -53,7 +91,7 @@ class Metrics:
         self._info_labels: tuple[str, str, str] | None = None
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        labels = (method, route, str(status))
+        labels = (method_label(method), route, str(status))
         self.requests.labels(*labels).inc()
         self.latency.labels(*labels).observe(seconds)
 
@@ -68,14 +106,19 @@ class Metrics:
         self._info_labels = (name, version, digest)
         self.ruleset_info.labels(*self._info_labels).set(1)
 
-    def render(self) -> tuple[bytes, str]:
+    def render(self, state: Path | None = None) -> tuple[bytes, str]:
+        """The exposition text: this app's (or every worker's) metrics and the SIGHUP record."""
         path = multiprocess_dir()
         if path:
             registry = CollectorRegistry()
             collector: Any = prom_multiprocess.MultiProcessCollector  # untyped upstream
             collector(registry, path=path)
-            return generate_latest(registry), CONTENT_TYPE_LATEST
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+            text = generate_latest(registry)
+        else:
+            text = generate_latest(self.registry)
+        extra = CollectorRegistry()
+        extra.register(SighupCollector(state))
+        return text + generate_latest(extra), CONTENT_TYPE_LATEST
 
 
 def fired_rules(doc: Mapping[str, Any]) -> list[str]:

@@ -572,6 +572,9 @@ class HealthSchema(_Open):
 
     status = fields.String(required=True)
     checks = fields.Dict(keys=fields.String(), values=fields.String())
+    warnings = fields.List(fields.String(), metadata={
+        "description": "ready, but not as configured: a refused SIGHUP, a keys file or pack "
+                       "on disk that does not load (the last good one serves)"})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from flask import Flask
 
 import api.auth
 from api import create_app
-from api.auth import ApiKey, KeyRing, generate_key, hash_key
+from api.auth import ApiKey, KeyRing, generate_key, hash_key, token_for
 from api.context import EXTENSION, Services
 from api.gunicornconf import ACCESS_LOG_FORMAT
 from api.logs import JsonFormatter
@@ -65,7 +65,8 @@ class Keys:
 @pytest.fixture
 def keys() -> Keys:
     return Keys(all=generate_key(), auditor=generate_key(),
-                wrong=[generate_key(), "rr_" + "Zq8" * 14 + "x"])
+                wrong=[generate_key(), "rr_" + "Zq8" * 14 + "x",
+                       token_for(generate_key(), "auditor-key")])
 
 
 @pytest.fixture
@@ -128,7 +129,7 @@ def _exchange(app: Flask, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> list[t
     record(client.post("/v1/assessments", json=PROPOSAL, headers={**ok, "Idempotency-Key": "s1"}))
     record(client.get(created.headers["Location"], headers=ok))
     record(client.get(created.headers["Location"],
-                      headers={"Authorization": f"Bearer {keys.auditor}"}))
+                      headers={"Authorization": f"Bearer {token_for(keys.auditor, 'auditor-key')}"}))
     record(client.get("/v1/assessments", headers=ok))
     record(client.post("/v1/assessments:batch", json={"proposals": [PROPOSAL, {}]}, headers=ok))
     record(client.post("/v1/assessments", json={"title": 5}, headers=ok))
@@ -137,7 +138,7 @@ def _exchange(app: Flask, keys: Keys, monkeypatch: pytest.MonkeyPatch) -> list[t
     record(client.post("/v1/assessments", data=b"x" * (2 * 1024 * 1024), headers=ok,
                        content_type="application/json"))
     record(client.post("/v1/assessments", json=PROPOSAL,
-                       headers={"Authorization": f"Bearer {keys.auditor}"}))  # 403
+                       headers={"Authorization": f"Bearer {token_for(keys.auditor, 'auditor-key')}"}))  # 403
     for wrong in keys.wrong:
         record(client.post("/v1/assessments", json=PROPOSAL,
                            headers={"Authorization": f"Bearer {wrong}"}))
@@ -222,10 +223,10 @@ def test_scrypt_keys_are_compared_with_hmac_compare_digest(monkeypatch: pytest.M
     ring = KeyRing([ApiKey("slow", hash_key(token, "scrypt"), frozenset({"admin"}))])
     spy = _Spy(hmac.compare_digest)
     monkeypatch.setattr("api.auth.hmac.compare_digest", spy)
-    assert ring.authenticate(generate_key()) is None
+    assert ring.authenticate(token_for(generate_key(), "slow")) is None
     assert spy.calls, "a wrong token must be checked with compare_digest"
     spy.calls.clear()
-    found = ring.authenticate(token)
+    found = ring.authenticate(token_for(token, "slow"))
     assert found is not None and found.key_id == "slow" and spy.calls
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from api.context import json_response, services
+from api.context import authorize, json_response, services
 from api.errors import NotReady, StoreUnavailable
+from api.guard import refusal_warnings, state_dir
 from api.openapi import build_spec, docs_html
 
 bp = Blueprint("ops", __name__)
@@ -29,12 +30,25 @@ def readyz() -> Response:
         problems.append(error.detail)
     if problems:
         raise NotReady("; ".join(problems))
-    return json_response({"status": "ready", "checks": {"pack": "ok", "store": "ok"}})
+    body: dict[str, object] = {"status": "ready", "checks": {"pack": "ok", "store": "ok"}}
+    warnings = refusal_warnings(state_dir())
+    if svc.holder.fallback_note:
+        warnings.append(svc.holder.fallback_note)
+    source = svc.keyring.source
+    if source is not None and source.rejected:
+        warnings.append(f"keys file {source.keys_file} is refused ({source.rejected}); "
+                        "serving the last good keys")
+    if warnings:
+        body["warnings"] = warnings
+    return json_response(body)
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    body, content_type = services().metrics.render()
+    svc = services()
+    if svc.settings.metrics_require_key:
+        authorize()
+    body, content_type = svc.metrics.render(state_dir())
     return Response(body, status=200, content_type=content_type)
 
 

@@ -69,6 +69,7 @@ def reload_pack(svc: Services) -> tuple[str | None, Any]:
         svc.metrics.reloads.labels("failure").inc()
         raise
     svc.holder.load_error = None
+    svc.holder.fallback_note = None
     svc.metrics.reloads.labels("success").inc()
     svc.metrics.set_ruleset(lease.pack.name, lease.pack.version, lease.pack.digest)
     log.info("rule pack reloaded", extra={"digest": lease.pack.digest,

@@ -17,6 +17,7 @@ from api.auth import (
     hash_key,
     load_keys,
     retry_after_header,
+    token_for,
     verify,
 )
 from api.errors import ConfigError
@@ -39,9 +40,15 @@ def test_key_ring_maps_tokens_to_roles() -> None:
                     ApiKey("b", hash_key(b, "scrypt"), frozenset({"auditor", "admin"}))])
     first = ring.authenticate(a)
     assert first is not None and first.key_id == "a" and first.roles == {"submitter"}
+    same = ring.authenticate(token_for(a, "a"))  # the id form works for every key
+    assert same is not None and same.key_id == "a"
     for _ in range(2):  # the second time comes from the verified cache
-        second = ring.authenticate(b)
+        second = ring.authenticate(token_for(b, "b"))
         assert second is not None and second.key_id == "b"
+    # a scrypt key needs the id form: a token without one never runs scrypt
+    assert ring.authenticate(b) is None
+    assert ring.authenticate(token_for(b, "a")) is None  # another key's id
+    assert ring.authenticate(token_for(a, "b")) is None
     assert ring.authenticate("rr_nope") is None
     assert ring.authenticate("") is None
 
