@@ -198,8 +198,8 @@ class Guard:
         if not result.get("ok"):
             shutil.rmtree(copy, ignore_errors=True)
             # diagnostics name the copy's files: name the operator's instead
-            error = str(result.get("error")).replace(str(copy), str(self.rules_dir))
-            return None, {**result, "error": error}
+            message = str(result.get("error")).replace(str(copy), str(self.rules_dir))
+            return None, {**result, "error": message}
         return copy, result
 
     def check_keys(self) -> tuple[bytes | None, list[ApiKey], str | None]:
