@@ -63,7 +63,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         log.info("API keys loaded: %s", keys_summary(settings.keys))
 
     app = Flask("api")
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # One byte over the limit: werkzeug refuses any read past MAX_CONTENT_LENGTH, so a chunked
+    # body of exactly the limit could not be told from a longer one (api/body.py decides).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     if settings.auto_migrate:
@@ -127,6 +129,10 @@ def _install_request_hooks(app: Flask, svc: Services) -> None:
     def _finish(response: Response) -> Response:
         request_id = g.get("request_id") or uuid.uuid4().hex
         response.headers["X-Request-Id"] = request_id
+        # Answers are per key and per moment: no cache may keep them, no browser may sniff
+        # a JSON body into something it renders.
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Cache-Control", "no-store")
         started = g.get("started")
         seconds = time.perf_counter() - started if started is not None else 0.0
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"

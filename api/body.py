@@ -79,10 +79,18 @@ def _read_at_most(stream: IO[bytes], limit: int) -> bytes:
 
 
 def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
-    """The request's JSON body, after every hygiene check (415, 413, 400 in that order)."""
+    """The request's JSON body, after every hygiene check (415, 413, 400 in that order).
+
+    415 for a media type other than JSON or a Content-Encoding other than identity."""
     if not is_json_media_type(request.mimetype):
         shown = request.mimetype or "none"
         raise UnsupportedMediaType(f"Content-Type must be application/json, not {shown}")
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        # Read as it came, a gzip body would be scored as bytes it is not: refuse it (RFC 7694).
+        raise UnsupportedMediaType(
+            f"Content-Encoding {encoding[:40]!r} is not supported; send the JSON uncompressed",
+            headers={"Accept-Encoding": "identity"})
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(f"request body is over the limit of {max_bytes} bytes")
     raw = _read_at_most(request.stream, max_bytes + 1)
@@ -96,7 +104,23 @@ def read_json(request: Request, *, max_bytes: int, max_depth: int) -> Any:
     return value
 
 
+def canonical(value: Any) -> Any:
+    """`value` with every number in one form: a float with an integral value becomes that
+    integer (`1.0`, `1e2`, `-0.0` are the JSON numbers 1, 100 and 0), others stay floats
+    (written by `repr`, which round-trips). Booleans are left alone. Depth is bounded by
+    read_json before this runs."""
+    if isinstance(value, dict):
+        return {key: canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def canonical_hash(value: Any) -> str:
-    """sha256 of the canonical JSON of a parsed body: equal for bodies equal as JSON values."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """sha256 of the canonical JSON of a parsed body: equal for bodies equal as JSON values
+    (key order, whitespace, escapes and the spelling of a number do not count)."""
+    text = json.dumps(canonical(value), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -56,6 +56,7 @@ _SETTINGS: dict[str, tuple[str | None, Callable[[Any], Any], Any]] = {
     "MAX_BODY_BYTES": ("RISKRULES_MAX_BODY_BYTES", _number(int, 1024), MIB),
     "MAX_DEPTH": ("RISKRULES_MAX_DEPTH", _number(int, 4), 32),
     "MAX_BATCH": ("RISKRULES_MAX_BATCH", _number(int, 1), 1000),
+    "MAX_PAGE_BYTES": ("RISKRULES_MAX_PAGE_BYTES", _number(int, 1024), 8 * MIB),
     "RATE_LIMIT_RPS": ("RISKRULES_RATE_LIMIT_RPS", _number(float, 0), 50.0),
     "RATE_LIMIT_BURST": ("RISKRULES_RATE_LIMIT_BURST", _number(int, 1), 100),
     "AUTO_MIGRATE": ("RISKRULES_AUTO_MIGRATE", _bool, False),
@@ -84,6 +85,7 @@ class Settings:
     max_body_bytes: int
     max_depth: int
     max_batch: int
+    max_page_bytes: int
     rate_limit_rps: float
     rate_limit_burst: int
     auto_migrate: bool

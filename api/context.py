@@ -79,8 +79,14 @@ def _count_failure(svc: Services) -> None:
         svc.auth_failures.take(client_address(svc.settings.forwarded_allow_ips))
 
 
+def holds(principal: Principal, role: str) -> bool:
+    """Whether `principal` may act as `role`: admin holds every role."""
+    return role in principal.roles or "admin" in principal.roles
+
+
 def authorize(*roles: str) -> Principal:
-    """Authenticate the request and check that the key holds one of `roles` (none: any key).
+    """Authenticate the request and check that the key holds one of `roles` (none: any key;
+    admin holds every role).
 
     401 without or with unknown credentials, 429 over the key's rate, 403 without the role.
     """
@@ -106,7 +112,7 @@ def authorize(*roles: str) -> Principal:
         raise TooManyRequests(
             f"key {principal.key_id} is over its rate limit of {svc.limiter.rate:g} requests/s",
             headers={"Retry-After": retry_after_header(wait)})
-    if roles and not principal.roles & set(roles):
+    if roles and not any(holds(principal, role) for role in roles):
         raise Forbidden(f"key {principal.key_id} lacks the role {' or '.join(roles)} "
                         f"needed for {request.method} {request.path}")
     return principal

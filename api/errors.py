@@ -209,7 +209,7 @@ def register_error_handlers(app: Flask) -> None:
             if status == 404:
                 detail = f"no resource at {request.path}"
             elif status == 413:
-                limit = app.config.get("MAX_CONTENT_LENGTH")
+                limit = int(app.config.get("MAX_CONTENT_LENGTH") or 1) - 1  # see api/app.py
                 detail = f"request body is over the limit of {limit} bytes"
             return problem_response(problem_document(cls(detail)), headers)
         doc = {"type": "about:blank", "title": error.name, "status": status,

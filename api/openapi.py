@@ -25,7 +25,8 @@ _STATUS_TEXT = {
     400: "Malformed body or query", 401: "Missing or invalid API key",
     403: "The key lacks the role", 404: "Not found",
     409: "Idempotency-Key reused with a different body", 413: "Body or batch over the limit",
-    415: "Not application/json", 422: "Breaks the contract",
+    415: "Not application/json, or a Content-Encoding other than identity",
+    422: "Breaks the contract",
     429: "Over the per-key rate limit (see Retry-After)",
     503: "Not ready: no rule pack, or the store is unreachable",
 }
@@ -93,12 +94,13 @@ def build_spec() -> dict[str, Any]:
     location = {"Location": {"description": "the assessment's URL",
                              "schema": {"type": "string"}}}
     idem = {"name": "Idempotency-Key", "in": "header", "required": False,
-            "description": "same key and body: the original assessment, no second record; "
-                           "same key, other body: 409. Scoped per API key.",
+            "description": "same key and body (equal as JSON values): the original answer, "
+                           "nothing stored twice; same key, other body: 409. Scoped per API "
+                           "key and per endpoint.",
             "schema": {"type": "string", "minLength": 1, "maxLength": 255,
                        "pattern": "^[\\x21-\\x7e]{1,255}$"}}
     body = {"required": True, "content": _json("Proposal")}
-    create = _op("Score and store one proposal", "submitter",
+    create = _op("Score and store one proposal", "submitter (admin holds every role)",
                  {201: ("Assessment", "Scored and stored")},
                  [400, 401, 403, 409, 413, 415, 422, 429, 503],
                  parameters=[idem], requestBody=body, operationId="createAssessment")
@@ -107,19 +109,24 @@ def build_spec() -> dict[str, Any]:
                                   "headers": location, "content": _json("Assessment")}
     spec.path("/v1/assessments", operations={
         "post": create,
-        "get": _op("List stored assessments, newest first", "auditor",
+        "get": _op("List stored assessments, newest first: up to `limit`, and no more than "
+                   "MAX_PAGE_BYTES (default 8 MiB) of assessments (at least one); "
+                   "`next_cursor` continues", "auditor (every assessment) or submitter (those "
+                   "its key created)",
                    {200: ("AssessmentPage", "One page")}, [400, 401, 403, 429, 503],
                    parameters=[{"in": "query", "schema": s.AssessmentQuerySchema}],
                    operationId="listAssessments"),
     })
     spec.path("/v1/assessments:batch", operations={"post": _op(
         "Score and store up to MAX_BATCH (default 1000) proposals", "submitter",
-        {200: ("BatchResponse", "One result per proposal, in order; valid ones stored")},
-        [400, 401, 403, 413, 415, 422, 429, 503],
+        {200: ("BatchResponse", "One result per proposal, in order; valid ones stored "
+                                "(a replay of an Idempotency-Key: the original answer)")},
+        [400, 401, 403, 409, 413, 415, 422, 429, 503], parameters=[idem],
         requestBody={"required": True, "content": _json("BatchRequest")},
         operationId="createAssessmentBatch")})
     spec.path("/v1/assessments/{id}", operations={"get": _op(
-        "A stored assessment, identical to its creation response", "auditor",
+        "A stored assessment, identical to its creation response",
+        "auditor (any assessment) or submitter (those its key created; another key's is 404)",
         {200: ("Assessment", "The assessment")}, [401, 403, 404, 429, 503],
         parameters=[{"name": "id", "in": "path", "required": True,
                      "schema": {"type": "string"}}], operationId="getAssessment")})

@@ -78,6 +78,41 @@ assessments = sa.Table(
 )
 
 
+idempotent_batches = sa.Table(
+    "idempotent_batches",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("api_key_id", sa.String(100), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=False),
+    sa.Column("body_hash", sa.String(100), nullable=False),
+    sa.Column("results", sa.Text(), nullable=False),
+    sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_batches_idempotency"),
+)
+
+
+@dataclass(frozen=True)
+class NewBatch:
+    """An idempotent batch: `results` is a JSON list, per proposal in order, of the assessment's
+    id (a string) or the proposal's problem document (an object)."""
+
+    created_at: datetime
+    api_key_id: str
+    idempotency_key: str
+    body_hash: str
+    results_json: str
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """An idempotent batch as read back, with the stored assessments it names, by id."""
+
+    body_hash: str
+    results: list[Any]
+    assessments: dict[str, str]
+
+
 @dataclass(frozen=True)
 class NewAssessment:
     """What is written for one assessment; `assessment_json` is the exact response body."""
@@ -130,6 +165,7 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
     reference: str | None = None
+    api_key_id: str | None = None  # the key that created the assessment
 
 
 class DuplicateIdempotencyKey(Exception):
@@ -262,17 +298,24 @@ class Store:
 
         self._guard(action)
 
-    def insert(self, records: Sequence[NewAssessment]) -> None:
-        """Write all records in one transaction: all are stored or none.
+    def insert(self, records: Sequence[NewAssessment], batch: NewBatch | None = None) -> None:
+        """Write all records (and the idempotent batch they came in) in one transaction: all
+        are stored or none.
 
         Raises DuplicateIdempotencyKey when the (key id, Idempotency-Key) pair already exists.
         """
-        if not records:
+        if not records and batch is None:
             return
 
         def action() -> None:
             with self.engine.begin() as conn:
-                conn.execute(assessments.insert(), [_values(r) for r in records])
+                if records:
+                    conn.execute(assessments.insert(), [_values(r) for r in records])
+                if batch is not None:
+                    conn.execute(idempotent_batches.insert(), {
+                        "created_at": batch.created_at, "api_key_id": batch.api_key_id,
+                        "idempotency_key": batch.idempotency_key,
+                        "body_hash": batch.body_hash, "results": batch.results_json})
 
         try:
             self._guard(action)
@@ -298,22 +341,65 @@ class Store:
 
         return self._guard(action)
 
-    def page(self, filters: Filters, limit: int,
-             before: int | None = None) -> tuple[list[StoredAssessment], int | None]:
-        """Newest first; returns the page and the `before` of the next page (None at the end)."""
+    def find_idempotent_batch(self, api_key_id: str,
+                              idempotency_key: str) -> StoredBatch | None:
+        """The batch stored under this (key id, Idempotency-Key), with its assessments."""
+
+        def action() -> StoredBatch | None:
+            b = idempotent_batches.c
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(b.body_hash, b.results).where(
+                    b.api_key_id == api_key_id, b.idempotency_key == idempotency_key)).first()
+                if row is None:
+                    return None
+                results = json.loads(row.results)
+                ids = [r for r in results if isinstance(r, str)]
+                found: dict[str, str] = {}
+                for start in range(0, len(ids), 500):
+                    found.update((r.id, r.assessment) for r in conn.execute(
+                        sa.select(assessments.c.id, assessments.c.assessment).where(
+                            assessments.c.id.in_(ids[start:start + 500]))))
+            return StoredBatch(row.body_hash, results, found)
+
+        return self._guard(action)
+
+    def page(self, filters: Filters, limit: int, before: int | None = None,
+             max_bytes: int | None = None) -> tuple[list[StoredAssessment], int | None]:
+        """Newest first; returns the page and the `before` of the next page (None at the end).
+
+        With `max_bytes`, the page also stops before the assessment that would take the
+        documents' total over that many bytes (it always holds at least one): the sizes are
+        read first, so a worker never loads more than one page's budget of documents.
+        """
 
         def action() -> tuple[list[StoredAssessment], int | None]:
-            query = _filtered(sa.select(assessments), filters)
+            c = assessments.c
+            query = _filtered(sa.select(c.seq, self._size(c.assessment)), filters)
             if before is not None:
-                query = query.where(assessments.c.seq < before)
-            query = query.order_by(assessments.c.seq.desc()).limit(limit + 1)
+                query = query.where(c.seq < before)
+            query = query.order_by(c.seq.desc()).limit(limit + 1)
             with self.engine.connect() as conn:
-                rows = [_row(r) for r in conn.execute(query)]
-            more = len(rows) > limit
-            rows = rows[:limit]
+                sizes = [(int(r[0]), int(r[1] or 0)) for r in conn.execute(query)]
+                chosen: list[int] = []
+                total = 0
+                for seq, size in sizes[:limit]:
+                    if chosen and max_bytes is not None and total + size > max_bytes:
+                        break
+                    chosen.append(seq)
+                    total += size
+                rows = [_row(r) for r in conn.execute(
+                    sa.select(assessments).where(c.seq.in_(chosen)).order_by(c.seq.desc())
+                )] if chosen else []
+            more = len(sizes) > len(chosen)
             return rows, (rows[-1].seq if more and rows else None)
 
         return self._guard(action)
+
+    def _size(self, column: Any) -> Any:
+        """The size in bytes (UTF-8) of a text column on this backend."""
+        if self.backend == "sqlite":
+            return sa.func.length(sa.cast(column, sa.LargeBinary))
+        return sa.func.octet_length(column)
 
     def count(self) -> int:
         def action() -> int:
@@ -353,6 +439,8 @@ def _filtered(query: Any, filters: Filters) -> Any:
         query = query.where(c.created_at < filters.until)
     if filters.reference is not None:
         query = query.where(c.reference == filters.reference)
+    if filters.api_key_id is not None:
+        query = query.where(c.api_key_id == filters.api_key_id)
     return query
 
 

@@ -16,14 +16,16 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
+from api.auth import Principal
 from api.body import canonical_hash, read_json
-from api.context import authorize, dumps, json_response, services
+from api.context import authorize, dumps, holds, json_response, services
 from api.errors import (
     IdempotencyConflict,
     InvalidRequest,
     MalformedBody,
     NotFound,
     PayloadTooLarge,
+    StoreUnavailable,
     problem_document,
 )
 from api.schemas import (
@@ -37,7 +39,9 @@ from api.store import (
     DuplicateIdempotencyKey,
     Filters,
     NewAssessment,
+    NewBatch,
     StoredAssessment,
+    StoredBatch,
     decode_cursor,
     encode_cursor,
 )
@@ -143,6 +147,13 @@ def create_batch() -> Response:
     svc = services()
     body = read_json(request, max_bytes=svc.settings.max_body_bytes,
                      max_depth=svc.settings.max_depth + 2)
+    idem = _idempotency_key()
+    body_hash: str | None = None
+    if idem is not None:
+        body_hash = canonical_hash(body)
+        stored = svc.store.find_idempotent_batch(principal.key_id, idem)
+        if stored is not None:
+            return _replay_batch(stored, body_hash)
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be an object {\"proposals\": [...]}")
     errors = BatchRequestSchema().validate(body)
@@ -156,6 +167,7 @@ def create_batch() -> Response:
         raise InvalidRequest("the batch is empty", errors=field_errors(
             {"proposals": ["at least one proposal is needed"]}))
     results: list[str] = []
+    plan: list[Any] = []  # per proposal: the assessment's id, or its problem document
     records: list[NewAssessment] = []
     docs: list[dict[str, Any]] = []
     with svc.holder.lease() as lease:
@@ -169,35 +181,76 @@ def create_batch() -> Response:
                 if isinstance(error, ProposalError):
                     problem["detail"] = f"proposal {index}: {error.detail}"
                 results.append(dumps(problem))
+                plan.append(problem)
                 continue
             records.append(record)
             docs.append(doc)
             results.append(record.assessment_json)
-    svc.store.insert(records)
+            plan.append(record.id)
+    batch = None
+    if idem is not None and body_hash is not None:
+        batch = NewBatch(created_at=_now(), api_key_id=principal.key_id, idempotency_key=idem,
+                         body_hash=body_hash, results_json=dumps(plan))
+    try:
+        svc.store.insert(records, batch)
+    except DuplicateIdempotencyKey:
+        # A concurrent batch with the same key won the race; nothing of this one was stored.
+        found = svc.store.find_idempotent_batch(principal.key_id, idem or "")
+        if found is None or body_hash is None:
+            raise
+        return _replay_batch(found, body_hash)
     for doc in docs:
         svc.metrics.observe_assessment(doc)
     g.assessment_ids = [r.id for r in records]
     return json_response('{"results":[' + ",".join(results) + "]}", 200)
 
 
+def _replay_batch(stored: StoredBatch, body_hash: str) -> Response:
+    """The answer a batch got the first time, rebuilt byte for byte from what was stored."""
+    if stored.body_hash != body_hash:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was used with a different batch; use a new key for a new batch")
+    parts: list[str] = []
+    for item in stored.results:
+        if isinstance(item, str):
+            if item not in stored.assessments:
+                raise StoreUnavailable(f"assessment {item} of an idempotent batch is missing")
+            parts.append(stored.assessments[item])
+        else:
+            parts.append(dumps(item))
+    g.assessment_ids = [item for item in stored.results if isinstance(item, str)]
+    return json_response('{"results":[' + ",".join(parts) + "]}", 200,
+                         {"Idempotent-Replayed": "true"})
+
+
+def _own_only(principal: Principal) -> str | None:
+    """The key id a reader is limited to: an auditor reads every assessment, a submitter only
+    those its own key created (None: no limit)."""
+    return None if holds(principal, "auditor") else principal.key_id
+
+
 @bp.get("/v1/assessments/<assessment_id>")
 def get_assessment(assessment_id: str) -> Response:
-    authorize("auditor")
+    principal = authorize("auditor", "submitter")
+    owner = _own_only(principal)
     stored = services().store.get(assessment_id) if _LOOKUP_ID.match(assessment_id) else None
-    if stored is None:
+    if stored is None or (owner is not None and stored.api_key_id != owner):
+        # Another key's assessment is not found either: its existence is not disclosed.
         raise NotFound(f"no assessment with id {assessment_id!r}")
     return json_response(stored.assessment_json)
 
 
 @bp.get("/v1/assessments")
 def list_assessments() -> Response:
-    authorize("auditor")
+    principal = authorize("auditor", "submitter")
     query = load_query(AssessmentQuerySchema(), request.args.to_dict(flat=False))
     before = decode_cursor(query["cursor"]) if "cursor" in query else None
     filters = Filters(decision=query.get("decision"), band=query.get("band"),
                       since=query.get("since"), until=query.get("until"),
-                      reference=query.get("reference"))
-    rows, next_before = services().store.page(filters, query["limit"], before)
+                      reference=query.get("reference"), api_key_id=_own_only(principal))
+    svc = services()
+    rows, next_before = svc.store.page(filters, query["limit"], before,
+                                       max_bytes=svc.settings.max_page_bytes)
     cursor = None if next_before is None else encode_cursor(next_before)
     items = ",".join(row.assessment_json for row in rows)
     return json_response('{"items":[' + items + '],"next_cursor":' + dumps(cursor) + "}")

@@ -42,3 +42,17 @@ def test_canonical_hash_ignores_formatting_and_key_order_only() -> None:
     assert canonical_hash(strict_loads('{"a":1,"b":[1,2]}')) == canonical_hash(
         strict_loads('{ "b": [1, 2],\n "a": 1 }'))
     assert canonical_hash({"b": [1, 2]}) != canonical_hash({"b": [2, 1]})
+
+
+def test_canonical_hash_treats_numbers_equal_as_json_values_as_equal() -> None:
+    def h(text: str) -> str:
+        return canonical_hash(strict_loads(text))
+
+    assert h('{"a": 1}') == h('{"a": 1.0}') == h('{"a": 1e0}') == h('{"a": 10E-1}')
+    assert h('{"a": [0, 100]}') == h('{"a": [-0.0, 1e2]}')
+    assert h('{"a": 1e20}') == h('{"a": 100000000000000000000}')
+    assert h('{"a": 1.5}') == h('{"a": 15e-1}')
+    assert h('{"a": 1}') != h('{"a": 1.5}')
+    assert h('{"a": 1}') != h('{"a": true}') and h('{"a": 0}') != h('{"a": false}')
+    assert h('{"a": 1}') != h('{"a": "1"}')
+    assert h('{"a": 12345678901234567890123}') != h('{"a": 1.2345678901234568e22}')

@@ -414,3 +414,29 @@ def test_real_server_answers_broken_chunked_bodies_with_400(server: Server) -> N
         assert status == 400, (broken, status, payload[:300])
         assert headers["content-type"] == PROBLEM and json.loads(payload)["code"] == "RR601"
     assert server.call("GET", "/readyz", key=None)[0] == 200
+
+
+@pytest.mark.slow
+def test_real_server_accepts_a_body_of_exactly_the_limit(server: Server) -> None:  # noqa: F811
+    """1,048,576 bytes is within the limit, with Content-Length or chunked (werkzeug refused
+    the chunked one: it raises 413 on any read at its maximum, even at the end of the body)."""
+    auth_line = b"Authorization: Bearer " + server.keys["all"].encode() + b"\r\n"
+    text = json.dumps(proposal("RU", reference="exact-limit")).encode()
+    limit = 1024 * 1024
+    for size, expected in ((limit, 201), (limit + 1, 413)):
+        body = text + b" " * (size - len(text))
+        head = (b"POST /v1/assessments HTTP/1.1\r\nHost: x\r\n" + auth_line
+                + b"Content-Type: application/json\r\nConnection: close\r\n")
+        sized = head + f"Content-Length: {size}\r\n\r\n".encode() + body
+        chunked = head + b"Transfer-Encoding: chunked\r\n\r\n" + b"".join(
+            f"{len(body[i:i + 65536]):x}\r\n".encode() + body[i:i + 65536] + b"\r\n"
+            for i in range(0, len(body), 65536)) + b"0\r\n\r\n"
+        for request in (sized, chunked):
+            status, headers, payload = _raw(server, request)
+            assert status == expected, (size, request[:200], payload[:300])
+            assert headers["x-content-type-options"] == "nosniff"
+    gzipped = (b"POST /v1/assessments HTTP/1.1\r\nHost: x\r\n" + auth_line
+               + b"Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+               + f"Content-Length: {len(text)}\r\nConnection: close\r\n\r\n".encode() + text)
+    status, headers, payload = _raw(server, gzipped)
+    assert status == 415 and headers["accept-encoding"] == "identity", payload[:300]
