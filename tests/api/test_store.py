@@ -99,7 +99,7 @@ def test_cursors_are_opaque_and_checked() -> None:
 
 def test_migrations_are_idempotent(db_url: str) -> None:
     upgrade(db_url)
-    assert current(db_url) == head() == "0002"
+    assert current(db_url) == head() is not None
 
 
 def test_unmigrated_database_is_unavailable(tmp_path: Path) -> None:

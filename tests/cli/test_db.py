@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from api.migrate import head
 from cli.main import main
 
 
@@ -17,7 +18,7 @@ def test_upgrade_then_current(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["db", "upgrade", "--database-url", url]) == 0  # idempotent
     capsys.readouterr()
     assert main(["db", "current", "--database-url", url]) == 0
-    assert "database: 0001; code head: 0001" in capsys.readouterr().out
+    assert f"database: {head()}; code head: {head()}" in capsys.readouterr().out
 
 
 def test_upgrade_of_an_unreachable_database(capsys: pytest.CaptureFixture[str]) -> None:
