@@ -100,7 +100,7 @@ RAILS = ("swift", "sepa", "fedwire", "cips", "spfs", "mir", "crypto", "stablecoi
 PROFILES = ("low", "medium", "high")
 MITIGATIONS = ("export_license_obtained", "sanctions_legal_opinion", "independent_monitor",
                "escrow", "ring_fenced_entity", "board_approval", "exit_clause",
-               "no_technology_transfer_clause", "usd_settlement_commitment")
+               "no_technology_transfer_clause", "usd_settlement_commitment", "no_russia_clause")
 PARTY_TYPES = ("private_company", "public_company", "state_owned_enterprise", "state_agency",
                "government", "university", "individual", "fund", "other")
 

@@ -3,6 +3,7 @@ depend on what the law does not distinguish."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -48,3 +49,35 @@ def test_a_fired_rule_carries_its_legal_basis_into_the_assessment(pack: Pack) ->
     assert "KO-004" in hits
     urls = [b["url"] for b in hits["KO-004"]["legal_basis"]]
     assert "https://www.ecfr.gov/current/title-31/section-560.204" in urls
+
+
+def _moved(proposal: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """The same proposal with every party, owner, jurisdiction and data destination in `old`
+    moved to `new`, and settlement in US dollars (so that the currency cannot differ)."""
+    moved = json.loads(json.dumps(proposal).replace(f'"{old}"', f'"{new}"'))
+    moved["payments"] = {**moved.get("payments", {}), "currencies": ["USD"], "usd_share": 1}
+    return moved
+
+
+# A BRICS member or partner next to a non-BRICS country that no cited source treats
+# differently (neither is under a sanctions programme, an arms embargo or a data-security
+# designation; where one is a FinCEN/BIS transshipment point, the deals have no Russian or
+# Belarusian nexus, so that the list does not apply).
+PAIRS = [("IN", "MX"), ("BR", "AR"), ("ZA", "KE"), ("EG", "MA"), ("AE", "SA"), ("ID", "PH"),
+         ("MY", "LK")]
+
+
+@pytest.mark.parametrize("example", ["ev-licensing-india.json", "satellite-payload-india-soe.json",
+                                     "cloud-contract-india.json"])
+@pytest.mark.parametrize(("brics", "other"), PAIRS)
+def test_brics_membership_alone_does_not_change_the_decision(
+        pack: Pack, example: str, brics: str, other: str) -> None:
+    base = _moved(_example(example), "IN", brics)
+    twin = _moved(base, brics, other)
+    assert json.dumps(base) != json.dumps(twin)
+    a = pack.assess(copy.deepcopy(base), as_of=DAY)
+    b = pack.assess(copy.deepcopy(twin), as_of=DAY)
+    assert (a.decision, a.band, a.score) == (b.decision, b.band, b.score), (
+        sorted(h.rule.id for h in a.hits), sorted(h.rule.id for h in b.hits))
+    assert any(h.rule.id == "SE-013" for h in a.hits)
+    assert not any(h.rule.id == "SE-013" for h in b.hits)
