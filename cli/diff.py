@@ -1,10 +1,10 @@
 """`riskrules diff`: what a rule change does to real decisions (impact analysis for pull requests).
 
 Scores a corpus under a base and a head pack (engine.impact) and prints the decision and band
-matrices, score deltas, rule fire-count changes and the proposals whose decision changed, as
-text, a Markdown pull-request comment or JSON. `--base` may be a git revision: the pack
-directory is then exported from that commit with `git archive` into a temporary directory,
-so the working tree is never touched.
+matrices, score deltas, rule fire-count changes, the proposals whose decision changed and
+those whose score changed (with the delta), as text, a Markdown pull-request comment or JSON.
+`--base` may be a git revision: the pack directory is then exported from that commit with
+`git archive` into a temporary directory, so the working tree is never touched.
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ def register(sub: Any) -> None:
     p.add_argument("--progress", action="store_true",
                    help="report progress on stderr (default: only when stderr is a terminal)")
     p.add_argument("--max-rows", type=_non_negative, default=50, metavar="N",
-                   help="changed proposals listed in text and markdown (default 50; 0 = all; "
-                   "json lists all)")
+                   help="changed decisions and changed scores listed in text and markdown "
+                   "(default 50; 0 = all; json lists all)")
     p.set_defaults(func=run)
 
 
@@ -343,6 +343,17 @@ def render_text(r: ImpactReport, max_rows: int = 50) -> str:
         if len(shown) < len(r.changed):
             out.append(f"  … and {len(r.changed) - len(shown)} more (--max-rows 0 or "
                        "--format json for all)")
+    if r.score_changes:
+        out += ["", f"score changes ({len(r.score_changes)}):"]
+        scored = r.score_changes if max_rows == 0 else r.score_changes[:max_rows]
+        for sc in scored:
+            decision = (f"{sc.base.decision} → {sc.head.decision}"
+                        if sc.base.decision != sc.head.decision else sc.head.decision)
+            out.append(f"  {sc.label} ({sc.origin}): score {_score(sc.base.score)} → "
+                       f"{_score(sc.head.score)} ({_signed(sc.score_delta)}), {decision}")
+        if len(scored) < len(r.score_changes):
+            out.append(f"  … and {len(r.score_changes) - len(scored)} more (--max-rows 0 or "
+                       "--format json for all)")
     if r.failures:
         out += ["", "not assessed:"]
         out += [f"  {f.origin}: {f.kind}: {'; '.join(f.messages)}" for f in r.failures]
@@ -397,6 +408,19 @@ def render_markdown(r: ImpactReport, max_rows: int = 50) -> str:
         if len(shown) < len(r.changed):
             out += ["", f"… and {len(r.changed) - len(shown)} more: run `riskrules diff "
                     "--format json` for the full list."]
+    if r.score_changes:
+        out += ["", f"<details><summary>Score changes ({len(r.score_changes)})</summary>", "",
+                "| proposal | origin | score | Δ | decision |", "|---|---|---:|---:|---|"]
+        scored = r.score_changes if max_rows == 0 else r.score_changes[:max_rows]
+        out += [f"| {_md(sc.label)} | `{_md(sc.origin)}` | {_score(sc.base.score)} → "
+                f"{_score(sc.head.score)} | {_signed(sc.score_delta)} | "
+                + (f"{sc.base.decision} → **{sc.head.decision}**"
+                   if sc.base.decision != sc.head.decision else sc.head.decision) + " |"
+                for sc in scored]
+        if len(scored) < len(r.score_changes):
+            out += ["", f"… and {len(r.score_changes) - len(scored)} more: run `riskrules "
+                    "diff --format json` for the full list."]
+        out += ["", "</details>"]
     if r.rules:
         out += ["", "#### Rule fire counts", "", "| rule | title | status | fires (base → head) | Δ |",
                 "|---|---|---|---:|---:|"]

@@ -192,6 +192,29 @@ class ChangedProposal:
 
 
 @dataclass(frozen=True)
+class ScoreChange:
+    """A proposal whose score changed (whether or not its decision did), with the delta."""
+
+    index: int
+    origin: str
+    label: str
+    base: Side
+    head: Side
+
+    @property
+    def score_delta(self) -> float:
+        return float(_cents(self.head.score) - _cents(self.base.score))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "origin": self.origin, "label": self.label,
+                "base": {"decision": self.base.decision, "band": self.base.band,
+                         "score": self.base.score},
+                "head": {"decision": self.head.decision, "band": self.head.band,
+                         "score": self.head.score},
+                "score_delta": self.score_delta}
+
+
+@dataclass(frozen=True)
 class Failure:
     index: int
     origin: str
@@ -262,6 +285,8 @@ class ImpactReport:
     failures: tuple[Failure, ...]
     pack_changes: tuple[PackChange, ...]
     timing: Timing
+    # every proposal whose score changed, in corpus order (`changed`: whose decision changed)
+    score_changes: tuple[ScoreChange, ...] = ()
 
     @property
     def assessed(self) -> int:
@@ -296,6 +321,7 @@ class ImpactReport:
             "rules": [r.to_dict() for r in self.rules],
             "pack_changes": [c.to_dict() for c in self.pack_changes],
             "changed": [c.to_dict() for c in self.changed],
+            "score_changes": [c.to_dict() for c in self.score_changes],
             "errors": [f.to_dict() for f in self.failures],
         }
         if timing:
@@ -482,6 +508,7 @@ class _Tally:
     base_fires: Counter[str] = field(default_factory=Counter)
     head_fires: Counter[str] = field(default_factory=Counter)
     changed: list[ChangedProposal] = field(default_factory=list)
+    score_changes: list[ScoreChange] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
@@ -493,7 +520,11 @@ class _Tally:
         b, h = outcome.base, outcome.head
         self.decisions[b.decision, h.decision] += 1
         self.bands[b.band, h.band] += 1
-        self.deltas.append(_cents(h.score) - _cents(b.score))
+        delta = _cents(h.score) - _cents(b.score)
+        self.deltas.append(delta)
+        if delta != 0:
+            self.score_changes.append(ScoreChange(outcome.index, outcome.origin, outcome.label,
+                                                  b, h))
         self.base_fires.update(b.fired)
         self.head_fires.update(h.fired)
         if b.decision != h.decision:
@@ -590,7 +621,8 @@ def compare(base: Pack, head: Pack, proposals: Iterable[ProposalSource], *, as_o
         decisions=Matrix(_decision_labels(), dict(tally.decisions)),
         bands=Matrix(_band_labels(base, head), dict(tally.bands)),
         scores=tally.score_deltas(), rules=tally.rule_counts(),
-        changed=tuple(tally.changed), failures=tuple(tally.failures),
+        changed=tuple(tally.changed), score_changes=tuple(tally.score_changes),
+        failures=tuple(tally.failures),
         pack_changes=pack_changes(base, head),
         timing=Timing(used, seconds, tally.total))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -266,3 +267,34 @@ def test_progress_every_thousand_or_two_seconds() -> None:
     progress(1600)
     assert out.getvalue().splitlines() == ["riskrules diff: 1000 proposals scored, 1000/s",
                                            "riskrules diff: 1600 proposals scored, 444/s"]
+
+
+def test_every_format_lists_the_proposals_whose_score_changed(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The headline counted 8 score changes while JSON listed only the 7 decision changes (P09,
+    P19 and P20 changed score, not decision; P10 and P11 changed decision, not score)."""
+    expected = {"P06": 15.0, "P07": 15.0, "P08": 15.0, "P09": 15.0, "P16": -15.0, "P17": 7.5,
+                "P19": 17.5, "P20": -15.0}
+    _, doc = json_report(capsys, "--workers", "1")
+    assert doc["proposals"]["score_changed"] == len(expected)
+    assert {c["label"]: c["score_delta"] for c in doc["score_changes"]} == expected
+    p09 = next(c for c in doc["score_changes"] if c["label"] == "P09")
+    assert (p09["base"]["score"], p09["head"]["score"]) == (55.0, 70.0)
+    assert p09["base"]["decision"] == p09["head"]["decision"] == "escalate"
+    assert diff("--workers", "1") == 0
+    text = capsys.readouterr().out
+    assert "8 score(s) changed" in text and "score changes (8):" in text
+    for label, delta in expected.items():
+        shown = re.escape(f"{delta:+.2f}")
+        assert re.search(rf"^  {label} \(.*\): score [\d.]+ → [\d.]+ \({shown}\)", text,
+                         re.M), label
+    assert "score 55.00 → 70.00 (+15.00), escalate\n" in text
+    assert diff("--format", "markdown", "--workers", "1") == 0
+    markdown = capsys.readouterr().out
+    assert "<details><summary>Score changes (8)</summary>" in markdown
+    for label, delta in expected.items():
+        shown = re.escape(f"{delta:+.2f}")
+        assert re.search(rf"^\| {label} \| .* \| {shown} \| ", markdown, re.M), label
+    # --max-rows limits text and markdown, never JSON
+    assert diff("--workers", "1", "--max-rows", "2") == 0
+    assert "  … and 6 more (--max-rows 0 or --format json for all)" in capsys.readouterr().out
