@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, cast
 
-from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from engine import ast, contract
 from engine.contract import FieldSpec, Kind
@@ -337,15 +337,17 @@ def load_query(schema: Schema, args: Mapping[str, Sequence[str]]) -> dict[str, A
 
 
 # ---------------------------------------------------------------------------------------------
-# responses (assessment-v1); INCLUDE: the project may add fields, clients must tolerate them
+# responses (assessment-v1). Closed (`additionalProperties: false` in the OpenAPI document):
+# every key a response holds is declared here. tests/api/test_openapi.py walks real responses
+# and fails on any key that is not, so a key added to a response must be declared here too.
 
 
-class _Open(Schema):
+class _Closed(Schema):
     class Meta:
-        unknown = INCLUDE
+        unknown = RAISE
 
 
-class EvidenceSchema(_Open):
+class EvidenceSchema(_Closed):
     """One input value a rule's condition looked at, with the test it passed."""
 
     path = fields.String(required=True)
@@ -353,7 +355,7 @@ class EvidenceSchema(_Open):
     test = fields.String(required=True)
 
 
-class LegalBasisSchema(_Open):
+class LegalBasisSchema(_Closed):
     """Where the law behind a rule is written, and when that was checked."""
 
     instrument = fields.String(required=True)
@@ -362,12 +364,13 @@ class LegalBasisSchema(_Open):
     as_of = fields.String(required=True, metadata={"format": "date"})
 
 
-class RuleHitSchema(_Open):
+class RuleHitSchema(_Closed):
     """A rule that fired, with its points and evidence."""
 
     rule = fields.String(required=True)
     title = fields.String(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(RULE_KINDS))
+    factor = fields.String(required=True, metadata={"description": "the rule's factor"})
     points = fields.Float(required=True, metadata={"description": "signed; mitigations < 0"})
     rationale = fields.String(required=True, allow_none=True)
     source = fields.String(required=True, allow_none=True)
@@ -377,7 +380,7 @@ class RuleHitSchema(_Open):
         "description": "only on a floor: the decision is at least this when the rule fires"})
 
 
-class CheckedClearSchema(_Open):
+class CheckedClearSchema(_Closed):
     """A knockout or floor that was evaluated on the proposal and did not hold."""
 
     rule = fields.String(required=True)
@@ -387,7 +390,7 @@ class CheckedClearSchema(_Open):
                              metadata={"description": "only on a floor"})
 
 
-class UnsettledSchema(_Open):
+class UnsettledSchema(_Closed):
     """A knockout or floor that did not fire but could once the absent `paths` are given."""
 
     rule = fields.String(required=True)
@@ -399,25 +402,28 @@ class UnsettledSchema(_Open):
         "description": "the absent fields that would settle it"})
 
 
-class FactorScoreSchema(_Open):
+class FactorScoreSchema(_Closed):
     """One factor of the pack, fired or not, with its share of the overall score."""
 
     factor = fields.String(required=True)
     label = fields.String(required=True)
     weight = fields.Float(required=True)
+    inherent_score = fields.Float(required=True, validate=validate.Range(0, 100),
+                                  metadata={"description": "the factor's score before "
+                                                           "mitigations"})
     score = fields.Float(required=True, validate=validate.Range(0, 100))
     contribution = fields.Float(required=True)
     rules = fields.List(fields.Nested(RuleHitSchema), required=True)
 
 
-class MissingInformationSchema(_Open):
+class MissingInformationSchema(_Closed):
     """A field the proposal left out that some rule needed."""
 
     path = fields.String(required=True)
     rules = fields.List(fields.String(), required=True)
 
 
-class RulesetRefSchema(_Open):
+class RulesetRefSchema(_Closed):
     """The pack an assessment was scored under."""
 
     name = fields.String(required=True)
@@ -425,13 +431,15 @@ class RulesetRefSchema(_Open):
     digest = fields.String(required=True, metadata={"pattern": "^sha256:[0-9a-f]{64}$"})
 
 
-class AssessmentSchema(_Open):
+class AssessmentSchema(_Closed):
     """The assessment-v1 document, exactly as scored and stored."""
 
     id = fields.String(required=True, allow_none=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     reference = fields.String(required=True, allow_none=True)
     ruleset = fields.Nested(RulesetRefSchema, required=True)
+    as_of = fields.String(required=True, metadata={
+        "format": "date", "description": "the day the rules were applied as of"})
     inherent_score = fields.Float(required=True, validate=validate.Range(0, 100))
     score = fields.Float(required=True, validate=validate.Range(0, 100))
     band = fields.String(required=True, validate=validate.OneOf(BANDS))
@@ -456,14 +464,25 @@ class AssessmentSchema(_Open):
         "description": "knockouts and floors evaluated on the proposal that did not hold"})
 
 
-class FieldErrorSchema(_Open):
+class FieldErrorSchema(_Closed):
     """One offending field of a request."""
 
     path = fields.String(required=True, metadata={"example": "counterparties[0].country"})
     message = fields.String(required=True)
 
 
-class ProblemSchema(_Open):
+class DiagnosticSchema(_Closed):
+    """One diagnostic of a rule pack (docs/diagnostics.md)."""
+
+    file = fields.String(required=True)
+    line = fields.Integer(required=True)
+    column = fields.Integer(required=True)
+    code = fields.String(required=True, metadata={"pattern": "^[EW][0-9]{3}$"})
+    severity = fields.String(required=True, validate=validate.OneOf(("error", "warning")))
+    message = fields.String(required=True)
+
+
+class ProblemSchema(_Closed):
     """An RFC 9457 problem document (application/problem+json)."""
 
     type = fields.String(required=True)
@@ -473,6 +492,8 @@ class ProblemSchema(_Open):
     instance = fields.String()
     code = fields.String(metadata={"description": "stable riskrules error code"})
     errors = fields.List(fields.Nested(FieldErrorSchema))
+    diagnostics = fields.List(fields.Nested(DiagnosticSchema), metadata={
+        "description": "a pack that does not load (reload, 422): every diagnostic"})
     correlation_id = fields.String(metadata={"description": "for 500s: also in the server log"})
 
 
@@ -480,13 +501,13 @@ class AssessmentOrProblem(fields.Field):  # type: ignore[type-arg]
     """A batch result: the stored assessment, or the problem of that proposal."""
 
 
-class BatchResponseSchema(_Open):
+class BatchResponseSchema(_Closed):
     """`POST /v1/assessments:batch` answer: one result per proposal, in order."""
 
     results = fields.List(AssessmentOrProblem(), required=True)
 
 
-class AssessmentPageSchema(_Open):
+class AssessmentPageSchema(_Closed):
     """One page of stored assessments, newest first."""
 
     items = fields.List(fields.Nested(AssessmentSchema), required=True)
@@ -494,7 +515,7 @@ class AssessmentPageSchema(_Open):
                                 metadata={"description": "null on the last page"})
 
 
-class FactorDeclSchema(_Open):
+class FactorDeclSchema(_Closed):
     """A factor as declared in pack.yaml."""
 
     id = fields.String(required=True)
@@ -503,7 +524,7 @@ class FactorDeclSchema(_Open):
     description = fields.String(allow_none=True)
 
 
-class BandDeclSchema(_Open):
+class BandDeclSchema(_Closed):
     """A band as declared in pack.yaml: lower bound (inclusive) and decision."""
 
     name = fields.String(required=True)
@@ -511,7 +532,7 @@ class BandDeclSchema(_Open):
     decision = fields.String(required=True)
 
 
-class PositionSchema(_Open):
+class PositionSchema(_Closed):
     """Where something is in a pack file."""
 
     file = fields.String(required=True)
@@ -519,7 +540,7 @@ class PositionSchema(_Open):
     column = fields.Integer(required=True)
 
 
-class RuleSchema(_Open):
+class RuleSchema(_Closed):
     """A rule as loaded, with its source position."""
 
     id = fields.String(required=True)
@@ -537,14 +558,14 @@ class RuleSchema(_Open):
     position = fields.Nested(PositionSchema, required=True)
 
 
-class RulesPageSchema(_Open):
+class RulesPageSchema(_Closed):
     """Every rule of the loaded pack (optionally filtered)."""
 
     items = fields.List(fields.Nested(RuleSchema), required=True)
     count = fields.Integer(required=True)
 
 
-class RulesetSchema(_Open):
+class RulesetSchema(_Closed):
     """The loaded pack: identity, factors, bands, rule count."""
 
     name = fields.String(required=True)
@@ -557,7 +578,7 @@ class RulesetSchema(_Open):
     warnings = fields.Integer(required=True, metadata={"description": "pack warnings at load"})
 
 
-class ReloadResponseSchema(_Open):
+class ReloadResponseSchema(_Closed):
     """`POST /v1/ruleset:reload` answer."""
 
     reloaded = fields.Boolean(required=True)
@@ -567,7 +588,7 @@ class ReloadResponseSchema(_Open):
         "description": "`worker` (this process) or `all-workers` (gunicorn master signalled)"})
 
 
-class HealthSchema(_Open):
+class HealthSchema(_Closed):
     """`/healthz` and `/readyz` answer."""
 
     status = fields.String(required=True)
