@@ -6,16 +6,31 @@ PY := $(VENV)/bin/python
 RR := $(VENV)/bin/riskrules
 BIND ?= 127.0.0.1:8080
 
-.PHONY: install run test lint typecheck pytest rulecheck bench clean
+.PHONY: install prerequisites run test lint typecheck pytest rulecheck bench clean
+
+# durable-rules (the rule engine) has no wheels on PyPI: pip builds its C core from source,
+# which needs a C compiler and Python's headers. Say so before pip fails 200 lines deep.
+prerequisites:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+		{ echo "riskrules needs Python 3.11 or later ($(PYTHON) is older; try make PYTHON=python3.11)" >&2; exit 1; }
+	@command -v "$${CC:-cc}" >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1 || \
+		{ echo "riskrules needs a C compiler to build durable-rules from source, and none was found." >&2; \
+		  echo "  Debian/Ubuntu: sudo apt-get install build-essential python3-dev" >&2; \
+		  echo "  Fedora/RHEL:   sudo dnf install gcc python3-devel" >&2; \
+		  echo "  macOS:         xcode-select --install" >&2; exit 1; }
+	@$(PYTHON) -c 'import os, sys, sysconfig; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else 1)' || \
+		{ echo "riskrules needs Python's C headers (Python.h) to build durable-rules: install python3-dev (Debian/Ubuntu) or python3-devel (Fedora/RHEL)." >&2; exit 1; }
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@$(MAKE) --no-print-directory prerequisites
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# `make run BIND=0.0.0.0:9000` to listen elsewhere (default 127.0.0.1:8080).
 run: install
 	@mkdir -p var
 	@test -f var/keys.yaml || $(RR) keys create --keys-file var/keys.yaml --id quickstart \

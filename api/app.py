@@ -21,7 +21,7 @@ from api.config import Settings
 from api.context import EXTENSION, Services
 from api.errors import ConfigError, register_error_handlers
 from api.guard import last_good_pack
-from api.holder import PackHolder, RulesWatcher
+from api.holder import PackHolder, RulesWatcher, fingerprint
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.store import Store
@@ -37,8 +37,18 @@ INSECURE_BANNER = (
 
 
 def _engine_loader(path: str) -> Any:
+    """load_pack, again if a file changed meanwhile: the engine reads each file once to parse
+    it and once more for the digest, so a file replaced during the load (an operator editing
+    the pack as a worker starts) gave a pack whose digest matches neither version."""
     from engine import load_pack  # imported late: the API must start (503) without a pack
 
+    for _ in range(3):
+        before = fingerprint(path)
+        pack = load_pack(path)
+        if fingerprint(path) == before:
+            return pack
+        pack.close()
+        log.warning("rule pack at %s changed while it was loading; loading it again", path)
     return load_pack(path)
 
 

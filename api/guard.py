@@ -266,12 +266,17 @@ class Guard:
                          "digest": result["digest"], "rules_dir": self.rules_dir,
                          "lists": result["lists"], "watchlists": result["watchlists"]})
         else:
+            # a configured state directory may hold an earlier run's copy: a server that starts
+            # on a broken pack must not serve it (it never became this run's good pack)
+            (self.state / PACK_LINK).unlink(missing_ok=True)
             log.error("rule pack at %s does not load: %s (workers will answer 503 until it "
                       "is fixed and the server gets SIGHUP)", self.rules_dir, result["error"],
                       extra={"rules_dir": self.rules_dir})
         raw, _, why = self.check_keys()
         if why is None:
             self.commit_keys(raw)
+        else:
+            (self.state / KEYS_COPY).unlink(missing_ok=True)
         _write_atomic(self.state / STATUS_FILE, json.dumps({
             "last": None, "applied_total": 0, "refused_total": 0,
             "serving_digest": result.get("digest")}).encode(), 0o644)

@@ -1,9 +1,12 @@
 """gunicorn settings and hooks for the riskrules API, shared by `riskrules serve` and deploy/.
 
-Why these values: scoring is CPU-bound and durable_rules keeps state per process, so one sync
+Why these values: scoring is CPU-bound and durable_rules keeps state per process, so one
 worker per core (at least two, so one slow request never blocks the service), no preload
 (each worker loads its pack after fork), and workers recycled after a bounded number of
 requests (durable_rules has reported long-run state issues after ~70,000 facts per process).
+Workers are threaded (4 threads: the engine serialises scoring, threads overlap I/O and keep
+`/healthz` answering) and never give a thread to a connection before its request head has
+arrived (api/worker.py): slow clients cannot hold them.
 """
 
 from __future__ import annotations
@@ -16,12 +19,30 @@ import os
 import shutil
 from typing import Any
 
+from gunicorn.glogging import Logger
+
+from api.logs import JsonFormatter
+
 log = logging.getLogger("riskrules.api")
+
+
+class JsonLogger(Logger):  # type: ignore[misc]
+    """gunicorn's own log (master and workers: boot, signals, worker exits) as JSON lines like
+    the app's, so that a log shipper parses every line. gunicorn's optional access log
+    (RISKRULES_ACCESS_LOG) keeps ACCESS_LOG_FORMAT, which is already one JSON object."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
 
 ACCESS_LOG_FORMAT = json.dumps({
     "remote": "%(h)s", "request": "%(r)s", "status": "%(s)s", "bytes": "%(B)s",
     "duration_us": "%(D)s", "request_id": "%({x-request-id}o)s", "agent": "%(a)s",
 })
+
+
+WORKER_CLASS = "api.worker.BufferedThreadWorker"
 
 
 def default_workers() -> int:
@@ -113,11 +134,11 @@ def settings() -> dict[str, Any]:
     return {
         "bind": [os.environ.get("RISKRULES_BIND", "127.0.0.1:8000")],
         "workers": _env_int("RISKRULES_WORKERS", default_workers()),
-        # sync: a worker accepts a connection only when it is free to serve it, so a graceful
-        # restart (SIGHUP, reload) never drops accepted-but-unserved connections; threads > 1
-        # switches gunicorn to gthread (the engine serialises its calls, so gains are I/O only).
-        "worker_class": "sync",
-        "threads": _env_int("RISKRULES_THREADS", 1),
+        # gthread, with request heads buffered in the poller and a deadline on bodies
+        # (api/worker.py): a slow client never holds a worker. RISKRULES_WORKER_CLASS=sync
+        # restores the old workers (only behind a buffering proxy).
+        "worker_class": os.environ.get("RISKRULES_WORKER_CLASS") or WORKER_CLASS,
+        "threads": _env_int("RISKRULES_THREADS", 4),
         "timeout": _env_int("RISKRULES_WORKER_TIMEOUT", 30),
         "graceful_timeout": _env_int("RISKRULES_GRACEFUL_TIMEOUT", 30),
         "keepalive": 5,
@@ -127,6 +148,7 @@ def settings() -> dict[str, Any]:
         "accesslog": os.environ.get("RISKRULES_ACCESS_LOG") or None,
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
+        "logger_class": JsonLogger,
         "loglevel": os.environ.get("RISKRULES_LOG_LEVEL", "info").lower(),
         "forwarded_allow_ips": os.environ.get("RISKRULES_FORWARDED_ALLOW_IPS", "127.0.0.1"),
         # gunicorn >= 25's control socket lives in $HOME: one per host would clash between

@@ -21,6 +21,13 @@ Scenarios (each a function returning a Report; all run by default, loopback only
                    writes all-or-nothing, integrity_check ok, 201 again once space is freed.
   read_only        SQLite opened read-only (`?mode=ro`, which binds root too): writes 503, reads
                    of earlier records still 200 and identical, nothing written.
+  sighup_broken_pack  `kind: knockoutt` in knockouts.yaml mid-load, SIGHUP twice: refused, same
+                   workers, /readyz warns, metric set; repaired, SIGHUP: workers replaced. Every
+                   request a 201 at first attempt, all on the same digest.
+  sighup_broken_keys  the same with an empty keys file, then a YAML error in it.
+  slow_client      10 connections trickling headers and 5 trickling bodies during the load:
+                   /healthz under 1 s, every request a 201 at first attempt
+                   (`--worker-class sync` shows the old workers failing it).
 
 Exit status 1 if any property failed.
 """
@@ -330,13 +337,13 @@ def pack_reload(*, database: str = "sqlite", requests: int = 2000, concurrency: 
     """A broken pack reloaded at 1/4 of the run (twice), a good one (weight changed) at 1/2.
 
     The run stops once requests // 4 were answered after every worker was replaced (at most
-    4 × `requests`: replacing the workers takes seconds), so answers from the new workers are
-    always part of it.
+    10 × `requests`: replacing the workers takes seconds, and the master checks the pack
+    first), so answers from the new workers are always part of it.
     """
     from engine import load_pack
 
     report = Report(f"pack_reload ({database}, {workers} workers, {concurrency} clients)")
-    calls = plain_calls(4 * requests, f"RELOAD-{run_id()}", idempotent=True, retry=True)
+    calls = plain_calls(10 * requests, f"RELOAD-{run_id()}", idempotent=True, retry=True)
     with tempfile.TemporaryDirectory(prefix="rr-fault-") as tmp:
         directory = Path(tmp)
         old_dir = _copy_pack(directory / "pack-old")
@@ -404,6 +411,189 @@ def pack_reload(*, database: str = "sqlite", requests: int = 2000, concurrency: 
                          "an answer started after every worker was replaced is on the old pack")
             check_records(report, server, outcomes, concurrency=concurrency)
             _rescore(server.database, {old_digest: old_dir, str(new_digest): new_dir}, report)
+    return report
+
+
+# -- SIGHUP with broken files (issue 14) --------------------------------------------------------
+
+def _wait_log(server: Server, text: str, count: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while server.log_text().count(text) < count:
+        if time.monotonic() > deadline or not server.alive():
+            raise TimeoutError(f"{text!r} not logged {count} times (server alive: "
+                               f"{server.alive()})")
+        time.sleep(0.05)
+
+
+def _sighup_checks(report: Report, server: Server, what: str, workers_before: set[int]) -> None:
+    """After a refused SIGHUP: same master and workers, ready with a warning, the metric set."""
+    report.check(server.alive(), "the master exited")
+    report.check(server.worker_pids() == workers_before, "workers were replaced")
+    status, _, raw = server.call("GET", "/readyz", role=None)
+    warnings = (json.loads(raw) if raw else {}).get("warnings") or []
+    report.check(status == 200 and any(f"refused ({what})" in w for w in warnings),
+                 f"/readyz {status} without the refusal: {raw[:300]!r}")
+    metrics = server.call("GET", "/metrics", role=None)[2].decode()
+    report.check(f'riskrules_sighup_refused{{what="{what}"}} 1.0' in metrics,
+                 "riskrules_sighup_refused not set")
+
+
+Breakage = tuple[list[Callable[[], None]], Callable[[], None]]  # one break per SIGHUP, repair
+
+
+def _sighup_scenario(name: str, break_files: Callable[[Server, Path], Breakage], *,
+                     database: str, requests: int, concurrency: int, workers: int,
+                     postgres_url: str) -> Report:
+    """Load; at 1/3 break files and SIGHUP twice (refused, nothing fails); at 2/3 repair and
+    SIGHUP (accepted: every worker replaced). Every request must be a 201 at first attempt."""
+    report = Report(f"{name} ({database}, {workers} workers, {concurrency} clients)")
+    calls = plain_calls(10 * requests, f"HUP-{run_id()}", idempotent=True, retry=True)
+    with tempfile.TemporaryDirectory(prefix="rr-fault-") as tmp:
+        directory = Path(tmp)
+        serve_dir = _copy_pack(directory / "pack")
+        with serving(database, workers=workers, rules=serve_dir, directory=directory,
+                     postgres_url=postgres_url) as server:
+            status, doc = server.json("GET", "/v1/ruleset", role="auditor")
+            digest = doc["digest"]
+            run = LoadRun(server.base, calls, concurrency,
+                          default_headers=server.keys.bearer("submitter")).start()
+            _wait_completed(run, requests // 3)
+            pids = server.worker_pids()
+            breaks, repair = break_files(server, serve_dir)
+            refused_at = run.elapsed()
+            for count, breaking in enumerate(breaks, 1):
+                breaking()
+                os.kill(server.master_pid, signal.SIGHUP)
+                _wait_log(server, "SIGHUP refused", count)
+            report.facts["refused SIGHUP check took (s)"] = round(run.elapsed() - refused_at, 2)
+            what = "pack" if name.endswith("pack") else "keys"
+            _sighup_checks(report, server, what, pids)
+            _wait_completed(run, 2 * requests // 3)
+            repair()
+            os.kill(server.master_pid, signal.SIGHUP)
+            sent = run.elapsed()
+            server.wait_workers(workers, exclude=pids)
+            report.facts["good SIGHUP: workers replaced in (s)"] = round(run.elapsed() - sent, 2)
+            _wait_completed(run, run.completed + requests // 3)
+            run.stop()
+            run.join()
+            outcomes = _sent(run)
+            describe_run(report, run)
+            report.check(all(o.status == 201 and not o.errors for o in outcomes),
+                         "a legitimate request failed or needed a retry")
+            check_statuses(report, outcomes, {201})
+            digests = {(body_json(o) or {}).get("ruleset", {}).get("digest") for o in outcomes}
+            report.check(digests == {digest}, f"digests {digests}, expected only {digest}")
+            status, _, raw = server.call("GET", "/readyz", role=None)
+            report.check(status == 200 and b"warnings" not in raw,
+                         f"/readyz after the repair: {status} {raw[:200]!r}")
+            check_records(report, server, outcomes, concurrency=concurrency)
+    return report
+
+
+def sighup_broken_pack(*, database: str = "sqlite", requests: int = 1500, concurrency: int = 6,
+                       workers: int = 2, postgres_url: str = DEFAULT_POSTGRES) -> Report:
+    """`kind: knockoutt` in knockouts.yaml, then SIGHUP: refused, the last good pack serves."""
+
+    def breaker(server: Server, pack: Path) -> Breakage:
+        victim = pack / "knockouts.yaml"
+        original = victim.read_text()
+        broken = original.replace("kind: knockout", "kind: knockoutt", 1)
+        return [lambda: victim.write_text(broken)] * 2, lambda: victim.write_text(original)
+
+    return _sighup_scenario("sighup_broken_pack", breaker, database=database,
+                            requests=requests, concurrency=concurrency, workers=workers,
+                            postgres_url=postgres_url)
+
+
+def sighup_broken_keys(*, database: str = "sqlite", requests: int = 1500, concurrency: int = 6,
+                       workers: int = 2, postgres_url: str = DEFAULT_POSTGRES) -> Report:
+    """An empty keys file, then SIGHUP; then a YAML error, SIGHUP: refused, the keys stay."""
+
+    def breaker(server: Server, pack: Path) -> Breakage:
+        keys = server.keys.file
+        original = keys.read_text()
+        return ([lambda: keys.write_text(""), lambda: keys.write_text("keys: [{id: x\n")],
+                lambda: keys.write_text(original))
+
+    return _sighup_scenario("sighup_broken_keys", breaker, database=database,
+                            requests=requests, concurrency=concurrency, workers=workers,
+                            postgres_url=postgres_url)
+
+
+# -- slow clients (issue 14) --------------------------------------------------------------------
+
+def slow_client(*, requests: int = 1000, concurrency: int = 4, workers: int = 2,
+                slow: int = 10, worker_class: str | None = None) -> Report:
+    """`slow` connections trickle a header line every 0.5 s (and `slow` // 2 a body byte every
+    0.5 s) through a load run; a probe asks /healthz every 0.2 s. Every POST must be a 201 at
+    first attempt, /healthz under 1 s. `worker_class="sync"` shows the old workers."""
+    import socket
+    import threading
+
+    report = Report(f"slow_client ({worker_class or 'default'} workers, {workers} workers, "
+                    f"{concurrency} clients, {slow} slow heads, {slow // 2} slow bodies)")
+    env = {"RISKRULES_WORKER_CLASS": worker_class} if worker_class else {}
+    calls = plain_calls(requests, f"SLOW-{run_id()}", idempotent=True, retry=True)
+    stop = threading.Event()
+    probes: list[float] = []
+    failed_probes: list[str] = []
+    with serving("sqlite", workers=workers, env=env) as server:
+        auth = server.keys.bearer("submitter")["Authorization"].encode()
+
+        def trickle(body: bool) -> None:
+            while not stop.is_set():  # a new connection whenever the server closes one
+                try:
+                    conn = socket.create_connection(("127.0.0.1", server.port), timeout=2)
+                except OSError:
+                    return
+                with conn:
+                    head = (b"POST /v1/assessments HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth
+                            + b"\r\nContent-Type: application/json\r\nContent-Length: 100000"
+                            b"\r\n\r\n") if body else b"GET /healthz HTTP/1.1\r\n"
+                    try:
+                        conn.sendall(head)
+                        while not stop.wait(0.5):
+                            conn.sendall(b"{" if body else b"X-Slow: 1\r\n")
+                    except OSError:
+                        continue
+
+        def probe() -> None:
+            while not stop.wait(0.2):
+                began = time.monotonic()
+                try:
+                    status = server.call("GET", "/healthz", role=None, timeout=5)[0]
+                except OSError as error:
+                    failed_probes.append(type(error).__name__)
+                    continue
+                probes.append(time.monotonic() - began)
+                if status != 200:
+                    failed_probes.append(str(status))
+
+        threads = [threading.Thread(target=trickle, args=(i < slow // 2,), daemon=True)
+                   for i in range(slow + slow // 2)]
+        threads.append(threading.Thread(target=probe, daemon=True))
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)  # the slow connections are open before the load starts
+        run = LoadRun(server.base, calls, concurrency,
+                      default_headers=server.keys.bearer("submitter"), timeout=10).run()
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=5)
+        describe_run(report, run)
+        outcomes = _sent(run)
+        report.facts["/healthz probes: answered / failed"] = f"{len(probes)} / {len(failed_probes)}"
+        if probes:
+            ordered = sorted(probes)
+            report.facts["/healthz p50 / max (ms)"] = (
+                f"{ordered[len(ordered) // 2] * 1000:.1f} / {ordered[-1] * 1000:.1f}")
+        report.check(not failed_probes and bool(probes) and max(probes) < 1.0,
+                     "/healthz failed or took 1 s or more")
+        report.check(all(o.status == 201 and not o.errors for o in outcomes),
+                     "a legitimate request failed or needed a retry")
+        check_statuses(report, outcomes, {201})
+        check_records(report, server, outcomes, concurrency=concurrency)
     return report
 
 
@@ -602,6 +792,8 @@ SCENARIOS: dict[str, Callable[..., Report]] = {
     "kill_worker": kill_worker, "database_outage": database_outage,
     "database_stall": database_stall,
     "pack_reload": pack_reload, "disk_full": disk_full, "read_only": read_only,
+    "sighup_broken_pack": sighup_broken_pack, "sighup_broken_keys": sighup_broken_keys,
+    "slow_client": slow_client,
 }
 
 
@@ -617,17 +809,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kills", type=int, default=4, help="workers kill_worker kills")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parser.add_argument("--slow", type=int, default=10,
+                        help="slow-head connections of slow_client (half as many slow bodies)")
+    parser.add_argument("--worker-class", help="slow_client: gunicorn worker class to compare "
+                                               "(e.g. sync; default: the service's)")
     args = parser.parse_args(argv)
     failed = False
     for name in args.scenario or list(SCENARIOS):
         common: dict[str, Any] = {"concurrency": args.concurrency, "workers": args.workers}
-        if name in ("kill_worker", "pack_reload"):
+        if name in ("kill_worker", "pack_reload", "sighup_broken_pack", "sighup_broken_keys"):
             common.update(database=args.database, requests=args.requests,
                           postgres_url=args.postgres_url)
             if name == "kill_worker":
                 common["kills"] = args.kills
         elif name in ("database_outage", "database_stall"):
             common.update(requests=args.requests, postgres_url=args.postgres_url)
+        elif name == "slow_client":
+            common.update(requests=args.requests, slow=args.slow,
+                          worker_class=args.worker_class)
         else:
             common.update(requests=max(100, args.requests // 4))
         started = time.perf_counter()

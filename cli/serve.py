@@ -46,8 +46,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--workers", type=int, metavar="N",
                         help="worker processes (default $RISKRULES_WORKERS or one per core)")
     parser.add_argument("--threads", type=int, metavar="N",
-                        help="threads per worker (default $RISKRULES_THREADS or 1; more than 1 "
-                             "uses gunicorn's gthread workers)")
+                        help="threads per worker (default $RISKRULES_THREADS or 4)")
     parser.add_argument("--database-url", metavar="URL",
                         help="SQLAlchemy URL (default $RISKRULES_DATABASE_URL or "
                              "sqlite:///var/riskrules.sqlite3); postgresql://... for PostgreSQL")

@@ -28,7 +28,8 @@ def test_manifests_parse() -> None:
 def test_kustomization_lists_every_pack_file() -> None:
     doc = yaml.safe_load((DEPLOY / "kustomize" / "kustomization.yaml").read_text())
     listed = {(DEPLOY / "kustomize" / f).resolve()
-              for generator in doc["configMapGenerator"] for f in generator["files"]}
+              for generator in doc["configMapGenerator"] for f in generator["files"]
+              if generator["name"].startswith("riskrules-pack")}
     rules = REPO / "rules"
     shipped = {p.resolve() for p in [*rules.glob("*.yaml"), *(rules / "lists").glob("*.yaml"),
                                      *(rules / "watchlists").iterdir()] if p.is_file()}
@@ -77,18 +78,71 @@ def test_kustomization_renders_the_bundled_pack(tmp_path: Path) -> None:
         bundled.close()
 
 
+def test_the_keys_secret_is_never_a_resource_and_keys_files_are_ignored() -> None:
+    doc = yaml.safe_load((DEPLOY / "kustomize" / "kustomization.yaml").read_text())
+    assert not any("secret" in r for r in doc["resources"]), doc["resources"]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "deploy/keys.yaml", "deploy/keys/keys.yaml"],
+        cwd=REPO, capture_output=True, text=True, check=False)
+    if ignored.returncode == 128:
+        pytest.skip("not a git checkout")
+    assert ignored.stdout.split() == ["deploy/keys.yaml", "deploy/keys/keys.yaml"]
+
+
+def test_compose_puts_a_buffering_proxy_in_front() -> None:
+    doc = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    api, proxy = doc["services"]["api"], doc["services"]["proxy"]
+    assert "ports" not in api and api["network_mode"] == "service:proxy"
+    assert api["environment"]["RISKRULES_BIND"] == "127.0.0.1:8000"
+    assert "./nginx/riskrules.conf:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
+    # the keys directory is mounted, not the file: a replaced file (keys revoke) shows up
+    keys_dir = api["environment"]["RISKRULES_KEYS_FILE"].rsplit("/", 1)[0]
+    assert f"./keys:{keys_dir}:ro" in api["volumes"]
+    conf = (DEPLOY / "nginx" / "riskrules.conf").read_text()
+    for directive in ("client_header_timeout", "client_body_timeout", "proxy_request_buffering on",
+                      "server 127.0.0.1:8000"):
+        assert directive in conf
+
+
 def test_deployment_probes_and_replicas() -> None:
     doc = yaml.safe_load((DEPLOY / "kustomize" / "deployment.yaml").read_text())
     container = doc["spec"]["template"]["spec"]["containers"][0]
     assert doc["spec"]["replicas"] == 3
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["RISKRULES_BIND"] == "127.0.0.1:8000"  # only the proxy container is exposed
+    proxy = doc["spec"]["template"]["spec"]["containers"][1]
+    assert proxy["ports"][0]["containerPort"] == container["readinessProbe"]["httpGet"]["port"]
+
+
+@pytest.mark.slow
+def test_the_image_healthcheck_asks_the_configured_port(tmp_path: Path) -> None:
+    import json
+    import os
+    import sys
+
+    from benchmarks.loadkit.server import free_port, serving
+
+    line = next(line for line in (DEPLOY / "Dockerfile").read_text().splitlines()
+                if line.strip().startswith("CMD [\"python\""))
+    command = json.loads(line.strip()[len("CMD "):])
+    assert command[:2] == ["python", "-c"] and "8000'" in command[2]  # the default only
+    with serving("sqlite", directory=tmp_path) as server:
+        for bind, expected in ((f"127.0.0.1:{server.port}", 0), (f"0.0.0.0:{free_port()}", 1)):
+            done = subprocess.run([sys.executable, "-c", command[2]], capture_output=True,
+                                  env={**os.environ, "RISKRULES_BIND": bind}, timeout=30,
+                                  check=False)
+            assert done.returncode == expected, (bind, done.stderr[-500:])
 
 
 def test_gunicorn_defaults() -> None:
     conf = settings()
     assert conf["preload_app"] is False  # each worker loads its own pack after fork
-    assert conf["worker_class"] == "sync" and conf["workers"] >= 2
+    # threaded, heads buffered outside the threads: slow clients hold no worker (issue 14)
+    assert conf["worker_class"] == "api.worker.BufferedThreadWorker" and conf["workers"] >= 2
+    assert conf["threads"] >= 4
+    assert conf["logger_class"].__name__ == "JsonLogger"  # gunicorn's own lines are JSON
     assert callable(conf["post_fork"]) and callable(conf["child_exit"])
     namespace = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))  # as gunicorn -c loads it
     assert namespace["workers"] == conf["workers"] and namespace["post_fork"] is conf["post_fork"]

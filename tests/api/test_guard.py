@@ -204,3 +204,41 @@ def test_metrics_expose_the_refusal(setup: dict[str, Any], worker_app: Any) -> N
     assert 'riskrules_sighup_reloads_total{result="refused"} 1.0' in text
     status = json.loads((setup["state"] / "reload.json").read_text())
     assert status["last"]["result"] == "refused"
+
+
+def test_the_database_url_is_logged_without_its_password() -> None:
+    from api.gunicornconf import redact_url
+
+    shown = redact_url("postgresql+psycopg://riskrules:s3cr3t-pw@db:5432/riskrules")
+    assert "s3cr3t-pw" not in shown and "riskrules:***@db:5432" in shown
+    assert redact_url("sqlite:///var/riskrules.sqlite3") == "sqlite:///var/riskrules.sqlite3"
+    assert "pw" not in redact_url("::not a url:pw@")
+
+
+def test_a_pack_edited_while_it_loads_is_loaded_again(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine reads each file twice (parse, then digest): a file replaced in between gave
+    a pack whose digest matched neither version (seen as a worker started while the test broke
+    knockouts.yaml). The API's loader loads again when the directory changed meanwhile."""
+    import engine
+    from api.app import _engine_loader
+
+    (tmp_path / "pack.yaml").write_text("a")
+    loaded: list[Any] = []
+
+    class Fake:
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    def load_pack(path: str) -> Fake:
+        if not loaded:  # the operator's edit lands during the first load
+            (tmp_path / "pack.yaml").write_text("b, longer")
+        loaded.append(Fake())
+        return loaded[-1]
+
+    monkeypatch.setattr(engine, "load_pack", load_pack)
+    pack = _engine_loader(str(tmp_path))
+    assert len(loaded) == 2 and pack is loaded[1]
+    assert loaded[0].closed and not loaded[1].closed
