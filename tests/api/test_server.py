@@ -156,6 +156,39 @@ def test_concurrent_duplicates_store_exactly_one_record(server: Server) -> None:
     assert status == 200 and len(page["items"]) == 1
 
 
+def test_concurrent_duplicate_batches_store_one_batch(server: Server) -> None:
+    """8 clients send the same batch with one Idempotency-Key at once, to 2 workers: the batch
+    is stored once (the unique index decides), every answer carries the same results."""
+    reference = f"IDEMB-{uuid.uuid4().hex[:8]}"
+    bad = proposal(reference=f"{reference}-bad")
+    bad["title"] = ""
+    body = {"proposals": [proposal("CN", reference=reference), bad,
+                          proposal("KP", reference=reference)]}
+    barrier = threading.Barrier(8)
+    results: list[tuple[int, bool, str]] = []
+    lock = threading.Lock()
+
+    def submit() -> None:
+        barrier.wait()
+        status, head, doc = server.call("POST", "/v1/assessments:batch", body,
+                                        headers={"Idempotency-Key": reference})
+        with lock:
+            results.append((status, head.get("Idempotent-Replayed") == "true",
+                            json.dumps(doc, sort_keys=True)))
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == 8 and {status for status, _, _ in results} == {200}
+    assert sum(1 for _, replayed, _ in results if not replayed) == 1
+    assert len({doc for _, _, doc in results}) == 1
+    status, _, page = server.call("GET", f"/v1/assessments?reference={reference}",
+                                  key="auditor")
+    assert status == 200 and len(page["items"]) == 2
+
+
 def test_metrics_aggregate_every_worker(server: Server) -> None:
     for _ in range(6):
         assert server.call("GET", "/healthz", key=None)[0] == 200
