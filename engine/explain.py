@@ -135,8 +135,8 @@ def summary(band: str, score: float, top_factor: str | None, top_contribution: f
     text = f"{head}, {body}"
     if knockouts:
         names = "; ".join(f"{rid} {title}" for rid, title in knockouts)
-        plural = "knockout" if len(knockouts) == 1 else "knockouts"
-        text += f"; {len(knockouts)} {plural} ({names}) force(s) {decision}"
+        plural, verb = ("knockout", "forces") if len(knockouts) == 1 else ("knockouts", "force")
+        text += f"; {len(knockouts)} {plural} ({names}) {verb} {decision}"
     if floors:
         names = "; ".join(f"{rid} {title} (at least {least})" for rid, title, least in floors)
         plural = "floor" if len(floors) == 1 else "floors"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from engine import Pack, PackError, ast, load_pack, reference
 from engine.contract import PROPOSAL
 from engine.errors import RulesetRejected
-from engine.explain import compile_evidence
+from engine.explain import compile_evidence, summary
 from engine.matcher import DurableMatcher
 from engine.missing import ALL_ABSENT, MissingInformation, compile_needed
 from engine.normalize import NotExpressible, normalize
@@ -156,3 +156,12 @@ def test_summary_names_band_score_top_factor_and_knockouts(minipack: Pack) -> No
     doc = minipack.assess(proposal, as_of=DAY).to_dict()
     assert doc["summary"].startswith(f"{doc['band'].capitalize()} risk (score {doc['score']:.2f}")
     assert "Security" in doc["summary"] and "K-001" in doc["summary"] and "reject" in doc["summary"]
+
+
+def test_summary_agrees_verb_and_number_of_knockouts() -> None:
+    one = summary("high", 50.0, "Security", 30.0, [("K-1", "Embargo")], "reject")
+    two = summary("high", 50.0, "Security", 30.0, [("K-1", "Embargo"), ("K-2", "Listed")],
+                  "reject")
+    assert "1 knockout (K-1 Embargo) forces reject" in one
+    assert "2 knockouts (K-1 Embargo; K-2 Listed) force reject" in two
+    assert "(s)" not in one + two
