@@ -236,3 +236,5 @@ class PackSpec:
     files: tuple[str, ...]
     # the least decision of an assessment that an absent field could change (provisional)
     incomplete_decision: str = "review"
+    # review.four_eyes: approving a deal the engine escalated or rejected needs two reviewers
+    four_eyes: bool = False

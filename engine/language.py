@@ -28,7 +28,7 @@ DECISIONS = ast.DECISIONS
 LIST_KINDS = ("country", "currency", "string")
 
 PACK_KEYS = ("name", "version", "description", "factors", "bands", "knockouts", "screening",
-             "incomplete_decision")
+             "incomplete_decision", "review")
 FACTOR_KEYS = ("id", "label", "weight", "description")
 BAND_KEYS = ("band", "min", "decision")
 RULE_KEYS = ("id", "title", "factor", "kind", "points", "when", "rationale", "source",
@@ -42,6 +42,7 @@ LEGAL_BASIS_REQUIRED = LEGAL_BASIS_KEYS
 LEGAL_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/\S*)?$")
 KNOCKOUT_KEYS = ("decision",)
 SCREENING_KEYS = ("threshold", "watchlists")
+REVIEW_KEYS = ("four_eyes",)
 RULE_FILE_KEYS = ("rules",)
 # Required keys of each mapping (the JSON Schemas for editors are generated from these too).
 PACK_REQUIRED = ("name", "version", "factors", "bands")
@@ -166,7 +167,7 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
     r = _Reader(sink)
     out: dict[str, object] = {"name": "", "version": "", "description": "", "factors": (),
                               "bands": (), "knockout_decision": "reject", "screening": None,
-                              "incomplete_decision": "review"}
+                              "incomplete_decision": "review", "four_eyes": False}
     if node is None:  # unreadable: already reported
         return out
     root = r.mapping(node, "pack.yaml", Position(label, 1, 1))
@@ -204,6 +205,17 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
                    root.values["incomplete_decision"].pos)
     elif incomplete:
         out["incomplete_decision"] = incomplete
+    review = root.get("review")
+    if review is not None:
+        rmap = r.mapping(review, "review", root.pos)
+        if rmap is not None:
+            r.keys(rmap, REVIEW_KEYS, (), "review")
+            four_eyes = rmap.get("four_eyes")
+            if four_eyes is not None:
+                if isinstance(four_eyes, YScalar) and isinstance(four_eyes.value, bool):
+                    out["four_eyes"] = four_eyes.value
+                else:
+                    sink.error("E004", "review.four_eyes must be true or false", four_eyes.pos)
     return out
 
 

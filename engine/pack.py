@@ -195,6 +195,12 @@ class Pack:
         return self.spec.rules
 
     @property
+    def four_eyes(self) -> bool:
+        """review.four_eyes of pack.yaml: approving an escalated or rejected deal takes two
+        different reviewers."""
+        return self.spec.four_eyes
+
+    @property
     def lists(self) -> dict[str, ast.RefList]:
         return self.spec.lists
 
@@ -316,7 +322,8 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         bands=settings["bands"],  # type: ignore[arg-type]
         knockout_decision=str(settings["knockout_decision"]), screening=screening,
         lists=lists, rules=tuple(rules), files=tuple(str(f) for f in files),
-        incomplete_decision=str(settings["incomplete_decision"]))
+        incomplete_decision=str(settings["incomplete_decision"]),
+        four_eyes=bool(settings["four_eyes"]))
     conditions = normalize_rules(spec.rules, sink)
     compiled = compile_rules(spec.rules, conditions, sink)
     if extra_diagnostics and not sink.errors:

@@ -430,6 +430,10 @@ def pack_schema() -> Schema:
         "watchlists": {"type": "array", "items": _text("a watchlist file, relative to the pack"),
                        "description": "watchlist files screened against every party"},
     }, language.SCREENING_KEYS, language.SCREENING_REQUIRED)
+    review = _closed({
+        "four_eyes": {"type": "boolean", "description": "approving a deal the engine escalated "
+                      "or rejected needs a second approval by a different reviewer"},
+    }, language.REVIEW_KEYS, ())
     root = _closed({
         "name": _text("the pack's name"),
         "version": {**TEXT, "description": "the pack's version (text: quote a bare number)"},
@@ -445,6 +449,7 @@ def pack_schema() -> Schema:
                                 "least decision when an absent field could make a knockout or "
                                 "a floor fire (the assessment is then provisional); default "
                                 "review"},
+        "review": review,
     }, language.PACK_KEYS, language.PACK_REQUIRED)
     return _document("riskrules pack.yaml", "Name, version, factors, bands, knockout "
                      "decision and screening settings of a rule pack.", root, {})
