@@ -43,7 +43,7 @@ from api.errors import ConfigError
 
 log = logging.getLogger("riskrules.api")
 
-ROLES = ("submitter", "auditor", "admin")
+ROLES = ("submitter", "auditor", "admin", "reviewer")
 KEY_PREFIX = "rr_"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}

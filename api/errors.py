@@ -93,6 +93,14 @@ class IdempotencyConflict(ApiError):
     status = 409
 
 
+class SecondReviewerRequired(ApiError):
+    """Four eyes: the pending approval must be confirmed by a different reviewer."""
+
+    code = "RR631"
+    title = "A second, different reviewer must approve"
+    status = 409
+
+
 class PayloadTooLarge(ApiError):
     """The body, or the number of proposals in a batch, is over the configured limit."""
 

@@ -78,11 +78,14 @@ def build_spec() -> dict[str, Any]:
                                                "description": "an API key"})
     spec.components.schema("Proposal", schema=s.proposal_schema_class())
     for name, schema in [
+        ("Disposition", s.DispositionSchema), ("WhatIf", s.WhatIfSchema),
         ("Assessment", s.AssessmentSchema), ("Problem", s.ProblemSchema),
         ("BatchRequest", s.BatchRequestSchema), ("BatchResponse", s.BatchResponseSchema),
         ("AssessmentPage", s.AssessmentPageSchema), ("Ruleset", s.RulesetSchema),
         ("Rule", s.RuleSchema), ("RulesPage", s.RulesPageSchema),
         ("ReloadResponse", s.ReloadResponseSchema), ("Health", s.HealthSchema),
+        ("DispositionRequest", s.DispositionRequestSchema),
+        ("DispositionPage", s.DispositionPageSchema),
     ]:
         spec.components.schema(name, schema=schema)
     for code, text in _STATUS_TEXT.items():
@@ -124,12 +127,31 @@ def build_spec() -> dict[str, Any]:
         [400, 401, 403, 409, 413, 415, 422, 429, 503], parameters=[idem],
         requestBody={"required": True, "content": _json("BatchRequest")},
         operationId="createAssessmentBatch")})
+    path_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     spec.path("/v1/assessments/{id}", operations={"get": _op(
-        "A stored assessment, identical to its creation response",
-        "auditor (any assessment) or submitter (those its key created; another key's is 404)",
-        {200: ("Assessment", "The assessment")}, [401, 403, 404, 429, 503],
-        parameters=[{"name": "id", "in": "path", "required": True,
-                     "schema": {"type": "string"}}], operationId="getAssessment")})
+        "A stored assessment: its creation response, plus `disposition` once a reviewer "
+        "recorded one, plus `what_if` on request",
+        "auditor or reviewer (any assessment) or submitter (those its key created; another "
+        "key's is 404)",
+        {200: ("Assessment", "The assessment")}, [400, 401, 403, 404, 429, 503],
+        parameters=[path_id, {"in": "query", "schema": s.AssessmentGetQuerySchema}],
+        operationId="getAssessment")})
+    record = _op("Record a human disposition (append-only: supersedes the previous one); "
+                 "four eyes when the pack sets review.four_eyes", "reviewer",
+                 {201: ("Disposition", "Recorded")},
+                 [400, 401, 403, 404, 409, 413, 415, 422, 429, 503],
+                 parameters=[path_id], operationId="createDisposition",
+                 requestBody={"required": True, "content": _json("DispositionRequest")})
+    record["responses"]["409"] = {
+        "description": "Four eyes: the pending approval is the same reviewer's own",
+        "content": {"application/problem+json": {
+            "schema": {"$ref": "#/components/schemas/Problem"}}}}
+    spec.path("/v1/assessments/{id}/dispositions", operations={
+        "post": record,
+        "get": _op("Every disposition of an assessment, newest first", "auditor or reviewer",
+                   {200: ("DispositionPage", "The history")}, [401, 403, 404, 429, 503],
+                   parameters=[path_id], operationId="listDispositions"),
+    })
     spec.path("/v1/ruleset", operations={"get": _op(
         "The loaded rule pack", "any", {200: ("Ruleset", "The pack")}, [401, 429, 503],
         operationId="getRuleset")})

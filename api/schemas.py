@@ -303,6 +303,41 @@ class AssessmentQuerySchema(Schema):
     until = UTCDateTime(metadata={"description": "created before (RFC 3339)"})
     reference = fields.String(validate=[validate.Length(1, 128), free_text],
                               metadata={"pattern": contract.TEXT_PATTERN})
+    provisional = fields.Boolean(metadata={"description": "only provisional (true) or only "
+                                                          "definitive (false) assessments"})
+    disposition = fields.String(validate=validate.OneOf(("with", "without")), metadata={
+        "description": "only assessments with (or without) a recorded human disposition"})
+
+
+class AssessmentGetQuerySchema(Schema):
+    """Query parameters of `GET /v1/assessments/{id}`."""
+
+    class Meta:
+        unknown = RAISE
+
+    what_if = fields.Boolean(load_default=False, metadata={
+        "description": "add `what_if`: what would change the decision (engine.whatif), "
+                       "computed under the loaded pack"})
+
+
+DISPOSITION_DECISIONS = ("approve", "reject", "escalate", "request_information")
+
+
+class DispositionRequestSchema(Schema):
+    """`POST /v1/assessments/{id}/dispositions` body: what the reviewer decided and why."""
+
+    class Meta:
+        unknown = RAISE
+
+    decision = fields.String(required=True, validate=validate.OneOf(DISPOSITION_DECISIONS))
+    reason = fields.String(required=True, validate=[
+        validate.Length(1, 5000), free_text,
+        validate.Regexp(r"\S", error="the reason must not be blank")])
+    conditions = fields.List(fields.String(validate=[validate.Length(1, 1000), free_text]),
+                             validate=validate.Length(max=20), load_default=list,
+                             metadata={"description": "conditions attached to the decision"})
+    expires_on = fields.Date(allow_none=True, load_default=None,
+                             metadata={"description": "the disposition lapses after this day"})
 
 
 class RuleQuerySchema(Schema):
@@ -431,6 +466,107 @@ class RulesetRefSchema(_Closed):
     digest = fields.String(required=True, metadata={"pattern": "^sha256:[0-9a-f]{64}$"})
 
 
+class DispositionSchema(_Closed):
+    """A recorded human disposition (append-only; a new one supersedes the previous)."""
+
+    id = fields.String(required=True)
+    assessment_id = fields.String(required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    decision = fields.String(required=True, validate=validate.OneOf(DISPOSITION_DECISIONS))
+    status = fields.String(required=True, validate=validate.OneOf(
+        ("final", "awaiting_second_approval")), metadata={
+            "description": "`awaiting_second_approval`: four eyes, a different reviewer must "
+                           "approve too"})
+    reason = fields.String(required=True)
+    conditions = fields.List(fields.String(), required=True)
+    expires_on = fields.String(required=True, allow_none=True, metadata={"format": "date"})
+    reviewer = fields.String(required=True, metadata={"description": "the recording key's id"})
+    supersedes = fields.String(required=True, allow_none=True)
+
+
+class DispositionSummarySchema(_Closed):
+    """The `disposition` member of an assessment that a reviewer disposed of."""
+
+    current = fields.Nested(DispositionSchema, required=True)
+    effective_decision = fields.String(required=True, allow_none=True, metadata={
+        "description": "the human decision in force (null while an approval awaits its "
+                       "second reviewer)"})
+    history = fields.List(fields.Nested(DispositionSchema), required=True,
+                          metadata={"description": "newest first"})
+
+
+class DispositionPageSchema(_Closed):
+    """Every disposition of one assessment, newest first."""
+
+    items = fields.List(fields.Nested(DispositionSchema), required=True)
+
+
+class OutcomeSchema(_Closed):
+    """Decision, band and score of a hypothetical assessment."""
+
+    decision = fields.String(required=True)
+    band = fields.String(required=True)
+    score = fields.Float(required=True)
+
+
+class TrialSchema(OutcomeSchema):
+    """A value tried for a missing field and its outcome."""
+
+    value = fields.Raw(required=True, allow_none=True)
+
+
+class FieldEffectSchema(_Closed):
+    """A missing field: its most lenient (benign) and strictest (adverse) values."""
+
+    path = fields.String(required=True)
+    rules = fields.List(fields.String(), required=True)
+    decisive = fields.Boolean(required=True)
+    benign = fields.Nested(TrialSchema, required=True)
+    adverse = fields.Nested(TrialSchema, required=True)
+    values_tried = fields.Integer(required=True)
+
+
+class ChangeSchema(_Closed):
+    """A rule that would (not) fire."""
+
+    rule = fields.String(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True)
+    factor = fields.String(required=True)
+    points = fields.Float(required=True)
+    change = fields.String(required=True, validate=validate.OneOf(("would fire",
+                                                                   "would not fire")))
+
+
+class EdgeMoveSchema(_Closed):
+    """A smallest set of changes moving the score across a band threshold."""
+
+    direction = fields.String(required=True, validate=validate.OneOf(("down", "up")))
+    threshold = fields.Float(required=True)
+    changes = fields.List(fields.Nested(ChangeSchema), required=True)
+    outcome = fields.Nested(OutcomeSchema, required=True)
+
+
+class NearEdgeSchema(_Closed):
+    direction = fields.String(required=True)
+    threshold = fields.Float(required=True)
+
+
+class BandEdgeSchema(_Closed):
+    margin = fields.Float(required=True)
+    near = fields.List(fields.Nested(NearEdgeSchema), required=True)
+    moves = fields.List(fields.Nested(EdgeMoveSchema), required=True)
+    complete = fields.Boolean(required=True)
+
+
+class WhatIfSchema(_Closed):
+    """What would change the decision (`?what_if=true`)."""
+
+    current = fields.Nested(OutcomeSchema, required=True)
+    missing_fields = fields.List(fields.Nested(FieldEffectSchema), required=True)
+    band_edge = fields.Nested(BandEdgeSchema, required=True)
+
+
 class AssessmentSchema(_Closed):
     """The assessment-v1 document, exactly as scored and stored."""
 
@@ -462,6 +598,10 @@ class AssessmentSchema(_Closed):
         "description": "knockouts and floors that absent fields leave undecided"})
     checked_clear = fields.List(fields.Nested(CheckedClearSchema), metadata={
         "description": "knockouts and floors evaluated on the proposal that did not hold"})
+    disposition = fields.Nested(DispositionSummarySchema, metadata={
+        "description": "stored assessments a reviewer disposed of: the human decision"})
+    what_if = fields.Nested(WhatIfSchema, metadata={
+        "description": "only with `?what_if=true`"})
 
 
 class FieldErrorSchema(_Closed):

@@ -13,8 +13,8 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -74,7 +74,27 @@ assessments = sa.Table(
     sa.Column("body_hash", sa.String(100), nullable=True),
     sa.Column("proposal", sa.Text(), nullable=False),
     sa.Column("assessment", sa.Text(), nullable=False),
+    sa.Column("provisional", sa.Boolean(), nullable=True),
     sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_assessments_idempotency"),
+)
+
+# Human dispositions of stored assessments: append-only like the assessments (a new one
+# supersedes the previous, nothing is updated); see api/dispositions.py for the rules.
+dispositions = sa.Table(
+    "dispositions",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("id", sa.String(64), nullable=False, unique=True),
+    sa.Column("assessment_id", sa.String(64), nullable=False, index=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("decision", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("conditions", sa.Text(), nullable=False),
+    sa.Column("expires_on", sa.Date(), nullable=True),
+    sa.Column("reviewer", sa.String(100), nullable=False),
+    sa.Column("supersedes", sa.String(64), nullable=True),
 )
 
 
@@ -131,6 +151,7 @@ class NewAssessment:
     body_hash: str | None
     proposal_json: str
     assessment_json: str
+    provisional: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +187,32 @@ class Filters:
     until: datetime | None = None
     reference: str | None = None
     api_key_id: str | None = None  # the key that created the assessment
+    provisional: bool | None = None
+    has_disposition: bool | None = None
+
+
+@dataclass(frozen=True)
+class Disposition:
+    """One recorded human disposition (as written and as read back)."""
+
+    id: str
+    assessment_id: str
+    created_at: datetime
+    decision: str
+    status: str
+    reason: str
+    conditions: tuple[str, ...]
+    expires_on: date | None
+    reviewer: str
+    supersedes: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "assessment_id": self.assessment_id,
+                "created_at": self.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "decision": self.decision, "status": self.status, "reason": self.reason,
+                "conditions": list(self.conditions),
+                "expires_on": None if self.expires_on is None else self.expires_on.isoformat(),
+                "reviewer": self.reviewer, "supersedes": self.supersedes}
 
 
 class DuplicateIdempotencyKey(Exception):
@@ -400,6 +447,56 @@ class Store:
         if self.backend == "sqlite":
             return sa.func.length(sa.cast(column, sa.LargeBinary))
         return sa.func.octet_length(column)
+    def count_by_decision(self, filters: Filters) -> dict[str, int]:
+        """How many stored assessments match `filters`, per engine decision."""
+
+        def action() -> dict[str, int]:
+            query = _filtered(sa.select(assessments.c.decision, sa.func.count())
+                              .select_from(assessments), filters).group_by(
+                                  assessments.c.decision)
+            with self.engine.connect() as conn:
+                return {str(d): int(n) for d, n in conn.execute(query)}
+
+        return self._guard(action)
+
+    def add_disposition(self, record: Disposition) -> Disposition:
+        """Append a disposition; it supersedes the assessment's latest one (found in the same
+        transaction). Returns the record as stored."""
+
+        def action() -> Disposition:
+            with self.engine.begin() as conn:
+                latest = conn.execute(
+                    sa.select(dispositions.c.id).where(
+                        dispositions.c.assessment_id == record.assessment_id)
+                    .order_by(dispositions.c.seq.desc()).limit(1)).scalar()
+                stored = replace(record, supersedes=latest)
+                conn.execute(dispositions.insert(), [{
+                    "id": stored.id, "assessment_id": stored.assessment_id,
+                    "created_at": stored.created_at, "decision": stored.decision,
+                    "status": stored.status, "reason": stored.reason,
+                    "conditions": json.dumps(list(stored.conditions), ensure_ascii=False),
+                    "expires_on": stored.expires_on, "reviewer": stored.reviewer,
+                    "supersedes": stored.supersedes}])
+            return stored
+
+        return self._guard(action)
+
+    def dispositions_of(self, assessment_ids: Sequence[str]) -> dict[str, list[Disposition]]:
+        """Every disposition of each assessment, newest first (ids without one are absent)."""
+        if not assessment_ids:
+            return {}
+
+        def action() -> dict[str, list[Disposition]]:
+            out: dict[str, list[Disposition]] = {}
+            query = sa.select(dispositions).where(
+                dispositions.c.assessment_id.in_(list(assessment_ids))).order_by(
+                    dispositions.c.seq.desc())
+            with self.engine.connect() as conn:
+                for row in conn.execute(query):
+                    out.setdefault(row.assessment_id, []).append(_disposition(row))
+            return out
+
+        return self._guard(action)
 
     def count(self) -> int:
         def action() -> int:
@@ -427,8 +524,21 @@ class Store:
             after = rows[-1].seq
 
 
+def _disposition(row: Any) -> Disposition:
+    return Disposition(id=row.id, assessment_id=row.assessment_id, created_at=row.created_at,
+                       decision=row.decision, status=row.status, reason=row.reason,
+                       conditions=tuple(json.loads(row.conditions)), expires_on=row.expires_on,
+                       reviewer=row.reviewer, supersedes=row.supersedes)
+
+
 def _filtered(query: Any, filters: Filters) -> Any:
     c = assessments.c
+    if filters.provisional is not None:
+        query = query.where(c.provisional.is_(True) if filters.provisional
+                            else sa.or_(c.provisional.is_(None), c.provisional.is_(False)))
+    if filters.has_disposition is not None:
+        exists = sa.exists().where(dispositions.c.assessment_id == c.id)
+        query = query.where(exists if filters.has_disposition else ~exists)
     if filters.decision is not None:
         query = query.where(c.decision == filters.decision)
     if filters.band is not None:
@@ -451,6 +561,7 @@ def _values(r: NewAssessment) -> dict[str, Any]:
         "pack_version": r.pack_version, "pack_digest": r.pack_digest,
         "api_key_id": r.api_key_id, "idempotency_key": r.idempotency_key,
         "body_hash": r.body_hash, "proposal": r.proposal_json, "assessment": r.assessment_json,
+        "provisional": r.provisional,
     }
 
 

@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, g, request
+from marshmallow import ValidationError
 
 from api.auth import Principal
+from api import dispositions
 from api.body import canonical_hash, read_json
 from api.context import authorize, dumps, holds, json_response, services
 from api.errors import (
@@ -29,8 +31,10 @@ from api.errors import (
     problem_document,
 )
 from api.schemas import (
+    AssessmentGetQuerySchema,
     AssessmentQuerySchema,
     BatchRequestSchema,
+    DispositionRequestSchema,
     field_errors,
     load_query,
     validate_proposal,
@@ -98,7 +102,8 @@ def _score(pack: Any, proposal: dict[str, Any], key_id: str, idem: str | None,
         pack_version=str(ruleset.get("version", pack.version)),
         pack_digest=str(ruleset.get("digest", pack.digest)), api_key_id=key_id,
         idempotency_key=idem, body_hash=body_hash, proposal_json=dumps(proposal),
-        assessment_json=dumps(doc))
+        assessment_json=dumps(doc),
+        provisional=doc["provisional"] if isinstance(doc.get("provisional"), bool) else None)
     return doc, record
 
 
@@ -229,15 +234,72 @@ def _own_only(principal: Principal) -> str | None:
     return None if holds(principal, "auditor") else principal.key_id
 
 
-@bp.get("/v1/assessments/<assessment_id>")
-def get_assessment(assessment_id: str) -> Response:
-    principal = authorize("auditor", "submitter")
-    owner = _own_only(principal)
+def with_members(document_json: str, members: dict[str, Any]) -> str:
+    """A stored JSON object with members appended (the stored text itself is unchanged)."""
+    extra = ",".join(f"{dumps(k)}:{dumps(v)}" for k, v in members.items() if v is not None)
+    if not extra:
+        return document_json
+    return document_json[:-1] + ("," if document_json != "{}" else "") + extra + "}"
+
+
+def stored_or_404(assessment_id: str, owner: str | None = None) -> StoredAssessment:
     stored = services().store.get(assessment_id) if _LOOKUP_ID.match(assessment_id) else None
     if stored is None or (owner is not None and stored.api_key_id != owner):
         # Another key's assessment is not found either: its existence is not disclosed.
         raise NotFound(f"no assessment with id {assessment_id!r}")
-    return json_response(stored.assessment_json)
+    return stored
+
+
+def what_if_document(proposal: dict[str, Any], as_of: str | None) -> dict[str, Any]:
+    """engine.whatif under the loaded pack, on the assessment's own as-of day."""
+    from datetime import date
+
+    from engine.whatif import what_if
+
+    day = date.fromisoformat(as_of) if as_of else None
+    with services().holder.lease() as lease:
+        return what_if(lease.pack, proposal, as_of=day).to_dict()
+
+
+@bp.get("/v1/assessments/<assessment_id>")
+def get_assessment(assessment_id: str) -> Response:
+    principal = authorize("auditor", "submitter", "reviewer")
+    query = load_query(AssessmentGetQuerySchema(), request.args.to_dict(flat=False))
+    # reviewers read what they decide on; submitters only what their key created
+    owner = None if holds(principal, "reviewer") else _own_only(principal)
+    stored = stored_or_404(assessment_id, owner)
+    history = services().store.dispositions_of([stored.id]).get(stored.id, [])
+    members: dict[str, Any] = {"disposition": dispositions.summary(history)}
+    if query["what_if"]:
+        members["what_if"] = what_if_document(stored.proposal, stored.assessment.get("as_of"))
+    return json_response(with_members(stored.assessment_json, members))
+
+
+@bp.post("/v1/assessments/<assessment_id>/dispositions")
+def create_disposition(assessment_id: str) -> Response:
+    principal = authorize("reviewer")
+    svc = services()
+    body = read_json(request, max_bytes=svc.settings.max_body_bytes, max_depth=4)
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be an object {\"decision\", \"reason\", ...}")
+    stored = stored_or_404(assessment_id)
+    try:
+        data = DispositionRequestSchema().load(body)
+    except ValidationError as exc:
+        raise InvalidRequest("the disposition is invalid",
+                             errors=field_errors(exc.messages)) from None
+    record = dispositions.record(svc, stored, principal.key_id, data)
+    g.assessment_ids = [stored.id]
+    return json_response(record.to_dict(), 201, {
+        "Location": f"/v1/assessments/{stored.id}/dispositions"})
+
+
+@bp.get("/v1/assessments/<assessment_id>/dispositions")
+def list_dispositions(assessment_id: str) -> Response:
+    authorize("auditor", "reviewer")
+    stored = stored_or_404(assessment_id)
+    history = services().store.dispositions_of([stored.id]).get(stored.id, [])
+    return json_response({"items": [d.to_dict() for d in history]})
 
 
 @bp.get("/v1/assessments")
@@ -247,10 +309,15 @@ def list_assessments() -> Response:
     before = decode_cursor(query["cursor"]) if "cursor" in query else None
     filters = Filters(decision=query.get("decision"), band=query.get("band"),
                       since=query.get("since"), until=query.get("until"),
-                      reference=query.get("reference"), api_key_id=_own_only(principal))
+                      reference=query.get("reference"), api_key_id=_own_only(principal),
+                      provisional=query.get("provisional"),
+                      has_disposition=None if "disposition" not in query
+                      else query["disposition"] == "with")
     svc = services()
     rows, next_before = svc.store.page(filters, query["limit"], before,
                                        max_bytes=svc.settings.max_page_bytes)
     cursor = None if next_before is None else encode_cursor(next_before)
-    items = ",".join(row.assessment_json for row in rows)
+    found = svc.store.dispositions_of([row.id for row in rows])
+    items = ",".join(with_members(row.assessment_json, {
+        "disposition": dispositions.summary(found.get(row.id, []))}) for row in rows)
     return json_response('{"items":[' + items + '],"next_cursor":' + dumps(cursor) + "}")

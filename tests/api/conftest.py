@@ -54,7 +54,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
     url: str = request.getfixturevalue("pg_base_url")
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as conn:
-        conn.execute(sa.text("TRUNCATE assessments RESTART IDENTITY"))
+        conn.execute(sa.text("TRUNCATE assessments, dispositions RESTART IDENTITY"))
     engine.dispose()
     return url
 

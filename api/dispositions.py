@@ -1,0 +1,76 @@
+"""Human dispositions: what a reviewer decided on a stored assessment, and the four-eyes rule.
+
+A disposition is append-only: each new one supersedes the assessment's latest, nothing is
+overwritten. The reviewer is the API key (or workbench session) that recorded it. When the
+loaded pack sets `review.four_eyes`, approving a deal the engine escalated or rejected takes
+two approvals by different reviewers: the first is recorded as `awaiting_second_approval`,
+the second (another key) as `final`; the same reviewer confirming their own approval is
+refused (409).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from api.context import Services
+from api.errors import SecondReviewerRequired
+from api.store import Disposition, StoredAssessment
+
+DECISIONS = ("approve", "reject", "escalate", "request_information")
+FINAL = "final"
+AWAITING = "awaiting_second_approval"
+STATUSES = (FINAL, AWAITING)
+FOUR_EYES_ENGINE_DECISIONS = ("escalate", "reject")
+
+
+def four_eyes_enabled(svc: Services) -> bool:
+    """The loaded pack's `review.four_eyes` (off when no pack is loaded)."""
+    lease = svc.holder.current()
+    return bool(lease is not None and getattr(lease.pack, "four_eyes", False))
+
+
+def needs_second_reviewer(engine_decision: str, decision: str, four_eyes: bool) -> bool:
+    return four_eyes and decision == "approve" and engine_decision in FOUR_EYES_ENGINE_DECISIONS
+
+
+def record(svc: Services, stored: StoredAssessment, reviewer: str,
+           data: dict[str, Any]) -> Disposition:
+    """Validate the four-eyes rule and append the disposition `data` (already validated)."""
+    engine_decision = str(stored.assessment.get("decision"))
+    history = svc.store.dispositions_of([stored.id]).get(stored.id, [])
+    status = FINAL
+    if needs_second_reviewer(engine_decision, data["decision"], four_eyes_enabled(svc)):
+        latest = history[0] if history else None
+        if latest is not None and latest.decision == "approve" and latest.status == AWAITING:
+            if latest.reviewer == reviewer:
+                raise SecondReviewerRequired(
+                    f"the engine decided {engine_decision}: {reviewer} already approved, and "
+                    "the pack requires a second approval by a different reviewer")
+        else:
+            status = AWAITING
+    expires: date | None = data.get("expires_on")
+    return svc.store.add_disposition(Disposition(
+        id=str(uuid.uuid4()), assessment_id=stored.id,
+        created_at=datetime.now(UTC).replace(microsecond=0), decision=data["decision"],
+        status=status, reason=data["reason"].strip(),
+        conditions=tuple(c.strip() for c in data.get("conditions") or () if c.strip()),
+        expires_on=expires, reviewer=reviewer, supersedes=None))
+
+
+def effective_decision(history: list[Disposition]) -> str | None:
+    """The human decision in force: the latest final one (None while none, or while the
+    latest approval awaits its second reviewer)."""
+    if not history or history[0].status != FINAL:
+        return None
+    return history[0].decision
+
+
+def summary(history: list[Disposition]) -> dict[str, Any] | None:
+    """The `disposition` member of an assessment: current, decision in force, history (newest
+    first); None when nobody recorded one."""
+    if not history:
+        return None
+    return {"current": history[0].to_dict(), "effective_decision": effective_decision(history),
+            "history": [d.to_dict() for d in history]}
