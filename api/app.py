@@ -106,7 +106,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         svc.watcher = _start_watcher(app, svc)
 
     from api.views import assessments, ops, ruleset
+    from api.web import bp as workbench
+    from api.web import configure as configure_workbench
 
+    configure_workbench(app, settings)
+    app.register_blueprint(workbench)
     app.register_blueprint(assessments.bp)
     app.register_blueprint(ruleset.bp)
     app.register_blueprint(ops.bp)

@@ -70,6 +70,11 @@ _SETTINGS: dict[str, tuple[str | None, Callable[[Any], Any], Any]] = {
     "METRICS_REQUIRE_KEY": ("RISKRULES_METRICS_REQUIRE_KEY", _bool, False),
     "FORWARDED_ALLOW_IPS": ("RISKRULES_FORWARDED_ALLOW_IPS", str, "127.0.0.1"),
     "CONFIGURE_LOGGING": (None, _bool, True),
+    # workbench (api/web): cookie signing secret (random per process when unset; gunicorn's
+    # master sets one for all its workers), Secure cookies behind TLS, the playground examples
+    "SESSION_SECRET": ("RISKRULES_SESSION_SECRET", str, None),
+    "SECURE_COOKIES": ("RISKRULES_SECURE_COOKIES", _bool, False),
+    "EXAMPLES_DIR": ("RISKRULES_EXAMPLES_DIR", str, "examples"),
 }
 
 
@@ -99,6 +104,9 @@ class Settings:
     auth_failure_burst: int
     metrics_require_key: bool
     forwarded_allow_ips: str
+    session_secret: str | None = None
+    secure_cookies: bool = False
+    examples_dir: str = "examples"
     keys: list[ApiKey] = field(default_factory=list)
     keys_all_revoked: bool = False
     keys_rejected: str | None = None  # why the keys file was refused at start (last good used)

@@ -56,7 +56,12 @@ def _env_int(name: str, default: int) -> int:
 
 def on_starting(server: Any) -> None:
     """Before the first fork: drop stale multiprocess metric files of an earlier run, keep the
-    last good pack and keys, and make SIGHUP check them before it replaces the workers."""
+    last good pack and keys, make SIGHUP check them before it replaces the workers, and give
+    every worker the same workbench session secret when none is configured."""
+    if not os.environ.get("RISKRULES_SESSION_SECRET"):
+        import secrets
+
+        os.environ["RISKRULES_SESSION_SECRET"] = secrets.token_hex(32)
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if path:
         os.makedirs(path, exist_ok=True)
