@@ -34,7 +34,7 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	@mkdir -p var
 	@test -f var/keys.yaml || $(RR) keys create --keys-file var/keys.yaml --id quickstart \
-		--role submitter --role auditor --role admin
+		--role submitter --role auditor --role admin --role reviewer
 	$(RR) serve --bind $(BIND) --keys-file var/keys.yaml
 
 test: install lint typecheck rulecheck pytest

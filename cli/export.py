@@ -1,7 +1,8 @@
 """`riskrules export`: stored assessments as JSON Lines, oldest first, usable as a diff corpus.
 
-Each line is `{"id", "created_at", "proposal", "assessment"}`: the proposal exactly as received
-and the assessment exactly as returned. `riskrules diff` and `score` read such records as
+Each line is `{"id", "created_at", "proposal", "assessment", "dispositions"}`: the proposal
+exactly as received, the assessment exactly as returned, and the human dispositions recorded
+on it (oldest first; empty when none). `riskrules diff` and `score` read such records as
 proposals (they take the `proposal` member), so an export is a corpus of real traffic.
 """
 
@@ -33,7 +34,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "export", help="write stored assessments as JSON Lines (a diff corpus)",
         description="Write stored assessments, oldest first, one JSON object per line: "
-                    '{"id", "created_at", "proposal", "assessment"}.')
+                    '{"id", "created_at", "proposal", "assessment", "dispositions"}.')
     parser.add_argument("--since", type=_moment, metavar="WHEN",
                         help="created at or after (YYYY-MM-DD or RFC 3339)")
     parser.add_argument("--until", type=_moment, metavar="WHEN", help="created before")
@@ -45,17 +46,29 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=handle)
 
 
-def write_export(store: Any, filters: Any, out: TextIO) -> int:
+def write_export(store: Any, filters: Any, out: TextIO, batch: int = 500) -> int:
     from api.context import dumps
 
     count = 0
-    for row in store.iter_all(filters):
-        created = row.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        # Stored JSON texts are spliced in unchanged: the export is byte-faithful to the API.
-        out.write('{"id":' + dumps(row.id) + ',"created_at":' + dumps(created)
-                  + ',"proposal":' + row.proposal_json + ',"assessment":'
-                  + row.assessment_json + "}\n")
+    pending: list[Any] = []
+
+    def flush() -> None:
+        found = store.dispositions_of([row.id for row in pending])
+        for row in pending:
+            created = row.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            history = [d.to_dict() for d in reversed(found.get(row.id, []))]
+            # Stored JSON texts are spliced in unchanged: the export is byte-faithful to the API.
+            out.write('{"id":' + dumps(row.id) + ',"created_at":' + dumps(created)
+                      + ',"proposal":' + row.proposal_json + ',"assessment":'
+                      + row.assessment_json + ',"dispositions":' + dumps(history) + "}\n")
+        pending.clear()
+
+    for row in store.iter_all(filters, batch=batch):
+        pending.append(row)
         count += 1
+        if len(pending) >= batch:
+            flush()
+    flush()
     return count
 
 

@@ -33,7 +33,12 @@ def url(tmp_path: Path) -> str:
                       "CONFIGURE_LOGGING": False})
     client = app.test_client()
     for country, ref in [("US", "A"), ("RU", "B"), ("KP", "C")]:
-        assert client.post("/v1/assessments", json=_proposal(country, ref)).status_code == 201
+        response = client.post("/v1/assessments", json=_proposal(country, ref))
+        assert response.status_code == 201
+        if ref == "B":  # a human disposition, superseded by a second one
+            for decision in ("request_information", "escalate"):
+                assert client.post(f"/v1/assessments/{response.json['id']}/dispositions", json={
+                    "decision": decision, "reason": "ownership unclear"}).status_code == 201
     svc = app.extensions["riskrules"]
     svc.holder.close()
     svc.store.close()
@@ -47,7 +52,12 @@ def test_export_writes_records_the_corpus_reader_accepts(
     assert "exported 3 assessment(s)" in capsys.readouterr().err
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["proposal"]["reference"] for line in lines] == ["A", "B", "C"]
-    assert all(set(line) == {"id", "created_at", "proposal", "assessment"} for line in lines)
+    assert all(set(line) == {"id", "created_at", "proposal", "assessment", "dispositions"}
+               for line in lines)
+    assert [d["decision"] for d in lines[1]["dispositions"]] == ["request_information",
+                                                                  "escalate"]
+    assert lines[1]["dispositions"][1]["supersedes"] == lines[1]["dispositions"][0]["id"]
+    assert lines[0]["dispositions"] == lines[2]["dispositions"] == []
     assert lines[2]["assessment"]["decision"] == "reject"
     assert lines[0]["assessment"]["id"] == lines[0]["id"]
     proposals = [p.data for p in read_proposals([str(out)])]
