@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -260,6 +260,20 @@ class Pack:
                             if outcome.provisional else []),
             outcome=outcome,
         )
+
+    def decider(self, proposal: Mapping[str, Any],
+                day: dt.date) -> Callable[[Sequence[ast.Rule]], tuple[Scores, str]]:
+        """For what-if analysis (engine.whatif): a function giving the scores and the decision
+        had exactly `fired` fired on `proposal` (its missing information unchanged)."""
+        data = self.enrich(proposal)
+        _, readings = self._missing.readings(data, day)
+
+        def decide(fired: Sequence[ast.Rule]) -> tuple[Scores, str]:
+            scores = self._score(fired)
+            outcome = self._decide(fired, self._band_decisions[scores.band], readings, day)
+            return scores, outcome.decision
+
+        return decide
 
     def missing_information(self, data: Mapping[str, Any],
                             day: dt.date) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -12,7 +12,8 @@ Two questions a reviewer asks, answered by re-running the engine itself (no mode
   threshold, the smallest sets of changes that move it across: fired risk or knockout
   rules that would not fire, absent mitigations that would, or (upwards) fired
   mitigations that would not. The search tries every set of one change, then of two, and so
-  on (exact up to `max_changes`), scoring each with the pack's own formula.
+  on (exact up to `max_changes`), scoring and deciding each with the pack's own formula and
+  decision rules (floors, knockouts and the provisional raise included).
 
 No Flask, no storage: `api/` and the pages call `what_if(pack, proposal)`.
 """
@@ -23,7 +24,7 @@ import copy
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ from engine import ast
 from engine.contract import PROPOSAL, FieldSpec, Kind, iso_countries
 from engine.explain import join
 from engine.language import DECISIONS
-from engine.scoring import Scorer
+from engine.scoring import Scores
 
 SEVERITY = {name: rank for rank, name in enumerate(DECISIONS)}
 DEFAULT_MARGIN = 5.0
@@ -378,14 +379,17 @@ def _band_index(pack: Any, band: str) -> int:
     return next(i for i, b in enumerate(pack.bands) if b.name == band)
 
 
-def band_edge_moves(pack: Any, fired: Sequence[ast.Rule], day: dt.date, *,
+Decide = Callable[[Sequence[ast.Rule]], tuple[Scores, str]]
+
+
+def band_edge_moves(pack: Any, decide: Decide, fired: Sequence[ast.Rule], day: dt.date, *,
                     margin: float = DEFAULT_MARGIN, max_changes: int = DEFAULT_MAX_CHANGES,
                     limit: int = 3) -> tuple[list[tuple[str, float]], list[EdgeMove], bool]:
     """The thresholds within `margin` of the score and, for each, up to `limit` smallest sets
-    of changes that cross it (fewest changes first, then the furthest move). Returns
-    (near thresholds, moves, complete)."""
-    scorer = Scorer(pack.factors, pack.bands, pack.spec.knockout_decision, pack.rules)
-    now = scorer(fired)
+    of changes that cross it (fewest changes first, then the furthest move). `decide` gives
+    the scores and decision of a fired set (`Pack.decider`). Returns (near thresholds, moves,
+    complete)."""
+    now, _ = decide(fired)
     index = _band_index(pack, now.band)
     bands = pack.bands
     near: list[tuple[str, float]] = []
@@ -406,7 +410,7 @@ def band_edge_moves(pack: Any, fired: Sequence[ast.Rule], day: dt.date, *,
         else:
             options = [Change(r.id, r.title, r.kind.value, r.factor, r.points, False)
                        for r in fired if r.kind is ast.RuleKind.MITIGATION]
-        found, done = _smallest_sets(pack, scorer, fired, options, direction, index,
+        found, done = _smallest_sets(pack, decide, fired, options, direction, index,
                                      max_changes)
         complete = complete and done
         found.sort(key=lambda m: (len(m[0]), m[1].score if direction == "down" else -m[1].score))
@@ -415,7 +419,7 @@ def band_edge_moves(pack: Any, fired: Sequence[ast.Rule], day: dt.date, *,
     return near, moves, complete
 
 
-def _smallest_sets(pack: Any, scorer: Scorer, fired: Sequence[ast.Rule],
+def _smallest_sets(pack: Any, decide: Decide, fired: Sequence[ast.Rule],
                    options: Sequence[Change], direction: str, index: int,
                    max_changes: int) -> tuple[list[tuple[tuple[Change, ...], Outcome]], bool]:
     by_id = {r.id: r for r in pack.rules}
@@ -428,10 +432,10 @@ def _smallest_sets(pack: Any, scorer: Scorer, fired: Sequence[ast.Rule],
                 return found, False
             gone = {c.rule for c in combo if not c.fires}
             added = [by_id[c.rule] for c in combo if c.fires]
-            scores = scorer([r for r in fired if r.id not in gone] + added)
+            scores, decision = decide([r for r in fired if r.id not in gone] + added)
             moved = _band_index(pack, scores.band)
             if (moved < index) if direction == "down" else (moved > index):
-                found.append((combo, Outcome(scores.decision, scores.band, scores.score)))
+                found.append((combo, Outcome(decision, scores.band, scores.score)))
         if found:
             return found, True
     return [], True
@@ -445,7 +449,7 @@ def what_if(pack: Any, proposal: Mapping[str, Any], *, as_of: dt.date | None = N
     assessment = pack.assess(proposal, as_of=day, created_at=created)
     effects = missing_field_effects(pack, proposal, day, assessment.missing_information)
     fired = [hit.rule for hit in assessment.hits]
-    near, moves, complete = band_edge_moves(pack, fired, day, margin=margin,
-                                            max_changes=max_changes)
+    near, moves, complete = band_edge_moves(pack, pack.decider(proposal, day), fired, day,
+                                            margin=margin, max_changes=max_changes)
     return WhatIf(_outcome(assessment), tuple(effects), margin, tuple(moves), tuple(near),
                   complete)

@@ -116,13 +116,24 @@ def rule_view(rule: Any, pack: Any = None) -> dict[str, Any]:
         "effective_until": getattr(rule, "effective_until", None),
         "position": getattr(rule, "pos", None),
         "condition": condition_words(rule.when) if hasattr(rule, "when") else None,
-        "extra": {},
+        "legal_basis": legal_basis([b.to_dict() if hasattr(b, "to_dict") else b
+                                    for b in getattr(rule, "legal_basis", ()) or ()]),
+        "at_least": getattr(rule, "at_least", None),
     }
-    for name in ("legal_basis", "floor", "stop"):  # fields other work streams may add
-        value = getattr(rule, name, None)
-        if value not in (None, (), [], ""):
-            view["extra"][name] = value
     return view
+
+
+def legal_basis(items: Any) -> list[dict[str, Any]]:
+    """Legal-basis entries with a link only where the URL is http(s)."""
+    out = []
+    for item in items if isinstance(items, list | tuple) else ():
+        if not isinstance(item, dict):
+            continue
+        url = item.get("url")
+        out.append({"instrument": item.get("instrument") or "", "provision":
+                    item.get("provision") or "", "as_of": item.get("as_of"),
+                    "url": url if isinstance(url, str) and _URL.fullmatch(url) else None})
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,9 +198,10 @@ def assessment_view(doc: dict[str, Any], pack: Any = None) -> dict[str, Any]:
             rule = rules_by_id.get(hit.get("rule"))
             fired.append({"hit": hit, "factor": factor.get("label") or factor.get("factor"),
                           "condition": condition_words(rule.when) if rule is not None else None,
+                          "legal_basis": legal_basis(hit.get("legal_basis")),
                           "extra": {k: v for k, v in hit.items() if k not in (
                               "rule", "title", "kind", "factor", "points", "rationale",
-                              "source", "evidence")}})
+                              "source", "evidence", "legal_basis")}})
     contributions = sum((_cents(f.get("contribution")) for f in doc.get("factors") or []),
                         Decimal(0))
     other = {k: v for k, v in doc.items() if k not in KNOWN_KEYS}

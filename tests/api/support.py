@@ -14,13 +14,16 @@ PG_ENV = "RISKRULES_TEST_DATABASE_URL"
 
 # One key per role, plus one holding every role.
 TOKENS: dict[str, str] = {name: generate_key() for name in
-                          ("submitter", "auditor", "admin", "all", "submitter2")}
+                          ("submitter", "auditor", "admin", "all", "submitter2", "reviewer",
+                           "reviewer2")}
 KEYS: list[ApiKey] = [
     ApiKey("submitter", hash_key(TOKENS["submitter"]), frozenset({"submitter"})),
     ApiKey("submitter2", hash_key(TOKENS["submitter2"]), frozenset({"submitter"})),
     ApiKey("auditor", hash_key(TOKENS["auditor"]), frozenset({"auditor"})),
     ApiKey("admin", hash_key(TOKENS["admin"]), frozenset({"admin"})),
     ApiKey("all", hash_key(TOKENS["all"]), frozenset({"submitter", "auditor", "admin"})),
+    ApiKey("reviewer", hash_key(TOKENS["reviewer"]), frozenset({"reviewer", "auditor"})),
+    ApiKey("reviewer2", hash_key(TOKENS["reviewer2"]), frozenset({"reviewer"})),
 ]
 
 
