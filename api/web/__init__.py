@@ -39,7 +39,7 @@ from api import dispositions
 from api.auth import ANONYMOUS, Principal, retry_after_header
 from api.body import depth
 from api.config import Settings
-from api.context import services
+from api.context import _count_failure, _refuse_over_failure_budget, services
 from api.errors import ApiError, InvalidQuery
 from api.schemas import (
     AssessmentQuerySchema,
@@ -106,7 +106,8 @@ def current_principal() -> Principal | None:
         return None
     if time.time() - issued > SESSION_HOURS * 3600:
         return None
-    for key in svc.keyring.keys:  # a key removed from the keys file ends its sessions
+    svc.keyring.refresh()
+    for key in svc.keyring.keys:  # a key revoked or removed from the keys file ends its sessions
         if key.id == key_id:
             return Principal(key.id, key.roles)
     return None
@@ -187,8 +188,11 @@ def sign_in() -> Any:
     error = None
     if request.method == "POST":
         token = request.form.get("api_key", "").strip()
-        principal = services().keyring.authenticate(token) if token else None
+        svc = services()
+        _refuse_over_failure_budget(svc)  # the API's failed-authentication budget, shared
+        principal = svc.keyring.authenticate(token) if token else None
         if principal is None:
+            _count_failure(svc)
             error = "That API key is not valid."
             log.info("workbench sign-in refused")
         else:
