@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.api.support import TOKENS, auth
 from tests.web.conftest import close, make_workbench, store_examples
@@ -29,6 +29,11 @@ from tests.web.conftest import close, make_workbench, store_examples
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 pytestmark = pytest.mark.slow
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        """The app's access log is enough."""
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flas
     upgrade(f"sqlite:///{path}")
     app = make_workbench(f"sqlite:///{path}")
     store_examples(app.test_client())
-    http = make_server("127.0.0.1", 0, app, threaded=True)
+    http = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
     thread = threading.Thread(target=http.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{http.server_port}", app
@@ -95,7 +100,7 @@ def test_review_session(server: tuple[str, Flask], browser: Any, shots: Path) ->
     browser.find_element(By.ID, "api_key").send_keys(TOKENS["reviewer"])
     _shot(browser, shots, "sign-in")
     browser.find_element(By.ID, "sign-in").click()
-    assert browser.current_url.endswith("/ui/queue")
+    _wait(browser, lambda d: d.current_url.endswith("/ui/queue"))
     assert browser.find_element(By.ID, "who").text == "reviewer"
     rows = browser.find_elements(By.CSS_SELECTOR, "#queue a.open")
     assert len(rows) == 5
@@ -104,6 +109,7 @@ def test_review_session(server: tuple[str, Flask], browser: Any, shots: Path) ->
     # the escalated Chinese SOE licensing deal
     doc = _find(api, "escalate")
     browser.find_element(By.CSS_SELECTOR, f'a.open[href="/ui/assessments/{doc["id"]}"]').click()
+    _wait(browser, lambda d: f'/ui/assessments/{doc["id"]}' in d.current_url)
     assert doc["id"] in browser.find_element(By.TAG_NAME, "h1").text
     groups = browser.find_elements(By.CSS_SELECTOR, "svg.waterfall g.factor")
     assert [g.get_attribute("data-factor") for g in groups] == [
@@ -126,7 +132,7 @@ def test_review_session(server: tuple[str, Flask], browser: Any, shots: Path) ->
     browser.find_element(By.ID, "reason").send_keys("Need the licence record for the ITAR items")
     browser.find_element(By.ID, "conditions").send_keys("licence number on file")
     browser.find_element(By.ID, "record").click()
-    assert browser.current_url.endswith("#disposition")
+    _wait(browser, lambda d: d.current_url.endswith("#disposition"))
     current = api.get(f"/v1/assessments/{doc['id']}", headers=auth("auditor")).get_json()
     recorded = current["disposition"]["current"]
     assert (recorded["decision"], recorded["reviewer"], recorded["reason"],
@@ -141,6 +147,7 @@ def test_review_session(server: tuple[str, Flask], browser: Any, shots: Path) ->
         "f.querySelector('input[name=csrf_token]').remove();"
         "f.querySelector('input[value=reject]').checked = true;"
         "document.getElementById('reason').value = 'forged'; f.submit();")
+    _wait(browser, lambda d: d.find_elements(By.ID, "error-message"))
     message = browser.find_element(By.ID, "error-message").text
     assert "CSRF" in message
     history = api.get(f"/v1/assessments/{doc['id']}/dispositions", headers=auth("auditor"))
@@ -149,6 +156,7 @@ def test_review_session(server: tuple[str, Flask], browser: Any, shots: Path) ->
     # playground: load an example, score it, same explanation as the assessment page
     browser.get(f"{base}/ui/playground?example=ev-licensing-russia-german-initiator")
     browser.find_element(By.ID, "score").click()
+    _wait(browser, lambda d: d.find_elements(By.ID, "result"))
     assert browser.find_element(By.ID, "engine-decision").text == "reject"
     assert browser.find_elements(By.CSS_SELECTOR, "#result svg.waterfall g.factor")
     _shot(browser, shots, "playground", full=True)
@@ -158,6 +166,12 @@ def test_review_session(server: tuple[str, Flask], browser: Any, shots: Path) ->
     browser.get(f"{base}/ui/rules")
     assert browser.find_elements(By.CSS_SELECTOR, "#rules tbody tr")
     _shot(browser, shots, "rules")
+
+
+def _wait(driver: Any, condition: Any) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 15).until(condition)
 
 
 def _find(api: Any, decision: str) -> dict[str, Any]:
