@@ -17,8 +17,8 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError
 
-from api.auth import Principal
 from api import dispositions
+from api.auth import Principal
 from api.body import canonical_hash, read_json
 from api.context import authorize, dumps, holds, json_response, services
 from api.errors import (

@@ -39,7 +39,7 @@ from api import dispositions
 from api.auth import ANONYMOUS, Principal, retry_after_header
 from api.body import depth
 from api.config import Settings
-from api.context import _count_failure, _refuse_over_failure_budget, services
+from api.context import _count_failure, _refuse_over_failure_budget, holds, services
 from api.errors import ApiError, InvalidQuery
 from api.schemas import (
     AssessmentQuerySchema,
@@ -138,7 +138,7 @@ def _guard() -> BaseResponse | None:
 
 def require(*roles: str) -> Principal:
     principal: Principal = g.principal
-    if roles and not principal.roles & set(roles):
+    if roles and not any(holds(principal, role) for role in roles):
         raise PageError(403, f"The key {principal.key_id} lacks the role "
                              f"{' or '.join(roles)} needed for this page.")
     return principal
@@ -248,12 +248,24 @@ def _queue_filters() -> tuple[dict[str, Any], dict[str, str]]:
         raise PageError(400, "; ".join(f"{e.path}: {e.message}" for e in error.errors)) from None
 
 
+def readers_limit(principal: Principal) -> str | None:
+    """As in the API: auditors and reviewers read every assessment, a submitter only those its
+    own key created (the key id it is limited to)."""
+    if holds(principal, "auditor") or holds(principal, "reviewer"):
+        return None
+    return principal.key_id
+
+
+READ_ROLES = ("auditor", "reviewer", "submitter")
+
+
 @bp.get("/queue")
 def queue() -> str:
-    require("auditor")
+    principal = require(*READ_ROLES)
     query, raw = _queue_filters()
     svc = services()
-    filters = Filters(decision=query.get("decision"), band=query.get("band"),
+    filters = Filters(api_key_id=readers_limit(principal),
+                      decision=query.get("decision"), band=query.get("band"),
                       since=query.get("since"), until=query.get("until"),
                       reference=query.get("reference"), provisional=query.get("provisional"),
                       has_disposition=None if "disposition" not in query
@@ -309,13 +321,20 @@ def _assessment_context(doc: dict[str, Any], proposal: dict[str, Any],
             "proposal_rows": present.flatten(proposal)}
 
 
+def _stored(assessment_id: str, principal: Principal) -> Any:
+    svc = services()
+    stored = svc.store.get(assessment_id) if 0 < len(assessment_id) <= 64 else None
+    owner = readers_limit(principal)
+    if stored is None or (owner is not None and stored.api_key_id != owner):
+        raise PageError(404, f"No assessment with id {assessment_id!r}.")
+    return stored
+
+
 @bp.get("/assessments/<assessment_id>")
 def assessment(assessment_id: str) -> str:
-    require("auditor")
+    principal = require(*READ_ROLES)
     svc = services()
-    stored = svc.store.get(assessment_id) if len(assessment_id) <= 64 else None
-    if stored is None:
-        raise PageError(404, f"No assessment with id {assessment_id!r}.")
+    stored = _stored(assessment_id, principal)
     doc = stored.assessment
     history = svc.store.dispositions_of([stored.id]).get(stored.id, [])
     context = _assessment_context(doc, stored.proposal,
@@ -326,16 +345,14 @@ def assessment(assessment_id: str) -> str:
         disposition_decisions=dispositions.DECISIONS,
         four_eyes=dispositions.four_eyes_enabled(svc) and doc.get("decision") in
         dispositions.FOUR_EYES_ENGINE_DECISIONS,
-        can_record="reviewer" in g.principal.roles, form={}, form_errors=[], **context)
+        can_record=holds(principal, "reviewer"), form={}, form_errors=[], **context)
 
 
 @bp.post("/assessments/<assessment_id>/dispositions")
 def record_disposition(assessment_id: str) -> Any:
     principal = require("reviewer")
     svc = services()
-    stored = svc.store.get(assessment_id) if len(assessment_id) <= 64 else None
-    if stored is None:
-        raise PageError(404, f"No assessment with id {assessment_id!r}.")
+    stored = _stored(assessment_id, principal)
     form = {"decision": request.form.get("decision", ""),
             "reason": request.form.get("reason", ""),
             "conditions": [line.strip() for line in request.form.get("conditions", "")
@@ -387,11 +404,12 @@ def rules() -> str:
     lease = services().holder.current()
     if lease is None:
         raise PageError(503, "No rule pack is loaded.")
-    fired, scanned = _fires() if "auditor" in g.principal.roles else ({}, 0)
+    counts = readers_limit(g.principal) is None
+    fired, scanned = _fires() if counts else ({}, 0)
     return render_template("web/rules.html", pack=lease.pack,
                            rules=[present.rule_view(r, lease.pack) for r in lease.pack.rules],
                            fired=fired, scanned=scanned, window=FIRE_WINDOW_DAYS,
-                           show_counts="auditor" in g.principal.roles)
+                           show_counts=counts)
 
 
 @bp.get("/rules/<rule_id>")
@@ -402,11 +420,12 @@ def rule(rule_id: str) -> str:
     found = lease.pack.rule(rule_id)
     if found is None:
         raise PageError(404, f"No rule {rule_id!r} in the loaded pack.")
-    fired, scanned = _fires() if "auditor" in g.principal.roles else ({}, 0)
+    counts = readers_limit(g.principal) is None
+    fired, scanned = _fires() if counts else ({}, 0)
     hits = sorted(fired.get(rule_id, []), key=lambda h: h[1], reverse=True)
     return render_template("web/rule.html", rule=present.rule_view(found, lease.pack),
                            hits=hits, scanned=scanned, window=FIRE_WINDOW_DAYS,
-                           show_counts="auditor" in g.principal.roles)
+                           show_counts=counts)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -79,10 +79,18 @@ def test_forms_without_csrf_are_refused(workbench: Flask, stored: dict[str, Any]
 
 def test_roles_as_in_the_api(workbench: Flask, stored: dict[str, Any]) -> None:
     client = workbench.test_client()
-    sign_in(client, "submitter")
-    assert client.get("/ui/queue").status_code == 403
-    assert client.get(f"/ui/assessments/{stored['launch-jv-roscosmos']['id']}").status_code == 403
+    sign_in(client, "submitter2")  # a submitter reads only what its own key created
+    assert client.get("/ui/queue").get_data(as_text=True).count('class="open"') == 0
+    assert client.get(f"/ui/assessments/{stored['launch-jv-roscosmos']['id']}").status_code == 404
     assert client.get("/ui/rules").status_code == 200  # any key reads the rules
+    client = workbench.test_client()
+    sign_in(client, "submitter")
+    assert client.get("/ui/queue").get_data(as_text=True).count('class="open"') == len(stored)
+    assert client.get(f"/ui/assessments/{stored['launch-jv-roscosmos']['id']}").status_code == 200
+    client = workbench.test_client()
+    sign_in(client, "admin")  # admin holds every role
+    assert 'id="disposition-form"' in client.get(
+        f"/ui/assessments/{stored['launch-jv-roscosmos']['id']}").get_data(as_text=True)
     client = workbench.test_client()
     sign_in(client, "auditor")
     page = client.get(f"/ui/assessments/{stored['launch-jv-roscosmos']['id']}")
