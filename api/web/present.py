@@ -23,7 +23,10 @@ BANDS = ("low", "medium", "high", "critical")
 # Keys of the assessment the page lays out itself; any other key is shown generically.
 KNOWN_KEYS = frozenset({"id", "created_at", "reference", "ruleset", "as_of", "inherent_score",
                         "score", "band", "decision", "knockouts", "factors",
-                        "missing_information", "summary", "disposition", "what_if"})
+                        "missing_information", "summary", "disposition", "what_if",
+                        # contract v2: laid out in "How the decision was reached"
+                        "band_decision", "floors", "provisional", "unsettled",
+                        "checked_clear"})
 _URL = re.compile(r"https?://[^\s<>\"')\]]+[^\s<>\"')\].,;:]")
 
 OPERATORS = {

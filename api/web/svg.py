@@ -15,10 +15,12 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-WIDTH = 860
+WIDTH = 980
 LABEL_W = 230
 BAR_X = 240
-BAR_W = 400
+BAR_W = 380
+WEIGHT_X = BAR_X + BAR_W + 60
+RESIDUAL_X = WEIGHT_X + 190
 ROW_H = 46
 TOP = 34
 
@@ -48,8 +50,8 @@ def waterfall_svg(rows: list[dict[str, Any]], score: Any) -> Markup:
         '<line x1="0" y1="0" x2="0" y2="6" class="clamp-line"/></pattern></defs>',
         f'<text x="{BAR_X}" y="16" class="axis">0</text>',
         f'<text x="{_x(Decimal(100), domain)}" y="16" class="axis" text-anchor="middle">100</text>',
-        f'<text x="{BAR_X + BAR_W + 20}" y="16" class="head">weight</text>',
-        f'<text x="{BAR_X + BAR_W + 90}" y="16" class="head">residual</text>',
+        f'<text x="{WEIGHT_X}" y="16" class="head">weight (share)</text>',
+        f'<text x="{RESIDUAL_X}" y="16" class="head" text-anchor="end">residual</text>',
         f'<text x="{WIDTH - 8}" y="16" class="head" text-anchor="end">contribution</text>',
         f'<line x1="{_x(Decimal(100), domain)}" y1="22" x2="{_x(Decimal(100), domain)}" '
         f'y2="{TOP + ROW_H * len(rows)}" class="limit"/>',
@@ -85,7 +87,8 @@ def waterfall_svg(rows: list[dict[str, Any]], score: Any) -> Markup:
                     f'beyond 100 do not count</title></rect>')
             start = end
         if row["clamped"] > 0:
-            parts.append(f'<text x="{_x(row["raw"], domain) + 4}" y="{y + 14}" class="clamp-note"'
+            parts.append(f'<text x="{_x(row["raw"], domain)}" y="{y + 32}" text-anchor="end" '
+                         f'class="clamp-note"'
                          f' data-clamped="{_num(row["clamped"])}">clamped −{_num(row["clamped"])}'
                          '</text>')
         running = row["inherent"]
@@ -101,9 +104,9 @@ def waterfall_svg(rows: list[dict[str, Any]], score: Any) -> Markup:
             running = after
         parts.append(f'<line x1="{_x(row["residual"], domain)}" y1="{y}" '
                      f'x2="{_x(row["residual"], domain)}" y2="{y + 36}" class="residual-mark"/>')
-        parts.append(f'<text x="{BAR_X + BAR_W + 20}" y="{y + 14}" class="weight">'
+        parts.append(f'<text x="{WEIGHT_X}" y="{y + 14}" class="weight">'
                      f'{_num(row["weight"])} ({row["share"]}%)</text>')
-        parts.append(f'<text x="{BAR_X + BAR_W + 90}" y="{y + 14}" class="residual">'
+        parts.append(f'<text x="{RESIDUAL_X}" y="{y + 14}" text-anchor="end" class="residual">'
                      f'{_num(row["residual"])}</text>')
         parts.append(f'<text x="{WIDTH - 8}" y="{y + 14}" text-anchor="end" '
                      f'class="contribution">{_num(row["contribution"])}</text>')

@@ -105,6 +105,7 @@ def test_review_session(server: tuple[str, Flask], browser: Any, shots: Path) ->
     rows = browser.find_elements(By.CSS_SELECTOR, "#queue a.open")
     assert len(rows) == 5
     _shot(browser, shots, "queue")
+    browser.find_element(By.ID, "queue").screenshot(str(shots / "queue-detail.png"))
 
     # the escalated Chinese SOE licensing deal
     doc = _find(api, "escalate")
@@ -125,6 +126,7 @@ def test_review_session(server: tuple[str, Flask], browser: Any, shots: Path) ->
     assert Decimal(browser.find_element(By.ID, "contributions-total").text) == \
         Decimal(str(doc["score"]))
     _shot(browser, shots, "assessment", full=True)
+    browser.find_element(By.ID, "waterfall").screenshot(str(shots / "waterfall-detail.png"))
 
     # record a disposition through the form, read it back through the API
     browser.find_element(By.CSS_SELECTOR, 'input[name="decision"][value="request_information"]'
@@ -133,6 +135,7 @@ def test_review_session(server: tuple[str, Flask], browser: Any, shots: Path) ->
     browser.find_element(By.ID, "conditions").send_keys("licence number on file")
     browser.find_element(By.ID, "record").click()
     _wait(browser, lambda d: d.current_url.endswith("#disposition"))
+    browser.find_element(By.ID, "disposition").screenshot(str(shots / "disposition-detail.png"))
     current = api.get(f"/v1/assessments/{doc['id']}", headers=auth("auditor")).get_json()
     recorded = current["disposition"]["current"]
     assert (recorded["decision"], recorded["reviewer"], recorded["reason"],
@@ -166,6 +169,20 @@ def test_review_session(server: tuple[str, Flask], browser: Any, shots: Path) ->
     browser.get(f"{base}/ui/rules")
     assert browser.find_elements(By.CSS_SELECTOR, "#rules tbody tr")
     _shot(browser, shots, "rules")
+
+    # a deal near a band edge: the moves the API reports are on the page
+    for item in stored:
+        what_if = api.get(f"/v1/assessments/{item['id']}?what_if=true",
+                          headers=auth("auditor")).get_json()["what_if"]
+        if what_if["band_edge"]["moves"]:
+            break
+    else:
+        pytest.fail("no stored example is near a band edge")
+    browser.get(f"{base}/ui/assessments/{item['id']}")
+    section = browser.find_element(By.ID, "what-would-change")
+    moves = section.find_elements(By.CSS_SELECTOR, "ol.moves > li")
+    assert len(moves) == len(what_if["band_edge"]["moves"])
+    section.screenshot(str(shots / "what-would-change-detail.png"))
 
 
 def _wait(driver: Any, condition: Any) -> None:

@@ -217,9 +217,11 @@ def test_assessment_page_shows_missing_information_and_what_would_change(
                 assert f'/ui/rules/{change["rule"]}">{change["rule"]}</a>' in section
                 assert change["change"] in section
     assert moved > 0
-    for key in ("unsettled", "checked_clear"):
-        if doc.get(key):
-            assert f'id="other-{key}"' in html or f'id="{key}"' in html
+    assert doc["provisional"] and doc["unsettled"] and doc["checked_clear"]
+    path = html[html.index('id="decision-path"'):html.index('id="fired"')]
+    for entry in doc["unsettled"] + doc["checked_clear"]:
+        assert f'/ui/rules/{entry["rule"]}">{entry["rule"]}</a>' in path
+    assert f'Stops and floors checked and clear ({len(doc["checked_clear"])})' in path
 
 
 def test_record_disposition_from_the_page(workbench: Flask, stored: dict[str, Any]) -> None:
