@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from api.schemas import AssessmentSchema, DispositionSchema
 from tests.api.support import PACK_DIR, auth, proposal
 
 
@@ -63,6 +64,8 @@ def test_record_then_read_back_in_the_assessment(client: FlaskClient) -> None:
     assert got["disposition"]["effective_decision"] == "approve"
     # everything else is the creation response, unchanged
     assert {k: v for k, v in got.items() if k != "disposition"} == created
+    assert AssessmentSchema().validate(got) == {}  # every key declared (closed schemas)
+    assert DispositionSchema().validate(recorded) == {}
 
 
 def test_a_new_disposition_supersedes_and_never_overwrites(client: FlaskClient) -> None:
@@ -178,5 +181,6 @@ def test_what_if_query_parameter(client: FlaskClient) -> None:
     got = client.get(url + "?what_if=true", headers=auth("auditor")).get_json()
     assert got["what_if"]["current"]["decision"] == created["decision"]
     assert set(got["what_if"]) == {"current", "missing_fields", "band_edge"}
+    assert AssessmentSchema().validate(got) == {}
     assert "what_if" not in client.get(url, headers=auth("auditor")).get_json()
     assert client.get(url + "?what_if=perhaps", headers=auth("auditor")).status_code == 400
