@@ -15,8 +15,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from api.context import Services
-from api.errors import SecondReviewerRequired
+from api.errors import InvalidRequest, SecondReviewerRequired
 from api.store import Disposition, StoredAssessment
+from engine.errors import FieldError
 
 DECISIONS = ("approve", "reject", "escalate", "request_information")
 FINAL = "final"
@@ -51,6 +52,9 @@ def record(svc: Services, stored: StoredAssessment, reviewer: str,
         else:
             status = AWAITING
     expires: date | None = data.get("expires_on")
+    if expires is not None and expires < datetime.now(UTC).date():
+        raise InvalidRequest("the disposition is invalid", errors=[
+            FieldError("expires_on", "the expiry day is in the past")])
     return svc.store.add_disposition(Disposition(
         id=str(uuid.uuid4()), assessment_id=stored.id,
         created_at=datetime.now(UTC).replace(microsecond=0), decision=data["decision"],
@@ -59,10 +63,16 @@ def record(svc: Services, stored: StoredAssessment, reviewer: str,
         expires_on=expires, reviewer=reviewer, supersedes=None))
 
 
-def effective_decision(history: list[Disposition]) -> str | None:
-    """The human decision in force: the latest final one (None while none, or while the
-    latest approval awaits its second reviewer)."""
-    if not history or history[0].status != FINAL:
+def expired(history: list[Disposition], today: date | None = None) -> bool:
+    """Whether the latest disposition's expiry day has passed."""
+    day = today or datetime.now(UTC).date()
+    return bool(history) and history[0].expires_on is not None and history[0].expires_on < day
+
+
+def effective_decision(history: list[Disposition], today: date | None = None) -> str | None:
+    """The human decision in force: the latest final one (None while none, while the latest
+    approval awaits its second reviewer, or once its expiry day has passed)."""
+    if not history or history[0].status != FINAL or expired(history, today):
         return None
     return history[0].decision
 
@@ -73,4 +83,4 @@ def summary(history: list[Disposition]) -> dict[str, Any] | None:
     if not history:
         return None
     return {"current": history[0].to_dict(), "effective_decision": effective_decision(history),
-            "history": [d.to_dict() for d in history]}
+            "expired": expired(history), "history": [d.to_dict() for d in history]}

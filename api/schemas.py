@@ -490,7 +490,9 @@ class DispositionSummarySchema(_Closed):
     current = fields.Nested(DispositionSchema, required=True)
     effective_decision = fields.String(required=True, allow_none=True, metadata={
         "description": "the human decision in force (null while an approval awaits its "
-                       "second reviewer)"})
+                       "second reviewer, or once the current disposition has expired)"})
+    expired = fields.Boolean(required=True, metadata={
+        "description": "the current disposition's expiry day has passed"})
     history = fields.List(fields.Nested(DispositionSchema), required=True,
                           metadata={"description": "newest first"})
 

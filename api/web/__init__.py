@@ -116,6 +116,12 @@ def current_principal() -> Principal | None:
 @bp.before_request
 def _guard() -> BaseResponse | None:
     if request.method == "POST":
+        # Form limits before the form is read (here, for the CSRF check): an impact report may
+        # be larger than a proposal; a proposal pasted in a form is URL-encoded (up to 3x).
+        limit = (MAX_UPLOAD_BYTES if request.endpoint == "web.impact"
+                 else 3 * services().settings.max_body_bytes)
+        request.max_content_length = limit
+        request.max_form_memory_size = limit
         sent = request.form.get("csrf_token", "")
         expected = session.get("csrf")
         if not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
@@ -342,6 +348,7 @@ def assessment(assessment_id: str) -> str:
     return render_template(
         "web/assessment.html", stored=stored, history=history,
         effective=dispositions.effective_decision(history),
+        expired=dispositions.expired(history),
         disposition_decisions=dispositions.DECISIONS,
         four_eyes=dispositions.four_eyes_enabled(svc) and doc.get("decision") in
         dispositions.FOUR_EYES_ENGINE_DECISIONS,
@@ -376,6 +383,7 @@ def record_disposition(assessment_id: str) -> Any:
     return render_template(
         "web/assessment.html", stored=stored, history=history,
         effective=dispositions.effective_decision(history),
+        expired=dispositions.expired(history),
         disposition_decisions=dispositions.DECISIONS, four_eyes=False, can_record=True,
         form=form, form_errors=errors, **context), 422
 
@@ -484,8 +492,13 @@ def impact() -> Any:
     errors: list[str] = []
     if request.method == "POST":
         upload = request.files.get("report")
-        raw = upload.read(MAX_UPLOAD_BYTES + 1) if upload is not None and upload.filename \
-            else request.form.get("report_text", "").encode("utf-8")
+        if upload is not None and upload.filename:
+            try:
+                raw = upload.read(MAX_UPLOAD_BYTES + 1)
+            finally:
+                upload.close()
+        else:
+            raw = request.form.get("report_text", "").encode("utf-8")
         if len(raw) > MAX_UPLOAD_BYTES:
             errors = [f"The report is over {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB."]
         elif not raw.strip():

@@ -26,7 +26,9 @@ KNOWN_KEYS = frozenset({"id", "created_at", "reference", "ruleset", "as_of", "in
                         "missing_information", "summary", "disposition", "what_if",
                         # contract v2: laid out in "How the decision was reached"
                         "band_decision", "floors", "provisional", "unsettled",
-                        "checked_clear"})
+                        "checked_clear",
+                        # the screening record: laid out in "Screening"
+                        "screening"})
 _URL = re.compile(r"https?://[^\s<>\"')\]]+[^\s<>\"')\].,;:]")
 
 OPERATORS = {
@@ -212,6 +214,15 @@ def assessment_view(doc: dict[str, Any], pack: Any = None) -> dict[str, Any]:
             "contributions_total": contributions, "other": other,
             "pack_matches": pack is not None and (doc.get("ruleset") or {}).get("digest")
             == getattr(pack, "digest", None)}
+
+
+def screening_anchor(pointer: Any) -> str | None:
+    """`/screening/parties/2` (an evidence item's `screening_record`) → `screening-party-2`."""
+    if isinstance(pointer, str):
+        found = re.fullmatch(r"/screening/parties/(\d+)", pointer)
+        if found:
+            return f"screening-party-{found.group(1)}"
+    return None
 
 
 def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ problem documents, `?what_if=true`; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from flask.testing import FlaskClient
 
 from api.schemas import AssessmentSchema, DispositionSchema
 from tests.api.support import PACK_DIR, auth, proposal
+
+LATER = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()
 
 
 @pytest.fixture
@@ -52,13 +55,13 @@ def _record(client: FlaskClient, assessment_id: str, who: str = "reviewer",
 def test_record_then_read_back_in_the_assessment(client: FlaskClient) -> None:
     created = _create(client, "US")
     response = _record(client, created["id"], decision="approve",
-                       conditions=["annual re-screening"], expires_on="2027-06-30")
+                       conditions=["annual re-screening"], expires_on=LATER)
     assert response.status_code == 201, response.get_json()
     recorded = response.get_json()
     assert recorded["reviewer"] == "reviewer"
     assert recorded["status"] == "final" and recorded["supersedes"] is None
     assert recorded["conditions"] == ["annual re-screening"]
-    assert recorded["expires_on"] == "2027-06-30"
+    assert recorded["expires_on"] == LATER
     got = client.get(f"/v1/assessments/{created['id']}", headers=auth("auditor")).get_json()
     assert got["disposition"]["current"] == recorded
     assert got["disposition"]["effective_decision"] == "approve"
@@ -145,6 +148,7 @@ def test_list_filters_on_disposition(client: FlaskClient) -> None:
     ({"decision": "approve", "reason": "x", "expires_on": "tomorrow"}, "expires_on"),
     ({"decision": "approve", "reason": "x", "conditions": ["a"] * 21}, "conditions"),
     ({"decision": "approve", "reason": "bell \u0007"}, "reason"),
+    ({"decision": "approve", "reason": "x", "expires_on": "2020-01-01"}, "expires_on"),
 ])
 def test_invalid_dispositions_are_422_naming_the_field(client: FlaskClient, body: Any,
                                                        field: str) -> None:
@@ -184,3 +188,18 @@ def test_what_if_query_parameter(client: FlaskClient) -> None:
     assert AssessmentSchema().validate(got) == {}
     assert "what_if" not in client.get(url, headers=auth("auditor")).get_json()
     assert client.get(url + "?what_if=perhaps", headers=auth("auditor")).status_code == 400
+
+
+def test_an_expired_disposition_is_no_longer_in_force() -> None:
+    from datetime import UTC, date, datetime
+
+    from api.dispositions import FINAL, effective_decision, expired
+    from api.store import Disposition
+
+    record = Disposition(id="d", assessment_id="a", created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                         decision="approve", status=FINAL, reason="r", conditions=(),
+                         expires_on=date(2026, 6, 30), reviewer="k", supersedes=None)
+    assert effective_decision([record], date(2026, 6, 30)) == "approve"
+    assert not expired([record], date(2026, 6, 30))
+    assert effective_decision([record], date(2026, 7, 1)) is None
+    assert expired([record], date(2026, 7, 1))

@@ -225,6 +225,9 @@ def test_assessment_page_shows_missing_information_and_what_would_change(
 
 
 def test_record_disposition_from_the_page(workbench: Flask, stored: dict[str, Any]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    later = (datetime.now(UTC) + timedelta(days=60)).date().isoformat()
     doc = stored["ev-licensing-china-soe"]
     client = workbench.test_client()
     sign_in(client, "reviewer")
@@ -235,12 +238,12 @@ def test_record_disposition_from_the_page(workbench: Flask, stored: dict[str, An
     done = client.post(f"/ui/assessments/{doc['id']}/dispositions",
                        data={"csrf_token": csrf_of(page), "decision": "reject",
                              "reason": "state owner", "conditions": "a\n\nb",
-                             "expires_on": "2027-01-31"})
+                             "expires_on": later})
     assert done.status_code == 303
     current = client.get(f"/v1/assessments/{doc['id']}",
                          headers=auth("auditor")).get_json()["disposition"]["current"]
     assert (current["decision"], current["reviewer"], current["conditions"],
-            current["expires_on"]) == ("reject", "reviewer", ["a", "b"], "2027-01-31")
+            current["expires_on"]) == ("reject", "reviewer", ["a", "b"], later)
 
 
 def test_text_is_escaped(workbench: Flask) -> None:
@@ -324,6 +327,11 @@ def test_impact_report(workbench: Flask, tmp_path: Path,
     assert len(report["changed"]) >= 1
     for changed in report["changed"]:
         assert changed["label"] in html
+    big = dict(report, padding="x" * (3 * 1024 * 1024))  # over the API's 1 MiB body limit
+    response = client.post("/ui/impact", data={"csrf_token": csrf_of(page),
+                                               "report_text": json.dumps(big)})
+    assert response.status_code == 200 and 'id="matrix-decisions"' in response.get_data(
+        as_text=True)
     refused = client.post("/ui/impact", data={"csrf_token": csrf_of(page),
                                               "report_text": '{"a": 1}'})
     assert "not a `riskrules diff" in refused.get_data(as_text=True)
@@ -336,3 +344,48 @@ def test_static_assets_are_local(workbench: Flask, url: str) -> None:
         assert response.status_code == 200
         text = response.get_data(as_text=True)
     assert "@media print" in text and "http" not in text
+
+
+def test_screening_record_per_party(workbench: Flask, stored: dict[str, Any]) -> None:
+    """An assessment carrying a screening record (lists, per party outcome and candidates)
+    shows it, and evidence pointing into it links to the party's row."""
+    from datetime import UTC, datetime
+
+    from api.context import EXTENSION, dumps
+    from api.store import NewAssessment
+
+    doc = json.loads(json.dumps(stored["fleet-software-serbia-possible-match"]))
+    doc["id"] = "00000000-0000-7000-8000-00000000beef"
+    doc["screening"] = {
+        "threshold": 88, "possible_at": 75, "max_age_days": 30, "sample": True, "stale": False,
+        "lists": [{"name": "sdn_sample", "file": "watchlists/sdn_sample.yaml",
+                   "as_of": "2026-11-01", "age_days": 26, "digest": "sha256:" + "a" * 64,
+                   "entries": 120, "sample": True, "stale": False}],
+        "parties": [
+            {"role": "initiator", "path": "initiator", "names": ["Acme GmbH"],
+             "outcome": "clear", "score": 41.0, "candidates": []},
+            {"role": "owner", "path": "counterparties[0].owners[0]",
+             "names": ["Rostec <b>Holding</b>"], "outcome": "possible", "score": 80.5,
+             "candidates": [{"list": "sdn_sample", "source": "", "entry_id": "SDN-42",
+                             "entry": "State Corporation Rostec", "listed_name": "Rostec",
+                             "programs": ["RUSSIA-EO14024"], "score": 80.5,
+                             "name": "Rostec Holding", "basis": "partial",
+                             "reading": "bgn", "paired": [["rostec", "rostec"]]}]}]}
+    first = next(f for f in doc["factors"] if f["rules"])["rules"][0]["evidence"][0]
+    first["screening_record"] = "/screening/parties/1"
+    svc = workbench.extensions[EXTENSION]
+    svc.store.insert([NewAssessment(
+        id=doc["id"], created_at=datetime.now(UTC).replace(microsecond=0), reference="SCR",
+        decision=doc["decision"], band=doc["band"], score=doc["score"], pack_name="p",
+        pack_version="1", pack_digest=doc["ruleset"]["digest"], api_key_id="submitter",
+        idempotency_key=None, body_hash=None, proposal_json="{}", assessment_json=dumps(doc))])
+    client = workbench.test_client()
+    sign_in(client, "auditor")
+    html = client.get(f"/ui/assessments/{doc['id']}").get_data(as_text=True)
+    section = html[html.index('id="screening"'):]
+    assert 'id="screening-party-1"' in section and "State Corporation Rostec" in section
+    assert "SDN-42" in section and "80.5 by partial" in section and "RUSSIA-EO14024" in section
+    assert "Rostec &lt;b&gt;Holding&lt;/b&gt;" in section  # escaped
+    assert "a sample list was used" in section and "sha256:" + "a" * 64 in section
+    assert 'id="other-screening"' not in html  # laid out, not dumped generically
+    assert '<a href="#screening-party-1">screening record</a>' in html
