@@ -8,14 +8,13 @@ passes here.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import itertools
 import math
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-from engine import ast
+from engine import ast, hints
 from engine.contract import PROPOSAL, RESERVED_NAMES, FieldSpec, Kind, is_country, is_currency
 from engine.errors import DiagnosticSink, Position
 from engine.regex import RegexError, check_pattern
@@ -66,10 +65,14 @@ class _Reader:
         return None
 
     def keys(self, node: YMap, allowed: tuple[str, ...], required: tuple[str, ...],
-             what: str) -> None:
+             what: str, confusions: dict[str, str] | None = None) -> None:
         for key in node.order:
             if key not in allowed:
-                hint = _suggest(key, allowed)
+                if confusions and confusions.get(key) in allowed:
+                    hint = f": write '{confusions[key]}'"
+                else:
+                    hint = _suggest(key, allowed)
+                hint += f" (the keys of a {what}: {', '.join(allowed)})" if confusions else ""
                 self.sink.error("E002", f"unknown key '{key}' in {what}{hint}", node.keys[key])
         for key in required:
             if key not in node.values:
@@ -126,14 +129,16 @@ class _Reader:
 
 
 def read_date(node: YNode | None, what: str, sink: DiagnosticSink) -> dt.date | None:
-    """A YYYY-MM-DD date (YAML's own dates, or text); anything else is an E004."""
+    """A YYYY-MM-DD date (text, or YAML's own dates with a W004); anything else is an E004."""
     if node is None:
         return None
     value = node.value if isinstance(node, YScalar) else None
-    if isinstance(value, dt.datetime):
-        return value.date()
     if isinstance(value, dt.date):
-        return value
+        day = value.date() if isinstance(value, dt.datetime) else value
+        sink.warning("W004", f"{what} {day.isoformat()} is not quoted: write "
+                     f"\"{day.isoformat()}\" so that editors and scripts read the same text",
+                     node.pos)
+        return day
     if isinstance(value, str):
         try:
             return dt.date.fromisoformat(value)
@@ -144,8 +149,7 @@ def read_date(node: YNode | None, what: str, sink: DiagnosticSink) -> dt.date | 
 
 
 def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return hints.suggest(word, choices)
 
 
 def read_file(path: Path, label: str, sink: DiagnosticSink) -> YNode | None:
@@ -326,8 +330,8 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
         sink.error("E004", f"list file name '{name}' must be lower_snake_case", m.pos)
     kind = r.text(m.get("kind"), "list kind")
     if kind is not None and kind not in LIST_KINDS:
-        sink.error("E018", f"list kind must be one of {', '.join(LIST_KINDS)}",
-                   m.values["kind"].pos)
+        sink.error("E018", f"list kind '{kind}' must be one of {', '.join(LIST_KINDS)}"
+                   f"{_suggest(kind, LIST_KINDS)}", m.values["kind"].pos)
         kind = None
     entries: list[ast.ListEntry] = []
     seen: dict[str, Position] = {}
@@ -341,7 +345,8 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
             continue
         vpos = em.values["value"].pos
         if kind == "country" and not is_country(value):
-            sink.error("E018", f"'{value}' is not an ISO 3166-1 alpha-2 country code", vpos)
+            sink.error("E018", f"'{value}' is not an ISO 3166-1 alpha-2 country code"
+                       f"{hints.country_code(value)}", vpos)
         elif kind == "currency" and not is_currency(value):
             sink.error("E018", f"'{value}' is not an ISO 4217 code or crypto ticker", vpos)
         if value in seen:
@@ -354,7 +359,10 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
             sink.warning("W031", f"list entry '{value}' has no source", vpos)
         since_node = em.get("since")
         since = None
-        if isinstance(since_node, YScalar) and since_node.value is not None:
+        if isinstance(since_node, YScalar) and isinstance(since_node.value, dt.date):
+            day = read_date(since_node, "since", sink)
+            since = day.isoformat() if day else None
+        elif isinstance(since_node, YScalar) and since_node.value is not None:
             since = str(since_node.value)
         entries.append(ast.ListEntry(value, r.text(em.get("note"), "entry note") or "", source,
                                      since, em.pos))
@@ -401,37 +409,42 @@ class RuleParser:
         if m is None:
             return None
         errors_before = len(self.sink.errors)
-        r.keys(m, RULE_KEYS, RULE_REQUIRED, "rule")
+        r.keys(m, RULE_KEYS, RULE_REQUIRED, "rule", hints.RULE_KEY_CONFUSIONS)
         rid = r.text(m.get("id"), "rule id", pattern=RULE_ID)
         if rid is not None:
             if rid in self.seen_ids:
                 first = self.seen_ids[rid]
                 where = f"line {first.line}" if first.file == m.pos.file else \
                     f"{first.file}:{first.line}"
-                self.sink.error("E010", f"duplicate rule id '{rid}' (first at {where})",
-                                m.values["id"].pos)
+                self.sink.error("E010", f"duplicate rule id '{rid}' (first at {where}): rule "
+                                "ids are unique in the pack; `riskrules new rule` picks a free "
+                                "one", m.values["id"].pos)
             else:
                 self.seen_ids[rid] = m.values["id"].pos
         title = r.text(m.get("title"), "title", max_length=300)
         factor = r.text(m.get("factor"), "factor")
         if factor is not None and factor not in self.factors:
             self.sink.error("E011", f"unknown factor '{factor}'"
-                            f"{_suggest(factor, list(self.factors))}", m.values["factor"].pos)
+                            f"{_suggest(factor, list(self.factors))} (the factors of pack.yaml: "
+                            f"{', '.join(self.factors)})", m.values["factor"].pos)
         kind_text = r.text(m.get("kind"), "kind")
         kind = None
         if kind_text is not None:
             try:
                 kind = ast.RuleKind(kind_text)
             except ValueError:
-                self.sink.error("E018", "kind must be risk, mitigation or knockout",
+                self.sink.error("E018", f"kind '{kind_text}' must be risk, mitigation or "
+                                f"knockout{_suggest(kind_text, [k.value for k in ast.RuleKind])}",
                                 m.values["kind"].pos)
         points = r.number(m.get("points"), "points")
         if points is not None and kind is not None:
             ppos = m.values["points"].pos
             if kind is ast.RuleKind.MITIGATION and points >= 0:
-                self.sink.error("E020", "a mitigation's points must be negative", ppos)
+                self.sink.error("E020", "a mitigation's points must be negative (it lowers the "
+                                f"score): write points: -{_plain(abs(points)) or 10}", ppos)
             elif kind is not ast.RuleKind.MITIGATION and points < 0:
-                self.sink.error("E020", f"a {kind.value} rule's points must be 0 or more", ppos)
+                self.sink.error("E020", f"a {kind.value} rule's points must be 0 or more: a rule "
+                                "that lowers the score is kind: mitigation", ppos)
             elif abs(points) > 100:
                 self.sink.error("E020", "points must be between -100 and 100", ppos)
             elif round(points * 100) != points * 100:
@@ -451,9 +464,11 @@ class RuleParser:
         source = r.text(m.get("source"), "source")
         label = rid or "rule"
         if rationale is None and "rationale" not in m.values:
-            self.sink.warning("W001", f"rule {label} has no rationale", m.pos)
+            self.sink.warning("W001", f"rule {label} has no rationale: add 'rationale:' saying "
+                              "what the reviewer should do when it fires, and why", m.pos)
         if source is None and "source" not in m.values:
-            self.sink.warning("W002", f"rule {label} has no source", m.pos)
+            self.sink.warning("W002", f"rule {label} has no source: add 'source:' naming the "
+                              "regulation, guidance or article it comes from", m.pos)
         legal_basis = self.legal_basis(m.get("legal_basis"))
         if "legal_basis" not in m.values:
             self.sink.warning("W003", f"rule {label} has no legal_basis", m.pos)
@@ -510,14 +525,15 @@ class RuleParser:
             return None
         if not isinstance(node, YMap):
             self.sink.error("E004", "a condition must be a mapping (a test, all, any, not, "
-                            "some or every)", node.pos)
+                            "some or every): write a test as {path: FIELD, OPERATOR: VALUE}",
+                            node.pos)
             return None
         keys = set(node.values)
         combinators = keys & set(ast.COMBINATORS)
         if combinators:
             if len(keys) != 1:
                 self.sink.error("E004", f"'{sorted(combinators)[0]}' must stand alone in its "
-                                "mapping", node.pos)
+                                "mapping: put every test inside it", node.pos)
                 return None
             key = next(iter(keys))
             child = node.values[key]
@@ -539,13 +555,16 @@ class RuleParser:
         ops = [k for k in node.order if k in ast.LEAF_OPERATORS or k in ast.QUANTIFIERS]
         for key in node.order:
             if key != "path" and key not in ops:
-                self.sink.error("E002", f"unknown operator '{key}'"
-                                f"{_suggest(key, [*ast.LEAF_OPERATORS, *ast.QUANTIFIERS, *ast.COMBINATORS])}",
-                                node.keys[key])
+                self.sink.error("E002", hints.unknown_operator(key), node.keys[key])
                 return None
-        if len(ops) != 1:
-            self.sink.error("E004", "a test needs exactly one operator"
-                            + (f", found {', '.join(ops)}" if ops else ""), node.pos)
+        if len(ops) > 1:
+            self.sink.error("E004", f"a test needs exactly one operator, found {', '.join(ops)}: "
+                            "write one test per operator and combine them under 'all:' or "
+                            "'any:'", node.pos)
+            return None
+        if not ops:
+            self.sink.error("E004", "a test needs exactly one operator, as in {path: country, "
+                            f"eq: RU}} (the operators: {', '.join(hints.OPERATORS)})", node.pos)
             return None
         op = ops[0]
         operand = node.values[op]
@@ -598,8 +617,10 @@ class RuleParser:
         for i, segment in enumerate(segments):
             if spec.kind is Kind.LIST:
                 prefix = ".".join(segments[:i])
+                rest = ".".join(segments[i:])
                 self.sink.error("E013", f"path '{text}' steps through the list '{prefix}': use "
-                                f"some/every on '{prefix}'", node.pos)
+                                f"some/every on '{prefix}', as in {{path: {prefix}, some: "
+                                f"{{path: {rest}, ...}}}}", node.pos)
                 return None
             if spec.kind is not Kind.OBJECT or segment not in spec.fields:
                 choices = list(spec.fields) if spec.kind is Kind.OBJECT else []
@@ -618,16 +639,20 @@ class RuleParser:
         if op in ast.CONTAINMENT:
             if spec.kind is not Kind.LIST or spec.item is None or spec.item.kind in (Kind.OBJECT, Kind.LIST):
                 sink.error("E014", f"'{op}' needs a list of plain values; {full} is "
-                           f"{_describe(spec)}", pos)
+                           f"{_describe(spec)}{_containment_hint(op, spec, full)}", pos)
                 return None
             if op == "contains":
+                if isinstance(operand, YSeq):
+                    sink.error("E004", "'contains' takes one value: for several, use "
+                               "'contains_any'", operand.pos)
+                    return None
                 value = self.operand_value(operand, spec.item, full)
                 return None if value is _BAD else ast.Leaf(op, path, value=value, pos=pos)
-            values = self.operand_values(operand, spec.item, full)
+            values = self.operand_values(op, operand, spec.item, full)
             return None if values is None else ast.Leaf(op, path, values=values, pos=pos)
         if spec.kind in (Kind.LIST, Kind.OBJECT):
-            hint = " (use contains, contains_any, some or every)" if spec.kind is Kind.LIST else ""
-            sink.error("E014", f"'{op}' cannot test {full}, which is {_describe(spec)}{hint}", pos)
+            sink.error("E014", f"'{op}' cannot test {full}, which is {_describe(spec)}"
+                       f"{_whole_list_hint(op, spec, full)}", pos)
             return None
         if op in ("lt", "lte", "gt", "gte"):
             if not spec.kind.is_numeric:
@@ -639,7 +664,7 @@ class RuleParser:
             value = self.operand_value(operand, spec, full)
             return None if value is _BAD else ast.Leaf(op, path, value=value, pos=pos)
         if op in ("in", "not_in"):
-            values = self.operand_values(operand, spec, full)
+            values = self.operand_values(op, operand, spec, full)
             return None if values is None else ast.Leaf(op, path, values=values, pos=pos)
         if op in ("in_list", "not_in_list"):
             return self.list_leaf(op, operand, path, spec, full, pos)
@@ -663,12 +688,19 @@ class RuleParser:
 
     def list_leaf(self, op: str, operand: YNode, path: tuple[str, ...], spec: FieldSpec,
                   full: str, pos: Position) -> ast.Leaf | None:
+        if isinstance(operand, YSeq):
+            values_op = "in" if op == "in_list" else "not_in"
+            self.sink.error("E004", f"'{op}' takes the name of a reference list, not values: to "
+                            f"test against these values use '{values_op}' (the lists: "
+                            f"{', '.join(sorted(self.lists))})", operand.pos)
+            return None
         name = self.r.text(operand, "list name")
         if name is None:
             return None
         ref = self.lists.get(name)
         if ref is None:
-            self.sink.error("E012", f"unknown list '{name}'{_suggest(name, list(self.lists))}",
+            self.sink.error("E012", f"unknown list '{name}'{_suggest(name, list(self.lists))}: "
+                            f"the lists of lists/ are {', '.join(sorted(self.lists))}",
                             operand.pos)
             return None
         if not spec.kind.is_textual:
@@ -687,15 +719,31 @@ class RuleParser:
                     return None
         return ast.Leaf(op, path, values=ref.values, list_name=name, pos=pos)
 
-    def operand_values(self, node: YNode, spec: FieldSpec, full: str) -> tuple[object, ...] | None:
+    def operand_values(self, op: str, node: YNode, spec: FieldSpec,
+                       full: str) -> tuple[object, ...] | None:
         if not isinstance(node, YSeq) or not node.items:
-            self.sink.error("E004", "expected a non-empty list of values", node.pos)
+            self.sink.error("E004", self.values_hint(op, node), node.pos)
             return None
         values = [self.operand_value(item, spec, full) for item in node.items]
         if any(v is _BAD for v in values):
             return None
         unique = tuple(dict.fromkeys(values))
         return unique
+
+    def values_hint(self, op: str, node: YNode) -> str:
+        """Why `op` needs a list of values here, and what the analyst probably meant."""
+        single = {"in": "eq", "not_in": "ne", "contains_any": "contains"}[op]
+        listed = {"in": "in_list", "not_in": "not_in_list"}.get(op)
+        value = node.value if isinstance(node, YScalar) else None
+        if isinstance(node, YSeq):
+            return f"'{op}' needs at least one value"
+        if listed and isinstance(value, str) and value in self.lists:
+            return (f"'{value}' is a reference list and '{op}' takes values: to test against "
+                    f"the list use '{listed}: {value}'")
+        if value is not None and not isinstance(value, bool | dt.date):
+            return (f"'{op}' takes a list of values, as in '{op}: [{value}]'; for one value "
+                    f"use '{single}: {value}'")
+        return f"'{op}' takes a list of values, as in '{op}: [a, b]'"
 
     def operand_value(self, node: YNode, spec: FieldSpec, full: str) -> object:
         if not isinstance(node, YScalar) or node.value is None:
@@ -706,15 +754,16 @@ class RuleParser:
         if check is None or not check[0](value):
             expected = check[1] if check else spec.kind.value
             self.sink.error("E014", f"{full} is {_describe(spec)}: expected {expected}, "
-                            f"got {value!r}", node.pos)
+                            f"got {value!r}{_yaml_read_hint(value, spec)}", node.pos)
             return _BAD
         if spec.kind is Kind.ENUM and value not in spec.choices:
             self.sink.error("E018", f"'{value}' is not a value of {full}"
-                            f"{_suggest(str(value), spec.choices)}", node.pos)
+                            f"{_suggest(str(value), spec.choices)} (the values: "
+                            f"{', '.join(spec.choices)})", node.pos)
             return _BAD
         if spec.kind is Kind.COUNTRY and not is_country(str(value)):
-            self.sink.error("E018", f"'{value}' is not an ISO 3166-1 alpha-2 country code",
-                            node.pos)
+            self.sink.error("E018", f"'{value}' is not an ISO 3166-1 alpha-2 country code"
+                            f"{hints.country_code(str(value))}", node.pos)
             return _BAD
         if spec.kind is Kind.CURRENCY and not is_currency(str(value)):
             self.sink.error("E018", f"'{value}' is not a currency code", node.pos)
@@ -740,6 +789,53 @@ _VALUE_CHECKS: dict[Kind, tuple[Callable[[object], bool], str]] = {
     Kind.COUNTRY: (lambda v: isinstance(v, str), "a country code"),
     Kind.CURRENCY: (lambda v: isinstance(v, str), "a currency code"),
 }
+
+
+def _plain(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and value else \
+        (f"{value:g}" if value else "")
+
+
+def _yaml_read_hint(value: object, spec: FieldSpec) -> str:
+    """YAML turns NO, yes, off into booleans, 0042 into a number, 2026-07-01 into a date."""
+    if spec.kind in (Kind.BOOLEAN, Kind.NUMBER, Kind.INTEGER):
+        return ""
+    if isinstance(value, bool | int | float | dt.date):
+        return " (YAML read the unquoted value as " + {bool: "true/false", int: "a number",
+                                                      float: "a number"}.get(
+            type(value), "a date") + ": put it in quotes)"
+    return ""
+
+
+def _containment_hint(op: str, spec: FieldSpec, full: str) -> str:
+    """`contains` on a single value: the analyst meant `in`, `eq` or `matches`."""
+    if spec.kind is Kind.LIST:
+        return f": use some/every to look inside the items of {full}"
+    if spec.kind is Kind.OBJECT:
+        return f": test one of its fields with a dotted path ({full}.FIELD)"
+    options = ["'in: [...]' for one of several values"]
+    if op == "contains":
+        options.insert(0, "'eq' for one value")
+        if spec.kind is Kind.STRING:
+            options.append("'matches: \".*word.*\"' for text inside it")
+    return f": to test {full} itself use {hints.one_of(options)}"
+
+
+def _whole_list_hint(op: str, spec: FieldSpec, full: str) -> str:
+    """A single-value operator on a list or object field, and the operator that fits."""
+    if spec.kind is Kind.OBJECT:
+        return f": test one of its fields with a dotted path ({full}.FIELD)"
+    item = spec.item
+    if item is None or item.kind in (Kind.OBJECT, Kind.LIST):
+        return f": use some/every with the paths of its items inside, as in {{path: {full}, " \
+            "some: {...}}"
+    fits = {"eq": "contains: VALUE", "in": "contains_any: [...]",
+            "ne": "not: {path: " + full + ", contains: VALUE}",
+            "not_in": "not: {path: " + full + ", contains_any: [...]}",
+            "in_list": "some: {in_list: NAME}", "not_in_list": "every: {not_in_list: NAME}"}
+    if op in fits:
+        return f": to test its items use '{fits[op]}'"
+    return " (use contains, contains_any, some or every)"
 
 
 def _describe(spec: FieldSpec) -> str:

@@ -30,6 +30,7 @@ from engine.errors import (
     FieldError,
     Position,
     ProposalError,
+    Severity,
 )
 from engine.jsontext import MalformedJSON, loads_strict
 from engine.language import read_date
@@ -299,7 +300,8 @@ class _CaseReader:
             pnode = None
         return Case(name=name, file=label, pos=node.pos, expect=expect, proposal=proposal,
                     proposal_origin=origin, proposal_node=pnode, proposal_pos=ppos,
-                    as_of=as_of, errors=tuple(sink.sorted()))
+                    as_of=as_of, errors=tuple(d for d in sink.sorted()
+                                                   if d.severity is Severity.ERROR))
 
     def read_expect(self, node: YNode | None, sink: DiagnosticSink) -> Expect:
         if node is None:
@@ -499,7 +501,8 @@ def _read_json_proposal(path: Path, pos: Position, sink: DiagnosticSink) -> dict
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        sink.error("E001", f"proposal file {path} does not exist", pos)
+        sink.error("E001", f"proposal file {path} does not exist (a proposal path is "
+                   "relative to the folder of its test file)", pos)
         return None
     except (OSError, UnicodeDecodeError) as exc:
         sink.error("E001", f"cannot read proposal file {path}: {exc}", pos)

@@ -115,13 +115,98 @@ def parse_yaml(text: str, file: str, sink: DiagnosticSink) -> YNode | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        sink.error("E001", f"YAML syntax: {exc.problem or exc}", Position(file, line, col))
+        sink.error("E001", f"YAML syntax: {explain_syntax_error(exc, text)}",
+                   Position(file, line, col))
         return None
     except yaml.YAMLError as exc:
         sink.error("E001", f"YAML syntax: {exc}", Position(file, 1, 1))
         return None
     finally:
         loader.dispose()
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _key_line_above(lines: list[str], index: int) -> int | None:
+    """The index of the nearest non-blank, non-comment line above `index`."""
+    for i in range(index - 1, -1, -1):
+        stripped = lines[i].strip()
+        if stripped and not stripped.startswith("#"):
+            return i
+    return None
+
+
+def _key_of(line: str) -> str:
+    """'kind' of '    kind: risk', 'id' of '  - id: A'."""
+    body = line.strip().removeprefix("- ").strip()
+    return body.split(":", 1)[0].strip() if ":" in body else body
+
+
+def explain_syntax_error(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """PyYAML's parser message in words an analyst can act on (at the same position), with
+    the parser's own words kept at the end in parentheses for searching."""
+    problem = str(exc.problem or exc)
+    said = f" (YAML: {problem})"
+    mark, context = exc.problem_mark, exc.context_mark
+    lines = text.splitlines()
+    row = mark.line if mark else 0
+    line = lines[row] if row < len(lines) else ""
+    above = _key_line_above(lines, row)
+    prev = lines[above] if above is not None else ""
+    if problem == "mapping values are not allowed here" and mark is not None:
+        before = line[:mark.column]
+        if ": " in before or before.rstrip().endswith(":"):
+            return ("a value contains ': ' (a colon and a space), which YAML reads as a new "
+                    "key: put the whole value in quotes" + said)
+        if above is not None and _indent(line) > _indent(prev):
+            return (f"this line is indented deeper than the key above it ('{_key_of(prev)}' on "
+                    f"line {above + 1}): keys of the same rule or mapping start in the same "
+                    f"column; move it to column {_indent(prev) + 1 + _dash(prev)}" + said)
+        return "a ':' where YAML expects none: quote the value if it contains ': '" + said
+    if problem.startswith("expected <block end>, but found"):
+        if line.lstrip().startswith("- "):
+            return ("this list item is not aligned with the items of its list: every '- ' of "
+                    "one list starts in the same column" + said)
+        if above is not None and _indent(line) < _indent(prev) + _dash(prev):
+            return (f"this line is indented less than the key above it ('{_key_of(prev)}' on "
+                    f"line {above + 1}) but not as far as an enclosing key: align it with the "
+                    f"keys of its mapping (column {_indent(prev) + 1 + _dash(prev)})" + said)
+        return ("this line does not line up with the lines above it: check its indentation "
+                "(spaces only, same column as its sibling keys)" + said)
+    if "'\\t'" in problem or "\t" in problem:
+        return "a tab character: YAML indents with spaces only; replace the tab with spaces" + said
+    if problem.startswith("found character") and "cannot start any token" in problem:
+        char = problem.split("'")[1] if "'" in problem else "?"
+        return f"a value cannot start with '{char}' in YAML: put the value in quotes" + said
+    if problem.startswith("found undefined alias"):
+        return "a value cannot start with '*' in YAML (it means an alias): put it in quotes" + said
+    if problem.startswith("expected ',' or ']'") and context is not None:
+        return (f"the '[' opened on line {context.line + 1}, column {context.column + 1} is not "
+                "closed: end the list with ']' (or separate its items with ',')" + said)
+    if problem.startswith("expected ',' or '}'") and context is not None:
+        return (f"the '{{' opened on line {context.line + 1}, column {context.column + 1} is not "
+                "closed: end it with '}' (or separate its entries with ',')" + said)
+    if problem == "found unexpected end of stream" and context is not None \
+            and "quoted scalar" in (exc.context or ""):
+        return (f"the quote opened on line {context.line + 1}, column {context.column + 1} is "
+                "never closed: add the closing quote" + said)
+    if problem == "could not find expected ':'" and context is not None:
+        return (f"line {context.line + 1} has no ':' after its key: write 'key: value' (or put "
+                "a text that runs over several lines in quotes)" + said)
+    if problem.startswith("found unknown escape character"):
+        return ("an unknown '\\' escape in a double-quoted text: use single quotes, or write "
+                "'\\\\' for a backslash" + said)
+    if "another document" in problem:
+        return "a second YAML document ('---'): a pack file holds one document" + said
+    return problem
+
+
+def _dash(line: str) -> int:
+    """Columns taken by a leading '- ' (keys of a list item start after it)."""
+    stripped = line.lstrip(" ")
+    return 2 if stripped.startswith("- ") else 0
 
 
 def _has_alias(node: yaml.Node, seen: set[int]) -> bool:

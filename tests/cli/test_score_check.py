@@ -109,7 +109,7 @@ def test_check_reports_every_error_with_positions(tmp_path: Path,
     assert [(e["line"], e["code"]) for e in doc["errors"]] == [(2, "E011"), (3, "E013")]
     assert main(["--rules", str(pack), "check"]) == 1
     out = [line for line in capsys.readouterr().out.splitlines() if " E0" in line]
-    assert out == [f"{pack / 'rules.yaml'}:2:31: E011 unknown factor 'nope'",
+    assert out == [f"{pack / 'rules.yaml'}:2:31: E011 unknown factor 'nope' (the factors of pack.yaml: security, money)",
                    f"{pack / 'rules.yaml'}:3:77: E013 unknown path 'titel' (did you mean 'title'?)"]
 
 

@@ -168,7 +168,8 @@ def test_ranges_are_inclusive_and_exact(expected: Range, value: float, holds: bo
     ("unknown factor", [("E011", 15, 23, "unknown factor 'securty' in factor_scores: the pack "
                          "has security, money (did you mean 'security'?)")]),
     ("proposal file does not exist", [("E001", 18, 15, "proposal file {proposals}/nope.json "
-                                       "does not exist")]),
+                                       "does not exist (a proposal path is relative to the "
+                                       "folder of its test file)")]),
     ("proposal file breaks the contract", [
         ("E051", 22, 15, "proposal {proposals}/bad-country.json breaks the contract at "
          "counterparties[0].country: not an ISO 3166-1 alpha-2 country code (upper case): 'XX'")]),
