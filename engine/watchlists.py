@@ -32,6 +32,7 @@ ENTRY_KEYS = ("id", "name", "aliases", "type", "programs", "countries")
 LIST_REQUIRED = ("name", "entries")
 ENTRY_REQUIRED = ("id", "name")
 LIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # OFAC's CSV marks an empty cell with this token (usually followed by a space).
 OFAC_EMPTY = "-0-"
@@ -184,7 +185,7 @@ def dump_watchlist(watchlist: Watchlist) -> str:
     if watchlist.source:
         head["source"] = watchlist.source
     if watchlist.as_of is not None:
-        head["as_of"] = watchlist.as_of
+        head["as_of"] = watchlist.as_of.isoformat()  # quoted on output: text for every reader
     head["sample"] = watchlist.sample
     if watchlist.license:
         head["license"] = watchlist.license
@@ -240,7 +241,9 @@ def parse_watchlist(text: str, file: str) -> Watchlist:
         line = first.position.line if first else 1
         message = first.message if first else "not a watchlist"
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise _fail(file, line, message + more)
+        failure = _fail(file, line, message + more)
+        failure.diagnostics = tuple(errors)
+        raise failure
     return watchlist
 
 
@@ -268,6 +271,12 @@ class _CanonicalReader:
         if as_of_node is not None:
             if isinstance(as_of_node, YScalar) and type(as_of_node.value) is dt.date:
                 as_of = as_of_node.value
+            elif isinstance(as_of_node, YScalar) and isinstance(as_of_node.value, str) \
+                    and _ISO_DAY.fullmatch(as_of_node.value):
+                try:
+                    as_of = dt.date.fromisoformat(as_of_node.value)
+                except ValueError:
+                    self._error(as_of_node, "as_of must be a date (YYYY-MM-DD)")
             else:
                 self._error(as_of_node, "as_of must be a date (YYYY-MM-DD)")
         sample_node = root.get("sample")

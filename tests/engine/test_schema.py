@@ -76,6 +76,33 @@ def test_every_bundled_file_names_and_passes_its_schema(name: str, path: Path) -
     assert schema_errors(name, text) == []
 
 
+@pytest.mark.parametrize(("name", "path"), bundled_files(),
+                         ids=[str(p.relative_to(RULES)) for _, p in bundled_files()])
+def test_every_bundled_file_validates_from_a_script(name: str, path: Path) -> None:
+    """As docs/diagnostics.md says to do it: yaml.safe_load, then the committed schema file,
+    with no conversion in between (unquoted dates would be date objects and fail here)."""
+    document = json.loads((RULES / schema.SCHEMA_DIR / schema.file_name(name)).read_text(
+        encoding="utf-8"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    errors = [f"{e.json_path}: {e.message}" for e in
+              Draft202012Validator(document, format_checker=Draft202012Validator.FORMAT_CHECKER)
+              .iter_errors(data)]
+    assert errors == []
+
+
+def test_an_unquoted_date_fails_the_script_and_warns_in_check(
+        write_pack: Callable[[dict[str, str]], Path]) -> None:
+    unquoted = LIST.replace('as_of: "2026-11-01"', "as_of: 2026-11-01")
+    assert unquoted != LIST
+    document = json.loads((RULES / schema.SCHEMA_DIR / schema.file_name("list")).read_text(
+        encoding="utf-8"))
+    assert list(Draft202012Validator(document).iter_errors(yaml.safe_load(unquoted)))
+    pack = load_pack(write_pack({"lists/risky.yaml": unquoted}))
+    pack.close()
+    assert [(d.code, d.position.line) for d in pack.diagnostics if d.code == "W003"] == [
+        ("W003", 2)]
+
+
 def test_the_bundled_files_cover_every_schema() -> None:
     assert {name for name, _ in bundled_files()} == set(schema.SCHEMAS)
 
@@ -223,7 +250,7 @@ BAD_LISTS = {
     "entry without value": ("E003", LIST.replace("{value: IR, note", "{note")),
     "unknown list kind": ("E018", LIST.replace("kind: country", "kind: colour")),
     "not a country code": ("E018", LIST.replace("value: IR", "value: Iran")),
-    "missing as_of": ("E003", LIST.replace("as_of: 2026-11-01\n", "")),
+    "missing as_of": ("E003", LIST.replace("as_of: \"2026-11-01\"\n", "")),
     "unknown key in an entry": ("E002", LIST.replace("note: Iran", "colour: red")),
 }
 

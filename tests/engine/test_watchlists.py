@@ -255,7 +255,7 @@ def test_canonical_minimal_file_loads(tmp_path: Path) -> None:
 
 def test_json_schema_accepts_the_sample_and_refuses_unknown_keys() -> None:
     document = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
-    document["as_of"] = document["as_of"].isoformat()  # a string for the editor
+    assert isinstance(document["as_of"], str)  # quoted: the same text for editors and scripts
     schema = json_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(document, schema)
