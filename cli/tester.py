@@ -286,12 +286,18 @@ def write_junit(path: str, results: Sequence[Result], diagnostics: Sequence[Diag
 
 def coverage_warnings(pack: Pack) -> list[Diagnostic]:
     """W020 at each enabled rule that no case of the pack's tests/ folder fires. Nothing when
-    the pack has no tests (a pack without tests is not a coverage problem of one rule); test
-    failures and errors are `riskrules test`'s business and are ignored here."""
+    the pack has no tests (a pack without tests is not a coverage problem of one rule).
+
+    When cases do not load (a proposal file that is not there, a test file that does not
+    parse), coverage would blame the rules for it: W021 says which cases did not load and why,
+    and W020 waits until they do. Failing cases are `riskrules test`'s business."""
     folder = Path(pack.spec.root) / "tests"
     if not folder.is_dir():
         return []
-    cases, _ = load_cases([folder], pack)
+    cases, problems = load_cases([folder], pack)
+    broken = not_loaded(cases, problems)
+    if broken:
+        return broken
     runnable: list[Case] = [c for c in cases if not c.errors]
     if not runnable:
         return []
@@ -304,4 +310,29 @@ def coverage_warnings(pack: Pack) -> list[Diagnostic]:
             out.append(Diagnostic("W020", f"rule {rule_id} is not fired by any case in "
                                   f"{folder}: add a test case that fires it", rule.pos,
                                   Severity.WARNING))
+    return out
+
+
+def not_loaded(cases: Sequence[Case], problems: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """W021 per test file whose cases (or the file itself) did not load, with the first
+    reason: the cause, instead of a W020 at every rule those cases would have fired."""
+    by_file: dict[str, list[Diagnostic]] = {}
+    totals: dict[str, int] = {}
+    for case in cases:
+        totals[case.file] = totals.get(case.file, 0) + 1
+        if case.errors:
+            by_file.setdefault(case.file, []).append(case.errors[0])
+    for d in problems:
+        if d.severity is Severity.ERROR:
+            by_file.setdefault(d.position.file, []).append(d)
+    out = []
+    for file, reasons in sorted(by_file.items()):
+        first = reasons[0]
+        count = len(reasons)
+        what = f"{count} of {totals[file]} cases in this test file" if file in totals \
+            else "this test file"
+        out.append(Diagnostic(
+            "W021", f"{what} did not load, so rule coverage (W020) is not checked until they "
+            f"load; first problem: {first.code} {first.message}; `riskrules test` lists every "
+            "problem", first.position, Severity.WARNING))
     return out

@@ -132,6 +132,10 @@ class ListImportError(RiskrulesError):
     title = "Invalid list file"
     status = 422
 
+    def __init__(self, detail: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        super().__init__(detail)
+        self.diagnostics = tuple(diagnostics)  # each problem at its FILE:LINE:COL, when known
+
 
 @dataclass
 class DiagnosticSink:

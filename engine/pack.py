@@ -385,7 +385,12 @@ def _screener(root: Path, settings: ast.ScreeningSettings | None, sink: Diagnost
                 raise ListImportError("a watchlist must live inside the pack directory")
             watchlists.append(load_watchlist(file))
             files.append(file)
-        except (ListImportError, OSError) as exc:
+        except ListImportError as exc:
+            if exc.diagnostics:  # readable, but its content is wrong: point into the file
+                sink.items.extend(exc.diagnostics)
+            else:
+                sink.error("E040", f"watchlist {name}: {exc}", settings.pos)
+        except OSError as exc:
             sink.error("E040", f"watchlist {name}: {exc}", settings.pos)
     return Screener(watchlists, settings.threshold)
 

@@ -99,8 +99,8 @@ def test_an_unquoted_date_fails_the_script_and_warns_in_check(
     assert list(Draft202012Validator(document).iter_errors(yaml.safe_load(unquoted)))
     pack = load_pack(write_pack({"lists/risky.yaml": unquoted}))
     pack.close()
-    assert [(d.code, d.position.line) for d in pack.diagnostics if d.code == "W003"] == [
-        ("W003", 2)]
+    assert [(d.code, d.position.line) for d in pack.diagnostics if d.code == "W004"] == [
+        ("W004", 2)]
 
 
 def test_the_bundled_files_cover_every_schema() -> None:

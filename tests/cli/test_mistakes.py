@@ -1,0 +1,186 @@
+"""Every typical mistake gets a message that says what to do: the table in mistakes.yaml.
+
+Each case is written into a copy of the bundled pack; its diagnostics (from loading the pack,
+loading and running the rule tests, and `riskrules check`'s test-coverage warnings) must be
+exactly the ones listed, and the fixed file must be free of them. The "Typical mistakes"
+section of docs/diagnostics.md is generated from the same table:
+`.venv/bin/python -m tests.cli.test_mistakes` rewrites it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from api.schemas import validate_proposal
+from cli.tester import coverage_warnings
+from engine import PackError, load_pack
+from engine.codes import CODES
+from engine.errors import Diagnostic
+from engine.tester import load_cases, run_cases
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLE = Path(__file__).with_name("mistakes.yaml")
+DOC = ROOT / "docs" / "diagnostics.md"
+BEGIN, END = "<!-- mistakes:begin -->", "<!-- mistakes:end -->"
+RULE = """rules:
+  - id: AN-001
+    title: Imaging satellites for a non-allied counterparty
+    factor: national_security
+    kind: risk
+    points: 20
+    rationale: Check the end use and the export licence before approving.
+    source: EAR 742.4 (national security controls)
+    when: {when}
+"""
+CASES: list[dict[str, Any]] = yaml.safe_load(TABLE.read_text(encoding="utf-8"))["cases"]
+
+
+def text_of(case: dict[str, Any]) -> str:
+    return str(case["text"]) if "text" in case else RULE.format(when=case["when"])
+
+
+def fixed_text(case: dict[str, Any]) -> str:
+    text = text_of(case)
+    for old, new in case.get("fix", []):
+        assert old in text, f"{case['mistake']}: fix {old!r} not in the file"
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the bundled pack and the examples its tests read."""
+    base = tmp_path_factory.mktemp("bundled")
+    shutil.copytree(ROOT / "rules", base / "rules")
+    shutil.copytree(ROOT / "examples", base / "examples")
+    return base
+
+
+def diagnostics(base: Path, case: dict[str, Any], text: str,
+                extra: dict[str, str] | None = None) -> list[str]:
+    """The diagnostics that point into the case's file, rendered relative to the pack."""
+    root = base / "rules"
+    rel = case.get("file", "analyst.yaml")
+    written = {rel: text, **(extra or {})}
+    for name, content in written.items():
+        (root / name).write_text(content, encoding="utf-8")
+    try:
+        return _diagnostics(root, rel, bool(case.get("check")))
+    finally:
+        for name in written:
+            (root / name).unlink()
+
+
+def _diagnostics(root: Path, rel: str, check: bool) -> list[str]:
+    found: list[Diagnostic] = []
+    try:
+        pack = load_pack(root)
+    except PackError as exc:
+        found += exc.diagnostics
+    else:
+        try:
+            found += pack.diagnostics
+            if rel.startswith("tests/"):
+                cases, problems = load_cases([root / rel], pack)
+                found += problems
+                found += [d for c in cases for d in c.errors]
+                results = run_cases(pack, [c for c in cases if not c.errors], validate_proposal)
+                found += [d for r in results for d in r.errors]
+            if check:
+                found += coverage_warnings(pack)
+        finally:
+            pack.close()
+    target = str(root / rel)
+    prefix = str(root) + "/"
+    mine = sorted({d for d in found if d.position.file == target},
+                  key=lambda d: (d.position, d.code, d.message))
+    return [f"{rel}:{d.position.line}:{d.position.column}: {d.code} "
+            f"{d.message.replace(prefix, '')}" for d in mine]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["mistake"] for c in CASES])
+def test_each_mistake_gets_its_message_and_its_fix_clears_it(case: dict[str, Any],
+                                                             bundled: Path) -> None:
+    assert diagnostics(bundled, case, text_of(case)) == case["messages"]
+    codes = {m.split(": ", 2)[1].split()[0] for m in case["messages"]}
+    after = diagnostics(bundled, case, fixed_text(case), case.get("add"))
+    left = [m for m in after if m.split(": ", 2)[1].split()[0] in codes or " E" in m]
+    assert left == [], f"the fix leaves {left}"
+
+
+def test_the_table_is_big_and_covers_the_usual_codes() -> None:
+    assert len(CASES) >= 25
+    codes = {m.split(": ", 2)[1].split()[0] for c in CASES for m in c["messages"]}
+    assert {"E001", "E002", "E004", "E011", "E012", "E013", "E014", "E018", "E020",
+            "W001", "W004", "W020", "W021", "E050"} <= codes
+
+
+def render_section() -> str:
+    """The "Typical mistakes" section of docs/diagnostics.md, from the table."""
+    out = [BEGIN, ""]
+    for case in CASES:
+        rel = case.get("file", "analyst.yaml")
+        before, after = text_of(case).splitlines(), fixed_text(case).splitlines()
+        diff = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
+                if line[:1] in "-+" and not line.startswith(("---", "+++"))]
+        out.append(f"#### {case['mistake']}")
+        out.append("")
+        out.append("```text")
+        out += case["messages"]
+        out.append("```")
+        out.append("")
+        if diff:
+            out.append(f"Fix (in `{rel}`):")
+            out.append("")
+            out.append("```diff")
+            out += diff
+            out.append("```")
+            out.append("")
+        for name, content in (case.get("add") or {}).items():
+            out.append(f"Fix: add a case that fires the rule, in `{name}`:")
+            out.append("")
+            out.append("```yaml")
+            out += content.rstrip("\n").splitlines()
+            out.append("```")
+            out.append("")
+    out.append(END)
+    return "\n".join(out)
+
+
+def test_docs_show_every_mistake_with_its_fix() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    assert BEGIN in doc and END in doc
+    current = doc[doc.index(BEGIN):doc.index(END) + len(END)]
+    assert current == render_section(), \
+        "docs/diagnostics.md is stale: run .venv/bin/python -m tests.cli.test_mistakes"
+
+
+def test_every_code_is_declared_and_documented() -> None:
+    """No code made up on the spot: each one emitted is in engine/codes.py, whose table is
+    exactly the documented one."""
+    used: set[str] = set()
+    for folder in ("engine", "cli", "api"):
+        for file in (ROOT / folder).rglob("*.py"):
+            used |= set(re.findall(r"[\"']([EW]\d{3})[\"']", file.read_text(encoding="utf-8")))
+    assert used - set(CODES) == set(), "codes used but not declared in engine/codes.py"
+    doc = DOC.read_text(encoding="utf-8")
+    documented = re.findall(r"^\| ([EW]\d{3}) \|", doc, flags=re.MULTILINE)
+    assert sorted(documented) == sorted(CODES), "docs/diagnostics.md table != engine/codes.py"
+
+
+if __name__ == "__main__":
+    text = DOC.read_text(encoding="utf-8")
+    if BEGIN in text:
+        text = text[:text.index(BEGIN)] + render_section() + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + render_section() + "\n"
+    DOC.write_text(text, encoding="utf-8")
+    sys.exit(0)
