@@ -39,6 +39,7 @@ RULE = """rules:
     rationale: Check the end use and the export licence before approving.
     source: EAR 742.4 (national security controls)
     when: {when}
+    legal_basis: {{instrument: 15 CFR Part 742 (Export Administration Regulations), provision: "742.4", url: "https://www.ecfr.gov/current/title-15/section-742.4", as_of: "2026-11-27"}}
 """
 CASES: list[dict[str, Any]] = yaml.safe_load(TABLE.read_text(encoding="utf-8"))["cases"]
 
