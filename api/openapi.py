@@ -121,7 +121,8 @@ def build_spec() -> dict[str, Any]:
                    operationId="listAssessments"),
     })
     spec.path("/v1/assessments:batch", operations={"post": _op(
-        "Score and store up to MAX_BATCH (default 1000) proposals", "submitter",
+        "Score and store a batch of proposals (at most RISKRULES_MAX_BATCH, default 1000)",
+        "submitter",
         {200: ("BatchResponse", "One result per proposal, in order; valid ones stored "
                                 "(a replay of an Idempotency-Key: the original answer)")},
         [400, 401, 403, 409, 413, 415, 422, 429, 503], parameters=[idem],

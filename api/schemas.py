@@ -283,7 +283,8 @@ class BatchRequestSchema(Schema):
 
     proposals = ProposalItems(fields.Nested(proposal_schema_class()), required=True,
                               metadata={"description": "proposals to score, in order "
-                                                       "(at least one; at most MAX_BATCH)",
+                                                       "(at least one; at most the server's batch limit, "
+                                                       "RISKRULES_MAX_BATCH, default 1000)",
                                         "minItems": 1})
 
 
@@ -637,6 +638,8 @@ class ProblemSchema(_Closed):
     diagnostics = fields.List(fields.Nested(DiagnosticSchema), metadata={
         "description": "a pack that does not load (reload, 422): every diagnostic"})
     correlation_id = fields.String(metadata={"description": "for 500s: also in the server log"})
+    reference = fields.String(metadata={"description": "in a batch result: the failed "
+                                        "proposal's own reference, when it has one"})
 
 
 class AssessmentOrProblem(fields.Field):  # type: ignore[type-arg]

@@ -22,7 +22,8 @@ from engine.errors import EngineError, ProposalError
 def register(sub: Any) -> None:
     p = sub.add_parser("score", help="score proposals (JSON, JSON Lines, or - for stdin)",
                        description="Score proposals and print their assessments. With "
-                       "--format json, one assessment per line (JSON Lines).")
+                       "--format json, one assessment per line (JSON Lines), each with "
+                       "source_file, the file (and line) the proposal came from.")
     p.add_argument("files", nargs="*", metavar="FILE", help="JSON or JSON Lines files, "
                    "directories of .json files, or - for stdin (default)")
     p.add_argument("--as-of", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                 status = EXIT_USAGE
                 continue
             if args.format == "json":
-                print_json(assessment.to_dict())
+                print_json(json_line(item.origin, assessment.to_dict()))
             else:
                 print(render(item.origin, assessment.to_dict()))
     except ValueError as exc:
@@ -61,6 +62,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         pack.close()
     return status
+
+
+def json_line(origin: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """One JSON Lines record: the assessment without the storage id it does not have (only
+    the service stores assessments), and `source_file`, where the proposal came from
+    (`examples/x.json`, `batch.jsonl:3`, `<stdin>`), first."""
+    doc = {key: value for key, value in doc.items() if not (key == "id" and value is None)}
+    return {"source_file": origin, **doc}
 
 
 def render(origin: str, a: dict[str, Any]) -> str:

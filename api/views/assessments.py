@@ -183,6 +183,9 @@ def create_batch() -> Response:
             except RiskrulesError as error:
                 problem = problem_document(error)
                 problem["instance"] = f"{request.path}#/proposals/{index}"
+                reference = proposal.get("reference") if isinstance(proposal, dict) else None
+                if isinstance(reference, str):
+                    problem["reference"] = reference  # which of the caller's proposals failed
                 if isinstance(error, ProposalError):
                     problem["detail"] = f"proposal {index}: {error.detail}"
                 results.append(dumps(problem))

@@ -138,7 +138,7 @@ def test_body_over_the_limit_is_413(make_app: Any, db_url: str) -> None:
 
 
 def test_batch_scores_valid_items_and_reports_the_others(client: FlaskClient, app: Flask) -> None:
-    bad = proposal()
+    bad = proposal(reference="BAD-7")
     bad["sectors"] = ["nope"]
     body = {"proposals": [proposal("RU"), bad, "not an object", proposal("US", reference="R2")]}
     response = client.post("/v1/assessments:batch", json=body, headers=auth("submitter"))
@@ -148,7 +148,9 @@ def test_batch_scores_valid_items_and_reports_the_others(client: FlaskClient, ap
     assert results[0]["decision"] == "escalate" and results[3]["decision"] == "approve"
     assert results[1]["status"] == 422 and results[1]["errors"][0]["path"] == "sectors[0]"
     assert results[1]["instance"].endswith("#/proposals/1")
+    assert results[1]["reference"] == "BAD-7"  # the caller finds its proposal by reference
     assert results[2]["status"] == 422 and results[2]["errors"][0]["path"] == "$"
+    assert "reference" not in results[2]
     assert count(app) == 2
     for item in (results[0], results[3]):
         got = client.get(f"/v1/assessments/{item['id']}", headers=auth("auditor"))

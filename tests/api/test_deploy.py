@@ -146,3 +146,55 @@ def test_gunicorn_defaults() -> None:
     assert callable(conf["post_fork"]) and callable(conf["child_exit"])
     namespace = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))  # as gunicorn -c loads it
     assert namespace["workers"] == conf["workers"] and namespace["post_fork"] is conf["post_fork"]
+
+
+def _ignored(rel: str, patterns: list[str]) -> bool:
+    """Docker's .dockerignore rule, as far as our file uses it: the last matching pattern
+    wins; a pattern matches the path or one of its parent directories; `!` re-includes."""
+    import fnmatch
+
+    parts = rel.split("/")
+    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    ignored = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        pat = pattern.lstrip("!").rstrip("/")
+        candidates = [pat, pat.removeprefix("**/")]
+        if any(fnmatch.fnmatchcase(p, c) or (fnmatch.fnmatchcase(p.rsplit("/", 1)[-1], c)
+               and c != pat) for p in prefixes for c in candidates):
+            ignored = not negate
+    return ignored
+
+
+def test_the_image_ships_what_the_rule_tests_read(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Lay out the final stage's COPY instructions (through the build context the
+    .dockerignore leaves) in a directory, then run `check --strict` and `test` there: the
+    cases that point at ../../examples must load in the image too."""
+    from cli.main import main
+
+    patterns = [line.strip() for line in
+                (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    final = (DEPLOY / "Dockerfile").read_text().rsplit("\nFROM ", 1)[1]
+    image = tmp_path / "image"
+    copies = 0
+    for line in final.splitlines():
+        words = line.split()
+        if not words or words[0] != "COPY" or any(w.startswith("--from") for w in words):
+            continue
+        source, target = words[1], words[2]
+        for file in (REPO / source).rglob("*") if (REPO / source).is_dir() else [REPO / source]:
+            rel = file.relative_to(REPO).as_posix()
+            if file.is_file() and not _ignored(rel, patterns):
+                dest = image / target.lstrip("/") / file.relative_to(REPO / source) \
+                    if (REPO / source).is_dir() else image / target.lstrip("/")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(file, dest)
+                copies += 1
+    assert copies and (image / "app" / "examples").is_dir()
+    rules = str(image / "app" / "rules")
+    assert main(["--rules", rules, "check", "--strict"]) == 0
+    assert main(["--rules", rules, "test"]) == 0
+    out = capsys.readouterr()
+    assert "W021" not in out.out + out.err

@@ -89,6 +89,9 @@ def test_the_docs_page_is_self_contained(client: FlaskClient) -> None:
     text = page.data.decode()
     assert "/v1/assessments:batch" in text and "Proposal" in text
     assert "http://" not in text and "https://" not in text  # no CDN assets
+    # settings are named as operators set them (RISKRULES_MAX_BATCH), never by internal names
+    assert "RISKRULES_MAX_BATCH" in text
+    assert "MAX_BATCH" not in text.replace("RISKRULES_MAX_BATCH", "")
 
 
 # ---------------------------------------------------------------------------------------------
