@@ -4,7 +4,8 @@ Each case is written into a copy of the bundled pack; its diagnostics (from load
 loading and running the rule tests, and `riskrules check`'s test-coverage warnings) must be
 exactly the ones listed, and the fixed file must be free of them. The "Typical mistakes"
 section of docs/diagnostics.md is generated from the same table:
-`.venv/bin/python -m tests.cli.test_mistakes` rewrites it.
+`.venv/bin/python -m tests.cli.test_mistakes` rewrites it (add `--messages` to first rewrite
+the table's messages from what the tools print now, then review the diff).
 """
 
 from __future__ import annotations
@@ -177,7 +178,42 @@ def test_every_code_is_declared_and_documented() -> None:
     assert sorted(documented) == sorted(CODES), "docs/diagnostics.md table != engine/codes.py"
 
 
+def _update_messages() -> None:
+    """Rewrite the `messages` of mistakes.yaml from what the tools print now (review the diff:
+    a changed message must still say what to do)."""
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "bundled"
+        shutil.copytree(ROOT / "rules", base / "rules")
+        shutil.copytree(ROOT / "examples", base / "examples")
+        lines = TABLE.read_text(encoding="utf-8").splitlines()
+        out: list[str] = []
+        cases = iter(CASES)
+        i = 0
+        while i < len(lines):
+            out.append(lines[i])
+            if lines[i].startswith("  - mistake:"):
+                case = next(cases)
+                out.append("    messages:")
+                out += ["      - " + json.dumps(m) for m in diagnostics(base, case, text_of(case))]
+                i += 1
+                if i < len(lines) and lines[i].strip() == "messages:":
+                    i += 1
+                    while i < len(lines) and lines[i].startswith("      - "):
+                        i += 1
+                continue
+            i += 1
+    TABLE.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
+    # python -m tests.cli.test_mistakes            rewrite the docs section from the table
+    # python -m tests.cli.test_mistakes --messages first rewrite the table's messages too
+    if "--messages" in sys.argv:
+        _update_messages()
+        CASES[:] = yaml.safe_load(TABLE.read_text(encoding="utf-8"))["cases"]
     text = DOC.read_text(encoding="utf-8")
     if BEGIN in text:
         text = text[:text.index(BEGIN)] + render_section() + text[text.index(END) + len(END):]
