@@ -22,7 +22,7 @@ import yaml
 
 from api.schemas import validate_proposal
 from cli.tester import coverage_warnings
-from engine import PackError, load_pack
+from engine import PackError, language, load_pack
 from engine.codes import CODES
 from engine.errors import Diagnostic
 from engine.tester import load_cases, run_cases
@@ -45,6 +45,28 @@ RULE = """rules:
 CASES: list[dict[str, Any]] = yaml.safe_load(TABLE.read_text(encoding="utf-8"))["cases"]
 
 
+def choices() -> dict[str, str]:
+    """What messages list and the pack may grow: `{lists}`, `{factors}` and `{rule_keys}` in
+    the table stand for the current ones (checked exactly; abbreviated in the docs)."""
+    pack = load_pack(ROOT / "rules")
+    try:
+        return {"{lists}": ", ".join(sorted(pack.lists)),
+                "{factors}": ", ".join(f.id for f in pack.factors),
+                "{rule_keys}": ", ".join(language.RULE_KEYS)}
+    finally:
+        pack.close()
+
+
+def expected(case: dict[str, Any], values: dict[str, str]) -> list[str]:
+    out = []
+    for message in case["messages"]:
+        text = message
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        out.append(text)
+    return out
+
+
 def text_of(case: dict[str, Any]) -> str:
     return str(case["text"]) if "text" in case else RULE.format(when=case["when"])
 
@@ -55,6 +77,11 @@ def fixed_text(case: dict[str, Any]) -> str:
         assert old in text, f"{case['mistake']}: fix {old!r} not in the file"
         text = text.replace(old, new)
     return text
+
+
+@pytest.fixture(scope="module")
+def values() -> dict[str, str]:
+    return choices()
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +137,9 @@ def _diagnostics(root: Path, rel: str, check: bool) -> list[str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["mistake"] for c in CASES])
 def test_each_mistake_gets_its_message_and_its_fix_clears_it(case: dict[str, Any],
-                                                             bundled: Path) -> None:
-    assert diagnostics(bundled, case, text_of(case)) == case["messages"]
+                                                             bundled: Path,
+                                                             values: dict[str, str]) -> None:
+    assert diagnostics(bundled, case, text_of(case)) == expected(case, values)
     codes = {m.split(": ", 2)[1].split()[0] for m in case["messages"]}
     after = diagnostics(bundled, case, fixed_text(case), case.get("add"))
     left = [m for m in after if m.split(": ", 2)[1].split()[0] in codes or " E" in m]
@@ -125,6 +153,12 @@ def test_the_table_is_big_and_covers_the_usual_codes() -> None:
             "W001", "W004", "W020", "W021", "E050"} <= codes
 
 
+def _abbreviated(message: str) -> str:
+    return (message.replace("{lists}", "allied_currencies, allied_jurisdictions, ... (every list)")
+            .replace("{factors}", "national_security, ... (every factor)")
+            .replace("{rule_keys}", "id, title, factor, ... (every key)"))
+
+
 def render_section() -> str:
     """The "Typical mistakes" section of docs/diagnostics.md, from the table."""
     out = [BEGIN, ""]
@@ -136,7 +170,7 @@ def render_section() -> str:
         out.append(f"#### {case['mistake']}")
         out.append("")
         out.append("```text")
-        out += case["messages"]
+        out += [_abbreviated(m) for m in case["messages"]]
         out.append("```")
         out.append("")
         if diff:
@@ -191,13 +225,18 @@ def _update_messages() -> None:
         lines = TABLE.read_text(encoding="utf-8").splitlines()
         out: list[str] = []
         cases = iter(CASES)
+        values = choices()
         i = 0
         while i < len(lines):
             out.append(lines[i])
             if lines[i].startswith("  - mistake:"):
                 case = next(cases)
                 out.append("    messages:")
-                out += ["      - " + json.dumps(m) for m in diagnostics(base, case, text_of(case))]
+                for message in diagnostics(base, case, text_of(case)):
+                    text = message
+                    for placeholder, value in values.items():
+                        text = text.replace(value, placeholder)
+                    out.append("      - " + json.dumps(text))
                 i += 1
                 if i < len(lines) and lines[i].strip() == "messages:":
                     i += 1
