@@ -139,6 +139,23 @@ def test_a_retried_batch_is_stored_once_and_answered_identically(client: FlaskCl
     assert store_of(app).count() == 6
 
 
+def test_an_idempotent_batch_whose_problems_quote_control_characters_replays(
+        client: FlaskClient, app: Flask) -> None:
+    """A refused item's problem (kept for the replay) may quote a control character from the
+    request, as in an unknown key: it is stored escaped, which PostgreSQL accepts."""
+    odd = proposal()
+    odd["ti\u0000tle\u001b"] = "x"
+    body = {"proposals": [proposal(reference="ok"), odd, proposal(reference="A\u0000B")]}
+    key = {"Idempotency-Key": "nul-batch"}
+    first = post(client, body, "submitter", "/v1/assessments:batch", **key)
+    assert first.status_code == 200, first.get_data(as_text=True)[:300]
+    assert [r.get("status") for r in first.json["results"]] == [None, 422, 422]
+    again = post(client, body, "submitter", "/v1/assessments:batch", **key)
+    assert again.status_code == 200 and again.data == first.data
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert store_of(app).count() == 1
+
+
 def test_a_batch_that_loses_the_race_for_its_key_stores_nothing(client: FlaskClient,
                                                                   app: Flask) -> None:
     """Two workers score the same batch at once: the second insert fails on the unique key,
