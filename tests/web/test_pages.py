@@ -389,3 +389,25 @@ def test_screening_record_per_party(workbench: Flask, stored: dict[str, Any]) ->
     assert "a sample list was used" in section and "sha256:" + "a" * 64 in section
     assert 'id="other-screening"' not in html  # laid out, not dumped generically
     assert '<a href="#screening-party-1">screening record</a>' in html
+
+
+def test_revoking_the_key_ends_its_sessions(sqlite_url: str, tmp_path: Path) -> None:
+    from api.auth import ApiKey, generate_key, hash_key, revoke_keys, write_keys
+
+    secrets = {"officer": generate_key(), "other": generate_key()}
+    keys_file = str(tmp_path / "keys.yaml")
+    write_keys(keys_file, [ApiKey(k, hash_key(v), frozenset({"auditor", "reviewer"}))
+                           for k, v in secrets.items()])
+    app = make_workbench(sqlite_url, KEYS=None, KEYS_FILE=keys_file, KEYS_CHECK_INTERVAL=0)
+    try:
+        client = app.test_client()
+        page = client.get("/ui/sign-in").get_data(as_text=True)
+        signed = client.post("/ui/sign-in", data={"api_key": secrets["officer"],
+                                                  "csrf_token": csrf_of(page)})
+        assert signed.status_code == 302
+        assert client.get("/ui/queue").status_code == 200
+        revoke_keys(keys_file, ["officer"])
+        response = client.get("/ui/queue")
+        assert response.status_code == 302 and response.location.startswith("/ui/sign-in")
+    finally:
+        close(app)
