@@ -139,7 +139,9 @@ def _diagnostics(root: Path, rel: str, check: bool) -> list[str]:
 def test_each_mistake_gets_its_message_and_its_fix_clears_it(case: dict[str, Any],
                                                              bundled: Path,
                                                              values: dict[str, str]) -> None:
-    assert diagnostics(bundled, case, text_of(case)) == expected(case, values)
+    assert diagnostics(bundled, case, text_of(case)) == expected(case, values), \
+        "a message changed: if it still says what to do, run .venv/bin/python -m " \
+        "tests.cli.test_mistakes --messages and review the diff of tests/cli/mistakes.yaml"
     codes = {m.split(": ", 2)[1].split()[0] for m in case["messages"]}
     after = diagnostics(bundled, case, fixed_text(case), case.get("add"))
     left = [m for m in after if m.split(": ", 2)[1].split()[0] in codes or " E" in m]
@@ -206,7 +208,8 @@ def test_every_code_is_declared_and_documented() -> None:
     for folder in ("engine", "cli", "api"):
         for file in (ROOT / folder).rglob("*.py"):
             used |= set(re.findall(r"[\"']([EW]\d{3})[\"']", file.read_text(encoding="utf-8")))
-    assert used - set(CODES) == set(), "codes used but not declared in engine/codes.py"
+    assert used - set(CODES) == set(), "codes used but not declared: add each to " \
+        "engine/codes.py with its meaning, and a row with its fix to docs/diagnostics.md"
     doc = DOC.read_text(encoding="utf-8")
     documented = re.findall(r"^\| ([EW]\d{3}) \|", doc, flags=re.MULTILINE)
     assert sorted(documented) == sorted(CODES), "docs/diagnostics.md table != engine/codes.py"
