@@ -41,6 +41,9 @@ BUFFER_LIMIT = HEAD_LIMIT + 1024 * 1024 + 4096  # a head and a body of the API's
 CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*([0-9]{1,12})[ \t]*\r?$",
                             re.IGNORECASE | re.MULTILINE)
 CHUNKED = re.compile(rb"^transfer-encoding[ \t]*:.*chunked", re.IGNORECASE | re.MULTILINE)
+EXPECT_CONTINUE = re.compile(rb"^expect[ \t]*:[ \t]*100-continue[ \t]*\r?$",
+                             re.IGNORECASE | re.MULTILINE)
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 def request_complete(buffer: bytes | bytearray) -> tuple[bool, bool]:
@@ -67,6 +70,13 @@ def request_complete(buffer: bytes | bytearray) -> tuple[bool, bool]:
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value else default
+
+
+def _expects_continue(buffer: bytes | bytearray) -> bool:
+    end = buffer.find(b"\r\n\r\n")
+    head = bytes(buffer[:end if end >= 0 else buffer.find(b"\n\n")])
+    first = head.split(b"\n", 1)[0]
+    return first.rstrip().endswith(b"HTTP/1.1") and bool(EXPECT_CONTINUE.search(head))
 
 
 class DeadlineSocket(socket.socket):
@@ -181,6 +191,12 @@ class BufferedThreadWorker(ThreadWorker):  # type: ignore[misc]
         if head_done and not conn.rr_head_done:
             conn.rr_head_done = True
             conn.timeout = time.monotonic() + self.body_timeout
+            if not whole and not closed and _expects_continue(conn.rr_buffer):
+                # curl sends a body over 1 KiB only after "100 Continue" (or after waiting
+                # 1 s): say it now, or every such request would wait. gunicorn sends its own
+                # later; a client reads any number of 1xx answers (RFC 9110, 15.2).
+                with contextlib.suppress(OSError):
+                    conn.sock.send(CONTINUE)
         if not (whole or closed):
             return  # not complete yet: stay in the poller, no thread taken
         self._forget(conn)

@@ -104,3 +104,27 @@ def test_keep_alive_requests_still_work(server: Server) -> None:
             assert answer.startswith(b"HTTP/1.1 200")
     finally:
         conn.close()
+
+
+def test_expect_100_continue_is_answered_before_the_body(server: Server) -> None:
+    """curl sends a body over 1 KiB only after "100 Continue" (or 1 s later): the worker,
+    which waits for the body before giving the request a thread, must say it at once."""
+    body = proposal_body(examples()[0], "CONTINUE-1")
+    auth = server.keys.bearer("submitter")["Authorization"].encode()
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    try:
+        conn.sendall(b"POST /v1/assessments HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     b"application/json\r\nExpect: 100-continue\r\nAuthorization: " + auth +
+                     b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+        conn.settimeout(0.5)
+        interim = conn.recv(64)
+        assert interim.startswith(b"HTTP/1.1 100 Continue"), interim
+        conn.settimeout(10)
+        conn.sendall(body)
+        answer = b""
+        while b"HTTP/1.1 201" not in answer:  # bounded: the socket times out after 10 s
+            chunk = conn.recv(65536)
+            assert chunk, answer[:300]
+            answer += chunk
+    finally:
+        conn.close()
