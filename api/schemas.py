@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, cast
 
@@ -150,6 +150,15 @@ class ContractObjectSchema(Schema):
             raise ValidationError(missing)
 
 
+def _checks(spec: FieldSpec) -> Callable[[Any], None]:
+    """A marshmallow validator running the contract's named value checks (FIELD_CHECKS)."""
+    def check(value: Any) -> None:
+        failed = contract.check_value(spec, value)
+        if failed:
+            raise ValidationError(failed[0])
+    return check
+
+
 class _Builder:
     """Walks the contract; object specs sharing one `fields` dict share one schema class."""
 
@@ -190,6 +199,8 @@ class _Builder:
             validators.append(validate.Range(min=spec.minimum, max=spec.maximum))
         if spec.min_length is not None or spec.max_length is not None:
             validators.append(validate.Length(min=spec.min_length, max=spec.max_length))
+        if spec.checks:
+            validators.append(_checks(spec))
         kind = spec.kind
         if kind is Kind.STRING:
             meta["pattern"] = contract.TEXT_PATTERN
@@ -389,6 +400,9 @@ class EvidenceSchema(_Closed):
     path = fields.String(required=True)
     value = fields.Raw(required=True, allow_none=True, metadata={"description": "any JSON value"})
     test = fields.String(required=True)
+    screening_record = fields.String(metadata={
+        "description": "for evidence read from a party's screening: JSON Pointer to that "
+                       "party's screening record in this assessment (/screening/parties/N)"})
 
 
 class LegalBasisSchema(_Closed):
@@ -569,6 +583,64 @@ class WhatIfSchema(_Closed):
     missing_fields = fields.List(fields.Nested(FieldEffectSchema), required=True)
     band_edge = fields.Nested(BandEdgeSchema, required=True)
 
+class ScreeningCandidateSchema(_Closed):
+    """A listed entry a party's name resembles, and why."""
+
+    list = fields.String(required=True, metadata={"description": "watchlist name"})
+    entry_id = fields.String(required=True, metadata={"description": "id in that list"})
+    entry = fields.String(required=True, metadata={"description": "the entry's primary name"})
+    listed_name = fields.String(required=True,
+                                metadata={"description": "the listed name or alias that scored"})
+    programs = fields.List(fields.String(), required=True)
+    score = fields.Float(required=True, validate=validate.Range(0, 100))
+    name = fields.String(required=True, metadata={"description": "the party's name as screened"})
+    basis = fields.String(required=True, validate=validate.OneOf(("name", "partial", "acronym")),
+                          metadata={"description": "fuzzy name score, the entity's distinctive "
+                                                   "words in the name, or its acronym"})
+    reading = fields.String(required=True, metadata={
+        "description": "romanisation or spelling reading of the name that scored (bgn, icao, "
+                       "gost, french, german, lookalike)"})
+    paired = fields.List(fields.List(fields.String()), required=True, metadata={
+        "description": "[party token, listed token] pairs that matched"})
+
+
+class ScreenedPartySchema(_Closed):
+    """The screening of one party: where it sits, the names screened, the outcome."""
+
+    role = fields.String(required=True, metadata={"description": "initiator, counterparty, owner..."})
+    path = fields.String(required=True, metadata={"example": "counterparties[0].owners[1]"})
+    names = fields.List(fields.String(), required=True,
+                        metadata={"description": "name and aliases, as screened"})
+    outcome = fields.String(required=True, validate=validate.OneOf(("match", "possible", "clear")))
+    score = fields.Float(required=True, validate=validate.Range(0, 100))
+    candidates = fields.List(fields.Nested(ScreeningCandidateSchema), required=True, metadata={
+        "description": "best distinct entries, best first; when clear, the best near-miss"})
+
+
+class ScreenedListSchema(_Closed):
+    """A watchlist screened, as it was: date, content digest, size, sample or stale."""
+
+    name = fields.String(required=True)
+    file = fields.String(required=True)
+    as_of = fields.String(required=True, allow_none=True, metadata={"format": "date"})
+    age_days = fields.Integer(required=True, allow_none=True)
+    digest = fields.String(required=True, metadata={"pattern": "^sha256:[0-9a-f]{64}$"})
+    entries = fields.Integer(required=True)
+    sample = fields.Boolean(required=True)
+    stale = fields.Boolean(required=True)
+
+
+class ScreeningRecordSchema(_Closed):
+    """Proof of screening: the lists, the threshold, every party's outcome and candidates."""
+
+    threshold = fields.Float(required=True)
+    possible_at = fields.Float(required=True)
+    max_age_days = fields.Integer(required=True, allow_none=True)
+    lists = fields.List(fields.Nested(ScreenedListSchema), required=True)
+    sample = fields.Boolean(required=True, metadata={"description": "a sample list was used"})
+    stale = fields.Boolean(required=True, metadata={"description": "a stale list was used"})
+    parties = fields.List(fields.Nested(ScreenedPartySchema), required=True)
+
 
 class AssessmentSchema(_Closed):
     """The assessment-v1 document, exactly as scored and stored."""
@@ -605,6 +677,8 @@ class AssessmentSchema(_Closed):
         "description": "stored assessments a reviewer disposed of: the human decision"})
     what_if = fields.Nested(WhatIfSchema, metadata={
         "description": "only with `?what_if=true`"})
+    screening = fields.Nested(ScreeningRecordSchema, metadata={
+        "description": "present when the pack screens names"})
 
 
 class FieldErrorSchema(_Closed):

@@ -10,6 +10,8 @@ from cli.common import EXIT_OK, EXIT_PROBLEMS, add_format, print_json
 from engine import PackError, load_pack
 from engine.errors import Diagnostic, Severity
 
+SAMPLE_LIST_WARNING = "W040"
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("check", help="load and compile the rule pack; report every problem",
@@ -17,6 +19,9 @@ def register(sub: Any) -> None:
                        "FILE:LINE:COL: CODE message. Exit 1 on any error (on warnings too "
                        "with --strict).")
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
+    p.add_argument("--allow-sample-lists", action="store_true",
+                   help="with --strict, do not fail on W040 (a watchlist marked sample: "
+                        "true): for demonstration packs that ship sample data on purpose")
     add_format(p)
     p.set_defaults(func=run)
 
@@ -31,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
         diagnostics = exc.diagnostics
     errors = [d for d in diagnostics if d.severity is Severity.ERROR]
     warnings = [d for d in diagnostics if d.severity is Severity.WARNING]
-    failed = bool(errors) or (args.strict and bool(warnings))
+    blocking = [d for d in warnings
+                if not (d.code == SAMPLE_LIST_WARNING and args.allow_sample_lists)]
+    failed = bool(errors) or (args.strict and bool(blocking))
     if args.format == "json":
         print_json({
             "ok": not failed,

@@ -217,6 +217,8 @@ class ScreeningSettings:
     threshold: float
     watchlists: tuple[str, ...]
     pos: Position
+    max_age_days: int | None = None  # a list older than this is stale
+    production: bool = False  # refuse sample, stale or empty lists at load
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ CODES: dict[str, str] = {
     "E023": "`at_least` (a floor) on a knockout or mitigation rule",
     "E030": "pack settings: weights, band order and minimums, screening threshold",
     "E040": "a watchlist that cannot be read, or that lies outside the pack",
+    "E041": "a watchlist with no entries (screening against it would clear every name)",
+    "E042": "a sample watchlist under `screening.production: true`",
+    "E043": "a stale watchlist (older than `screening.max_age_days`) under "
+            "`screening.production: true`",
     "E050": "rule test: unknown rule id, a non-knockout rule under `knockouts`, a rule both "
             "expected and not expected to fire",
     "E051": "rule test: the proposal breaks the proposal contract",
@@ -48,4 +52,6 @@ CODES: dict[str, str] = {
     "W021": "rule tests that did not load (so W020 is not checked)",
     "W030": "list that no rule uses",
     "W031": "list entry without `source`",
+    "W040": "a watchlist marked `sample: true`",
+    "W041": "a watchlist older than `screening.max_age_days` (stale)",
 }

@@ -9,11 +9,14 @@ accepted from clients.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cache
 
 import pycountry
+
+from engine.names import has_letter
 
 
 class Kind(str, Enum):
@@ -56,6 +59,8 @@ class FieldSpec:
     description: str = ""
     # pairs (a, b) of this object's fields: when a is given, b is required too
     together: tuple[tuple[str, str], ...] = ()
+    # names of value checks (FIELD_CHECKS) every value must pass, e.g. ("name",)
+    checks: tuple[str, ...] = ()
 
 
 def _enum(*choices: str, required: bool = False, description: str = "") -> FieldSpec:
@@ -63,9 +68,25 @@ def _enum(*choices: str, required: bool = False, description: str = "") -> Field
 
 
 def _string(lo: int | None = None, hi: int | None = None, *, required: bool = False,
-            description: str = "") -> FieldSpec:
+            description: str = "", checks: tuple[str, ...] = ()) -> FieldSpec:
     return FieldSpec(Kind.STRING, required=required, min_length=lo, max_length=hi,
-                     description=description)
+                     description=description, checks=checks)
+
+
+# Value checks a field can require by name (FieldSpec.checks), whoever declares the contract
+# (this module, a pack's contract file) and whoever validates (the API's schemas, the engine):
+# name → (test, message for a value failing it).
+FIELD_CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
+    "name": (has_letter, "must contain at least one letter (a name that is only spaces, "
+                         "punctuation, digits or invisible characters cannot be screened)"),
+}
+
+
+def check_value(spec: FieldSpec, value: object) -> list[str]:
+    """Messages of the FIELD_CHECKS of `spec` that a text `value` fails (none: it passes)."""
+    if not isinstance(value, str):
+        return []
+    return [FIELD_CHECKS[name][1] for name in spec.checks if not FIELD_CHECKS[name][0](value)]
 
 
 def _list(item: FieldSpec, lo: int | None = None, hi: int | None = None, *,
@@ -107,6 +128,13 @@ PARTY_TYPES = ("private_company", "public_company", "state_owned_enterprise", "s
 SCREENING = _object(
     {
         "matched": FieldSpec(Kind.BOOLEAN, description="a watchlist entry scored at or above the threshold"),
+        "outcome": _enum("match", "possible", "clear",
+                         description="match (at or above the threshold), possible (from 75, or "
+                                     "a partial name or acronym: at least review) or clear"),
+        "basis": _enum("name", "partial", "acronym",
+                       description="why the best candidate was found: fuzzy name score, the "
+                                   "listed entity's distinctive words inside the name, or its "
+                                   "acronym"),
         "score": FieldSpec(Kind.NUMBER, minimum=0, maximum=100, description="best fuzzy score, 0-100"),
         "list": _string(description="watchlist the best match came from"),
         "entry": _string(description="the matched watchlist entry's name"),
@@ -118,18 +146,20 @@ SCREENING = _object(
     description="derived by the engine: watchlist screening of the party and its aliases",
 )
 
+NAME = ("name",)  # screened names: at least one letter
+
 OWNER = _object({
-    "name": _string(1, 300, required=True),
+    "name": _string(1, 300, required=True, checks=NAME),
     "country": FieldSpec(Kind.COUNTRY, required=True),
     "percent": FieldSpec(Kind.NUMBER, minimum=0, maximum=100),
     "screening": SCREENING,
 })
 
 PARTY = _object({
-    "name": _string(1, 300, required=True),
+    "name": _string(1, 300, required=True, checks=NAME),
     "country": FieldSpec(Kind.COUNTRY, required=True),
     "type": _enum(*PARTY_TYPES, required=True),
-    "aliases": _list(_string(1, 300), hi=20),
+    "aliases": _list(_string(1, 300, checks=NAME), hi=20),
     "state_owned": FieldSpec(Kind.BOOLEAN),
     "owners": _list(OWNER, hi=50),
     "screening": SCREENING,

@@ -80,16 +80,21 @@ def _copy_filled(node: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
 _IMMUTABLE = frozenset({str, int, float, bool, type(None)})
 
 
-def _parties(data: dict[str, Any]) -> list[dict[str, Any]]:
-    parties: list[dict[str, Any]] = []
+def _parties(data: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(role, path, party) of every party screened: the initiator, each counterparty, and
+    each owner of either. The path is the party's place in the proposal, as evidence writes
+    it ("counterparties[0].owners[1]")."""
+    parties: list[tuple[str, str, dict[str, Any]]] = []
     initiator = data.get("initiator")
     if isinstance(initiator, dict):
-        parties.append(initiator)
-    for cp in data.get("counterparties") or []:
+        parties.append(("initiator", "initiator", initiator))
+    for i, cp in enumerate(data.get("counterparties") or []):
         if isinstance(cp, dict):
-            parties.append(cp)
-    for party in list(parties):
-        parties.extend(o for o in party.get("owners") or [] if isinstance(o, dict))
+            parties.append(("counterparty", f"counterparties[{i}]", cp))
+    for _, path, party in list(parties):
+        for j, owner in enumerate(party.get("owners") or []):
+            if isinstance(owner, dict):
+                parties.append(("owner", f"{path}.owners[{j}]", owner))
     return parties
 
 
@@ -101,22 +106,32 @@ class Enricher:
     def __init__(self, contract: FieldSpec, screener: Any = None) -> None:
         self._plan = _Plan(contract)
         self._screener = screener
-        self._cache: dict[tuple[str, ...], dict[str, Any]] = {}
+        self._cache: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
 
     def __call__(self, proposal: Mapping[str, Any]) -> dict[str, Any]:
+        return self.with_record(proposal)[0]
+
+    def with_record(self, proposal: Mapping[str, Any]) -> tuple[dict[str, Any],
+                                                                list[dict[str, Any]]]:
+        """The enriched copy, and per screened party its screening record: role, path, the
+        names as screened, outcome, score and best candidates (engine.screening)."""
         data = _copy_filled(proposal, self._plan)
+        records: list[dict[str, Any]] = []
         if self._screener is not None:
-            for party in _parties(data):
+            for role, path, party in _parties(data):
                 names = tuple(n for n in [party.get("name"), *(party.get("aliases") or [])]
                               if isinstance(n, str))
-                party["screening"] = copy_tree(self._screen(names))
-        return data
+                result = self._screen(names)
+                party["screening"] = result.to_fact()
+                records.append({"role": role, "path": path, "names": list(names),
+                                **result.to_record()})
+        return data, records
 
-    def _screen(self, names: tuple[str, ...]) -> dict[str, Any]:
+    def _screen(self, names: tuple[str, ...]) -> Any:
         cached = self._cache.get(names)
         if cached is None:
-            cached = self._screener.screen(list(names)).to_fact()
+            cached = self._screener.screen(list(names))
             with self._lock:
                 if len(self._cache) >= SCREENING_CACHE:
                     self._cache.pop(next(iter(self._cache)), None)

@@ -40,7 +40,7 @@ LEGAL_BASIS_REQUIRED = LEGAL_BASIS_KEYS
 # an official text is linked over https; anything else (a file path, a bare name) is refused
 LEGAL_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/\S*)?$")
 KNOCKOUT_KEYS = ("decision",)
-SCREENING_KEYS = ("threshold", "watchlists")
+SCREENING_KEYS = ("threshold", "watchlists", "max_age_days", "production")
 REVIEW_KEYS = ("four_eyes",)
 RULE_FILE_KEYS = ("rules",)
 # Required keys of each mapping (the JSON Schemas for editors are generated from these too).
@@ -305,9 +305,28 @@ def _screening(r: _Reader, node: YNode, pos: Position) -> ast.ScreeningSettings 
         r.sink.error("E030", "screening threshold must be in (0, 100]", m.values["threshold"].pos)
         threshold = None
     files = [r.text(item, "watchlist file") for item in r.seq(m.get("watchlists"), "watchlists")]
+    max_age: int | None = None
+    age_node = m.get("max_age_days")
+    if age_node is not None:
+        value = age_node.value if isinstance(age_node, YScalar) else None
+        if type(value) is not int or value < 1:
+            r.sink.error("E030", "screening max_age_days must be a whole number of days, 1 or "
+                         "more", age_node.pos)
+        else:
+            max_age = value
+    production = False
+    production_node = m.get("production")
+    if production_node is not None:
+        value = production_node.value if isinstance(production_node, YScalar) else None
+        if not isinstance(value, bool):
+            r.sink.error("E030", "screening production must be true or false",
+                         production_node.pos)
+        else:
+            production = value
     if threshold is None:
         return None
-    return ast.ScreeningSettings(threshold, tuple(f for f in files if f), m.pos)
+    return ast.ScreeningSettings(threshold, tuple(f for f in files if f), m.pos, max_age,
+                                 production)
 
 
 # ---------------------------------------------------------------------------------------------

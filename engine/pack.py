@@ -38,8 +38,40 @@ from engine.matcher import DurableMatcher
 from engine.missing import MissingInformation, needed_by_path
 from engine.normalize import normalize_rules
 from engine.scoring import Scorer, Scores
+from engine.screening import POSSIBLE_AT
 
 PACK_FILE = "pack.yaml"
+
+
+@dataclass(frozen=True)
+class WatchlistInfo:
+    """What an auditor needs to know of a list screened: which one, as of when, its exact
+    content (sha256 of the file), its size, whether it is sample data."""
+
+    name: str
+    file: str
+    as_of: dt.date | None
+    digest: str
+    entries: int
+    sample: bool
+
+    def age_days(self, day: dt.date) -> int | None:
+        return (day - self.as_of).days if self.as_of is not None else None
+
+    def stale(self, day: dt.date, max_age_days: int | None) -> bool:
+        """Older than `max_age_days` on `day` (a list without a date is stale when a maximum
+        age is set: nobody can tell how old it is)."""
+        if max_age_days is None:
+            return False
+        age = self.age_days(day)
+        return age is None or age > max_age_days
+
+    def to_dict(self, day: dt.date, max_age_days: int | None) -> dict[str, Any]:
+        return {"name": self.name, "file": self.file,
+                "as_of": self.as_of.isoformat() if self.as_of else None,
+                "age_days": self.age_days(day), "digest": self.digest,
+                "entries": self.entries, "sample": self.sample,
+                "stale": self.stale(day, max_age_days)}
 
 
 class RuleHit(NamedTuple):
@@ -73,6 +105,7 @@ class Assessment:
     summary: str
     outcome: Outcome
     id: str | None = None
+    screening: dict[str, Any] | None = None  # the screening record (Pack.screening_record)
 
     @property
     def decision(self) -> str:
@@ -109,9 +142,10 @@ class Assessment:
 
     def to_dict(self) -> dict[str, Any]:
         by_factor: dict[str, list[dict[str, Any]]] = {}
+        hits = {id(hit): self._linked(hit.to_dict()) for hit in self.hits}
         for hit in self.hits:
-            by_factor.setdefault(hit.rule.factor, []).append(hit.to_dict())
-        return {
+            by_factor.setdefault(hit.rule.factor, []).append(hits[id(hit)])
+        out = {
             "id": self.id,
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
             "reference": self.reference,
@@ -121,7 +155,7 @@ class Assessment:
             "score": self.scores.score,
             "band": self.scores.band,
             "decision": self.outcome.decision,
-            "knockouts": [h.to_dict() for h in self.knockouts],
+            "knockouts": [hits[id(h)] for h in self.knockouts],
             "factors": [
                 {"factor": fs.factor.id, "label": fs.factor.label,
                  "weight": _number(fs.factor.weight), "inherent_score": fs.inherent,
@@ -133,11 +167,26 @@ class Assessment:
                                     for p, r in self.missing_information],
             "summary": self.summary,
             "band_decision": self.outcome.band_decision,
-            "floors": [h.to_dict() for h in self.floors],
+            "floors": [hits[id(h)] for h in self.floors],
             "provisional": self.outcome.provisional,
             "unsettled": [u.to_dict() for u in self.outcome.unsettled],
             "checked_clear": [clear_entry(r) for r in self.outcome.checked_clear],
         }
+        if self.screening is not None:
+            out["screening"] = self.screening
+        return out
+
+    def _linked(self, hit: dict[str, Any]) -> dict[str, Any]:
+        """Evidence read from a party's screening points to that party's screening record
+        (a JSON Pointer into this assessment: "/screening/parties/2")."""
+        if self.screening is None:
+            return hit
+        where = {p["path"]: i for i, p in enumerate(self.screening["parties"])}
+        for item in hit["evidence"]:
+            head, sep, _ = item["path"].rpartition(".screening.")
+            if sep and head in where:
+                item["screening_record"] = f"/screening/parties/{where[head]}"
+        return hit
 
 
 def _number(value: float) -> int | float:
@@ -154,6 +203,7 @@ class Pack:
     compiled: CompiledRules
     conditions: dict[str, ast.Condition]
     screener: Any = None
+    watchlists: tuple[WatchlistInfo, ...] = ()
     loaded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     _matcher: DurableMatcher | None = None
 
@@ -228,7 +278,7 @@ class Pack:
         """Score one proposal (already validated against the proposal contract)."""
         created = created_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
         day = as_of or created.date()
-        data = self.enrich(proposal)
+        data, parties = self._enrich.with_record(proposal)
         hits = []
         for rule_id in self.match(data, day):
             rule = self._rules_by_id[rule_id]
@@ -245,6 +295,14 @@ class Pack:
         top_label = top.factor.label if top and top.contribution > 0 else None
         knockouts = [(r.id, r.title) for r in fired if r.kind is ast.RuleKind.KNOCKOUT]
         reference = proposal.get("reference")
+        record = self.screening_record(parties, day) if self.screener is not None else None
+        text = summary(scores.band, scores.score, top_label,
+                       top.contribution if top else 0.0, knockouts, outcome.decision,
+                       floors=[(r.id, r.title, r.at_least or "") for r in outcome.floors],
+                       unsettled=[(u.rule.id, u.paths) for u in outcome.unsettled]
+                       if outcome.provisional else [])
+        if record is not None:
+            text += screening_caveat(record)
         return Assessment(
             reference=reference if isinstance(reference, str) else None,
             ruleset={"name": self.name, "version": self.version, "digest": self.digest},
@@ -253,12 +311,9 @@ class Pack:
             scores=scores,
             hits=tuple(hits),
             missing_information=needed_by_path(readings),
-            summary=summary(scores.band, scores.score, top_label,
-                            top.contribution if top else 0.0, knockouts, outcome.decision,
-                            floors=[(r.id, r.title, r.at_least or "") for r in outcome.floors],
-                            unsettled=[(u.rule.id, u.paths) for u in outcome.unsettled]
-                            if outcome.provisional else []),
+            summary=text,
             outcome=outcome,
+            screening=record,
         )
 
     def decider(self, proposal: Mapping[str, Any],
@@ -274,6 +329,22 @@ class Pack:
             return scores, outcome.decision
 
         return decide
+
+    def screening_record(self, parties: list[dict[str, Any]], day: dt.date) -> dict[str, Any]:
+        """The audit record of screening: the lists screened (as of, digest, size, sample,
+        stale on `day`), the threshold, and per party its outcome and best candidates."""
+        settings = self.spec.screening
+        max_age = settings.max_age_days if settings else None
+        lists = [w.to_dict(day, max_age) for w in self.watchlists]
+        return {
+            "threshold": self.screener.threshold,
+            "possible_at": min(POSSIBLE_AT, self.screener.threshold),
+            "max_age_days": max_age,
+            "lists": lists,
+            "sample": any(w["sample"] for w in lists),
+            "stale": any(w["stale"] for w in lists),
+            "parties": parties,
+        }
 
     def missing_information(self, data: Mapping[str, Any],
                             day: dt.date) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -329,7 +400,7 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
     if not rules and not sink.errors:
         sink.error("E017", "the pack has no rules", Position(str(pack_file), 1, 1))
     screening: ast.ScreeningSettings | None = settings["screening"]  # type: ignore[assignment]
-    screener = _screener(root, screening, sink, files)
+    screener, watchlists = _screener(root, screening, sink, files)
     spec = ast.PackSpec(
         root=str(root), name=str(settings["name"]), version=str(settings["version"]),
         description=str(settings["description"]), factors=factors,
@@ -346,7 +417,8 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         raise PackError(sink.sorted())
     try:
         return Pack(spec=spec, digest=digest(root, files), diagnostics=tuple(sink.sorted()),
-                    compiled=compiled, conditions=conditions, screener=screener)
+                    compiled=compiled, conditions=conditions, screener=screener,
+                    watchlists=watchlists)
     except RulesetRejected:
         _blame_rejected_rules(spec, compiled, sink)
         raise PackError(sink.sorted()) from None
@@ -370,29 +442,74 @@ def _blame_rejected_rules(spec: ast.PackSpec, compiled: CompiledRules, sink: Dia
 
 
 def _screener(root: Path, settings: ast.ScreeningSettings | None, sink: DiagnosticSink,
-              files: list[Path]) -> Any:
+              files: list[Path]) -> tuple[Any, tuple[WatchlistInfo, ...]]:
     if settings is None:
-        return None
+        return None, ()
     from engine.screening import Screener
     from engine.watchlists import load_watchlist
 
     watchlists = []
+    infos = []
+    today = dt.date.today()
     for name in settings.watchlists:
         file = root / name
         try:
             resolved = file.resolve()
             if root.resolve() not in resolved.parents:
                 raise ListImportError("a watchlist must live inside the pack directory")
-            watchlists.append(load_watchlist(file))
-            files.append(file)
+            watchlist = load_watchlist(file)
+            data = file.read_bytes()
         except ListImportError as exc:
             if exc.diagnostics:  # readable, but its content is wrong: point into the file
                 sink.items.extend(exc.diagnostics)
             else:
                 sink.error("E040", f"watchlist {name}: {exc}", settings.pos)
+            continue
         except OSError as exc:
             sink.error("E040", f"watchlist {name}: {exc}", settings.pos)
-    return Screener(watchlists, settings.threshold)
+            continue
+        files.append(file)
+        watchlists.append(watchlist)
+        info = WatchlistInfo(watchlist.name, name, watchlist.as_of,
+                             "sha256:" + hashlib.sha256(data).hexdigest(),
+                             len(watchlist.entries), watchlist.sample)
+        infos.append(info)
+        _check_watchlist(info, settings, today, sink)
+    return Screener(watchlists, settings.threshold), tuple(infos)
+
+
+def _check_watchlist(info: WatchlistInfo, settings: ast.ScreeningSettings, today: dt.date,
+                     sink: DiagnosticSink) -> None:
+    """Empty lists are errors (screening would clear every name); sample and stale lists are
+    warnings, and errors under `production: true`."""
+    label = f"watchlist {info.name} ({info.file})"
+    if not info.entries:
+        sink.error("E041", f"{label} has no entries: screening against it would clear every "
+                   "name", settings.pos)
+    report = sink.error if settings.production else sink.warning
+    if info.sample:
+        report("E042" if settings.production else "W040",
+               f"{label} is sample data (sample: true), not the current list: import it with "
+               "riskrules lists import", settings.pos)
+    if info.stale(today, settings.max_age_days):
+        age = info.age_days(today)
+        report("E043" if settings.production else "W041",
+               f"{label} is stale: as of {info.as_of or 'an unknown date'}"
+               + (f", {age} days old" if age is not None else "")
+               + f", past max_age_days {settings.max_age_days}", settings.pos)
+
+
+def screening_caveat(record: dict[str, Any]) -> str:
+    """The sentence the summary adds when screening used a sample or stale list."""
+    notes = []
+    sample = [w["name"] for w in record["lists"] if w["sample"]]
+    stale = [w["name"] for w in record["lists"] if w["stale"]]
+    if sample:
+        notes.append(f"screening used sample watchlist data ({', '.join(sample)}), not the "
+                     "current lists")
+    if stale:
+        notes.append(f"screening used stale watchlist(s) ({', '.join(stale)})")
+    return (" Caution: " + "; ".join(notes) + ".") if notes else ""
 
 
 def digest(root: Path, files: list[Path]) -> str:

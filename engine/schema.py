@@ -429,6 +429,11 @@ def pack_schema() -> Schema:
                       "(0-100) at or above which a party's name matches a watchlist entry"},
         "watchlists": {"type": "array", "items": _text("a watchlist file, relative to the pack"),
                        "description": "watchlist files screened against every party"},
+        "max_age_days": {"type": "integer", "minimum": 1,
+                         "description": "a watchlist whose as_of is older than this is stale: "
+                                        "a warning in check, a flag in every assessment"},
+        "production": {"type": "boolean", "description": "refuse to load when a watchlist is "
+                                                         "sample data, stale or empty"},
     }, language.SCREENING_KEYS, language.SCREENING_REQUIRED)
     review = _closed({
         "four_eyes": {"type": "boolean", "description": "approving a deal the engine escalated "

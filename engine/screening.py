@@ -30,45 +30,29 @@ How a name is compared, and why:
 from __future__ import annotations
 
 import heapq
-import re
-import unicodedata
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
-from unidecode import unidecode
 
+from engine.names import READINGS, Raw, fold, primary_raw, raw_readings
 from engine.watchlists import Watchlist, WatchlistEntry, id_sort_key
-
-# BGN/PCGN-style romanisation without diacritics, as OFAC writes Russian names
-# (е, ё → e; й → y; ъ, ь dropped), plus the Ukrainian and Belarusian letters.
-CYRILLIC = {
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
-    "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
-    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
-    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
-    "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g", "ў": "u",
-}
-_CYRILLIC_TABLE = str.maketrans(CYRILLIC)
-_HAS_CYRILLIC = re.compile("[\u0400-\u04ff]")
 
 # Legal forms, dropped wherever they stand. Cyrillic abbreviations are dropped before
 # transliteration; everything else (including transliterated Russian) after it.
-LEGAL_FORMS_CYRILLIC = frozenset({
-    "пао", "оао", "зао", "ао", "ооо", "нао", "одо", "фгуп", "гуп", "муп", "ано", "ип",
-    "тов", "пат", "прат", "ат",
-})
-LEGAL_FORMS = frozenset({
+_LEGAL_FORMS = frozenset({
     "pjsc", "ojsc", "cjsc", "jsc", "pao", "oao", "zao", "ao", "ooo", "nao", "fgup", "gup",
     "mup", "tov", "pat", "prat", "llc", "llp", "lp", "ltd", "limited", "gmbh", "ag", "sa",
     "sas", "sarl", "srl", "spa", "bv", "nv", "inc", "incorporated", "corp", "corporation",
     "co", "company", "plc", "pte", "pty", "pvt", "bhd", "kk", "oy", "ab", "ou", "se", "kg",
     "sro", "doo", "kft", "ltda", "lda", "sae", "fze", "fzco", "fzc",
 })
-LEGAL_PHRASES: tuple[tuple[str, ...], ...] = tuple(sorted((tuple(p.split()) for p in (
+LEGAL_FORMS = frozenset(fold(form) for form in _LEGAL_FORMS)
+LEGAL_PHRASES: tuple[tuple[str, ...], ...] = tuple(sorted({tuple(map(fold, p.split())) for p in (
     "public joint stock company", "open joint stock company", "closed joint stock company",
     "joint stock company", "limited liability company", "public limited company",
     "publichnoe aktsionernoe obshchestvo", "otkrytoe aktsionernoe obshchestvo",
@@ -77,59 +61,66 @@ LEGAL_PHRASES: tuple[tuple[str, ...], ...] = tuple(sorted((tuple(p.split()) for 
     "obshchestvo s ogranichennoi otvetstvennostyu",
     "federalnoe gosudarstvennoe unitarnoe predpriyatie", "societe anonyme", "sociedad anonima",
     "sociedade anonima", "private limited", "sdn bhd",
-)), key=len, reverse=True))
+)}, key=lambda p: (-len(p), p)))
 
-# Apostrophes and dots join rather than split: "O'Brien", "S.A.", "Promsvyaz'bank".
-_DROPPED = re.compile("['\u2018\u2019\u02bc`.]")
-_WORD = re.compile(r"[^\W_]+")
-_LATIN_WORD = re.compile(r"[a-z0-9]+")
-_FINAL_IY = re.compile(r"(?:iy|yy|ij)$")
+# Words that say what kind of body an entity is, not which one: a listed entity's other
+# words ("Rostec" of "STATE CORPORATION ROSTEC", "VTB" of "VTB BANK") identify it alone.
+GENERIC_WORDS = frozenset(fold(w) for w in " ".join("""
+a an and the of for in on at by to de du des la le les el al y e i da do das dos di del der
+den und von zu fur bank banka banking trading trade traders company companies group holding
+holdings international national state federal joint stock public closed open general united
+global new first central industrial industries industry investment investments capital
+finance financial services service systems system technologies technology tech engineering
+enterprise enterprises center centre research institute university ministry agency authority
+office branch representative leasing insurance energy oil gas petroleum shipping marine
+logistics import export commercial construction production manufacturing plant factory
+scientific design bureau association foundation fund partners management development
+consulting trust solutions products network networks communications media electronics
+equipment machinery machine building works project projects resources metals mining
+chemical chemicals pharmaceutical medical health republic of government department
+committee council organization organisation society union cooperative mutual subsidiary
+affiliate russia russian rossii rossiya rossiyskaya iran iranian korea korean china chinese
+syria syrian belarus cuba venezuela moscow tehran pyongyang concern kontsern space aerospace
+air airlines aviation aircraft airport defense defence military security science sciences
+scientific technical transport transportation lines line shipbuilding ship ships exchange
+direct electronic electronics radio revolutionary guard corps islamic democratic people
+peoples foreign commerce trust reconnaissance mining astronautics water food agro
+agricultural automotive auto motors motor steel power electric nuclear rocket missile
+instruments instrument precision optics optical telecom telecommunications software data
+digital computer computing semiconductor semiconductors materials green star alpha delta
+""".splitlines()).split())
+ACRONYM_STOPWORDS = frozenset({"of", "the", "and", "for", "in", "de", "la", "el", "al"})
 
-MIN_FUZZY_TOKEN = 4  # shorter tokens only block on exact equality (their neighbourhoods are huge)
+MIN_FUZZY_TOKEN = 4  # shorter tokens only pair with equal tokens
 NORMALISE_CACHE = 65_536
+SIMILAR_CACHE = 65_536  # query token → compatible vocabulary strings, per screener
 # Below this score a listed name does not resemble the party: no candidate is reported.
 REPORT_FLOOR = 60.0
-RANK_BATCH = 32  # candidates ranked per round of the branch-and-bound in Screener._best
+# From this score up to the threshold a candidate is a possible match (the pack's SE-008 and
+# SE-009 rules test the same level): at least review until a person clears it.
+POSSIBLE_AT = 75.0
+# Score of a partial name (a listed entity's distinctive words inside a longer name, or its
+# exact acronym): a possible match, never a match by itself.
+PARTIAL_SCORE = 80.0
+DISTINCTIVE_ENTRIES = 3  # a lone word of at most this many entries identifies an entity
+CANDIDATES = 3  # best candidates (distinct entries) reported per party
+RANK_BATCH = 32  # candidates ranked per round of the branch-and-bound in Screener._rank
+
+OUTCOMES = ("match", "possible", "clear")
+BASES = ("name", "partial", "acronym")
 
 
-def _transliterate(token: str) -> list[str]:
-    if _HAS_CYRILLIC.search(token):
-        token = token.translate(_CYRILLIC_TABLE)
-    if not token.isascii():
-        token = unidecode(token)
-    return _LATIN_WORD.findall(token.lower())
+_PHRASES_BY_FIRST: dict[str, tuple[tuple[str, ...], ...]] = {}
+for _phrase in LEGAL_PHRASES:
+    _PHRASES_BY_FIRST[_phrase[0]] = (*_PHRASES_BY_FIRST.get(_phrase[0], ()), _phrase)
 
 
-def _fold_variants(token: str) -> str:
-    """Spelling variants of one transliterated sound: Rosoboronexport/-eksport,
-    Aleksandr/Alexander, Dmitriy/Dmitrij/Dmitry. Not "-ii" → "-y": that is the Russian
-    genitive ("Bank Rossii", the central bank) and would pull it towards "Bank Rossiya"."""
-    token = token.replace("x", "ks")
-    if len(token) > 3:
-        token = _FINAL_IY.sub("y", token)
-    return token
-
-
-def _raw_tokens(text: str) -> list[tuple[str, bool]]:
-    """(transliterated token, is a Cyrillic legal form) for each token of `text`.
-
-    Cyrillic abbreviations are recognised before transliteration because some of them
-    ("ИП", "АТ") would be ordinary words once in Latin letters ("ip", "at").
-    """
-    folded = _DROPPED.sub("", unicodedata.normalize("NFKC", text).casefold())
-    out: list[tuple[str, bool]] = []
-    for word in _WORD.findall(folded):
-        legal = word in LEGAL_FORMS_CYRILLIC
-        out.extend((_fold_variants(t), legal) for t in _transliterate(word))
-    return out
-
-
-def _strip_legal(raw: list[tuple[str, bool]]) -> list[str]:
+def _strip_legal(raw: Sequence[tuple[str, bool]]) -> list[str]:
     tokens = [token for token, _ in raw]
     kept: list[str] = []
     i = 0
     while i < len(tokens):
-        for phrase in LEGAL_PHRASES:
+        for phrase in _PHRASES_BY_FIRST.get(tokens[i], ()):
             if tuple(tokens[i:i + len(phrase)]) == phrase:
                 i += len(phrase)
                 break
@@ -141,12 +132,15 @@ def _strip_legal(raw: list[tuple[str, bool]]) -> list[str]:
     return kept or tokens
 
 
-def _tokens(name: str) -> tuple[str, ...]:
-    """Normalised tokens in natural order ("LAST, First" is read as "First LAST")."""
+def _ordered(name: str, read: Callable[[str], Raw]) -> Raw:
+    """"LAST, First" is read as "First LAST"."""
     parts = name.split(",")
-    raw = _raw_tokens(parts[1]) + _raw_tokens(parts[0]) if len(parts) == 2 \
-        else _raw_tokens(name)
-    return tuple(_strip_legal(raw))
+    return read(parts[1]) + read(parts[0]) if len(parts) == 2 else read(name)
+
+
+def _tokens(name: str) -> tuple[str, ...]:
+    """Normalised tokens of the BGN/PCGN reading, in natural order."""
+    return tuple(_strip_legal(_ordered(name, primary_raw)))
 
 
 @lru_cache(maxsize=NORMALISE_CACHE)
@@ -155,23 +149,54 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return _tokens(name)
 
 
+@lru_cache(maxsize=NORMALISE_CACHE)
+def name_readings(name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(reading, tokens) for every distinct reading of a party's name (engine.names), the
+    BGN/PCGN one first: a query is screened under each, the best wins."""
+    parts = name.split(",")
+    if len(parts) == 2:
+        given, family = raw_readings(parts[1]), raw_readings(parts[0])
+        readings = {r: given.get(r, given["bgn"]) + family.get(r, family["bgn"])
+                    for r in READINGS if r in given or r in family}
+    else:
+        readings = raw_readings(name)
+    out: list[tuple[str, tuple[str, ...]]] = []
+    seen: set[tuple[str, ...]] = set()
+    for reading, raw in readings.items():
+        tokens = tuple(_strip_legal(raw))
+        if tokens and tokens not in seen:
+            seen.add(tokens)
+            out.append((reading, tokens))
+    return tuple(out)
+
+
 def normalize_name(name: str) -> str:
     """The comparison form of a name: normalised tokens, sorted, space-separated."""
     return " ".join(sorted(name_tokens(name)))
 
 
-def similarity(a: str, b: str) -> float:
-    """The screening score (0-100) of two names, exactly as the index computes it."""
-    ta, tb = name_tokens(a), name_tokens(b)
-    if not ta or not tb:
-        return 0.0
+def _score(ta: Sequence[str], tb: Sequence[str]) -> float:
     string = max(fuzz.ratio(" ".join(sorted(ta)), " ".join(sorted(tb))),
                  fuzz.ratio(" ".join(ta), " ".join(tb)))
     return min(float(string), coverage(ta, tb))
 
 
+def similarity(a: str, b: str) -> float:
+    """The screening score (0-100) of two names as the index computes it: `a` under each of
+    its readings against `b` as listed."""
+    tb = name_tokens(b)
+    if not tb:
+        return 0.0
+    return max((_score(ta, tb) for _, ta in name_readings(a)), default=0.0)
+
+
 PAIR_CACHE = 262_144
 _INCOMPATIBLE = -1
+
+
+def _allowed(shorter: int) -> int:
+    """Edits allowed between two tokens, by the length of the shorter one."""
+    return 0 if shorter < MIN_FUZZY_TOKEN else 1 if shorter <= 7 else 2
 
 
 @lru_cache(maxsize=PAIR_CACHE)
@@ -183,7 +208,7 @@ def _pair_distance(a: str, b: str) -> int:
     shorter = min(len(a), len(b))
     if shorter >= MIN_FUZZY_TOKEN and (a.startswith(b) or b.startswith(a)):
         return abs(len(a) - len(b))
-    allowed = 0 if shorter <= 3 else 1 if shorter <= 7 else 2
+    allowed = _allowed(shorter)
     if not allowed:
         return _INCOMPATIBLE
     distance = OSA.distance(a, b, score_cutoff=allowed)
@@ -194,6 +219,41 @@ def compatible(a: str, b: str) -> bool:
     """Two tokens that may spell one word: equal, one edit apart (4-7 letters), two (longer),
     or one a prefix of the other (4 letters or more)."""
     return _pair_distance(a, b) != _INCOMPATIBLE
+
+
+def _close(a: str, b: str) -> bool:
+    """Equal, or within the allowed edits (no prefix rule): how a partial name's words pair."""
+    if a == b:
+        return True
+    allowed = _allowed(min(len(a), len(b)))
+    return bool(allowed) and OSA.distance(a, b, score_cutoff=allowed) <= allowed
+
+
+def pairs(a: Sequence[str], b: Sequence[str]) -> list[tuple[str, str]]:
+    """The token pairs that `coverage` counts (equal tokens first, then by edit distance); a
+    name written together and apart pairs as a whole."""
+    if len(a) != len(b) and compatible("".join(a), "".join(b)):
+        return [(" ".join(a), " ".join(b))]
+    rest_b = list(b)
+    out: list[tuple[str, str]] = []
+    rest_a = []
+    for token in a:
+        if token in rest_b:
+            rest_b.remove(token)
+            out.append((token, token))
+        else:
+            rest_a.append(token)
+    if rest_a and rest_b:
+        found = sorted((d, i, j) for i, x in enumerate(rest_a) for j, y in enumerate(rest_b)
+                       if (d := _pair_distance(x, y)) != _INCOMPATIBLE)
+        used_a: set[int] = set()
+        used_b: set[int] = set()
+        for _, i, j in found:
+            if i not in used_a and j not in used_b:
+                used_a.add(i)
+                used_b.add(j)
+                out.append((rest_a[i], rest_b[j]))
+    return out
 
 
 def coverage(a: Sequence[str], b: Sequence[str]) -> float:
@@ -218,16 +278,16 @@ def coverage(a: Sequence[str], b: Sequence[str]) -> float:
         else:
             rest_a.append(token)
     if rest_a and rest_b:
-        pairs = []
+        found = []
         for i, x in enumerate(rest_a):
             for j, y in enumerate(rest_b):
                 distance = _pair_distance(x, y)
                 if distance != _INCOMPATIBLE:
-                    pairs.append((distance, i, j))
-        pairs.sort()
+                    found.append((distance, i, j))
+        found.sort()
         used_a: set[int] = set()
         used_b: set[int] = set()
-        for _, i, j in pairs:
+        for _, i, j in found:
             if i not in used_a and j not in used_b:
                 used_a.add(i)
                 used_b.add(j)
@@ -236,43 +296,130 @@ def coverage(a: Sequence[str], b: Sequence[str]) -> float:
 
 
 @dataclass(frozen=True)
-class ScreeningResult:
-    """The best watchlist candidate for a party.
+class Candidate:
+    """One listed entry a party's name resembles, with why."""
 
-    A candidate is a listed name scoring at least REPORT_FLOOR (or the threshold, if lower);
-    without one, the entry fields are None and the fact is `{"matched": false, "score": 0}`.
-    """
-
-    matched: bool
+    list: str
+    entry_id: str
+    entry: str  # the entry's primary name
+    listed_name: str  # the name or alias of the entry that scored
+    programs: tuple[str, ...]
     score: float
-    list: str | None = None
-    entry: str | None = None
-    entry_id: str | None = None
-    matched_name: str | None = None
-    programs: tuple[str, ...] = ()
+    name: str  # the party's name or alias as screened
+    basis: str  # "name" (fuzzy score), "partial" (distinctive words) or "acronym"
+    reading: str  # the romanisation / spelling reading of `name` that scored (engine.names)
+    paired: tuple[tuple[str, str], ...]  # (party token, listed token)
 
-    def to_fact(self) -> dict[str, Any]:
-        """The `screening` object of the proposal contract (engine.contract.SCREENING)."""
-        if self.entry_id is None:
-            return {"matched": False, "score": 0.0}
+    def to_dict(self) -> dict[str, Any]:
         return {
-            "matched": self.matched,
-            "score": self.score,
-            "list": self.list,
-            "entry": self.entry,
-            "entry_id": self.entry_id,
-            "matched_name": self.matched_name,
-            "programs": list(self.programs),
+            "list": self.list, "entry_id": self.entry_id, "entry": self.entry,
+            "listed_name": self.listed_name, "programs": list(self.programs),
+            "score": self.score, "name": self.name, "basis": self.basis,
+            "reading": self.reading, "paired": [list(p) for p in self.paired],
         }
 
 
-NO_CANDIDATE = ScreeningResult(matched=False, score=0.0)
+@dataclass(frozen=True)
+class ScreeningResult:
+    """The outcome of screening one party's name and aliases, with its best candidates.
+
+    `candidates` are distinct entries, best first, scoring at least REPORT_FLOOR (or the
+    threshold, if lower); when the outcome is `clear`, the first one is the best near-miss.
+    """
+
+    outcome: str
+    score: float
+    threshold: float
+    candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def matched(self) -> bool:
+        return self.outcome == "match"
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def list(self) -> str | None:
+        return self.best.list if self.best else None
+
+    @property
+    def entry(self) -> str | None:
+        return self.best.entry if self.best else None
+
+    @property
+    def entry_id(self) -> str | None:
+        return self.best.entry_id if self.best else None
+
+    @property
+    def matched_name(self) -> str | None:
+        return self.best.name if self.best else None
+
+    @property
+    def programs(self) -> tuple[str, ...]:
+        return self.best.programs if self.best else ()
+
+    def to_fact(self) -> dict[str, Any]:
+        """The `screening` object of the proposal contract (engine.contract.SCREENING)."""
+        best = self.best
+        if best is None:
+            return {"matched": False, "score": 0.0, "outcome": "clear"}
+        return {
+            "matched": self.matched,
+            "outcome": self.outcome,
+            "score": self.score,
+            "basis": best.basis,
+            "list": best.list,
+            "entry": best.entry,
+            "entry_id": best.entry_id,
+            "matched_name": best.name,
+            "programs": list(best.programs),
+        }
+
+    def to_record(self) -> dict[str, Any]:
+        """Outcome, score and candidates, for the screening record of an assessment."""
+        return {"outcome": self.outcome, "score": self.score,
+                "candidates": [c.to_dict() for c in self.candidates]}
+
+
+def outcome_of(score: float, threshold: float) -> str:
+    """match at or above the threshold; possible from POSSIBLE_AT (or the threshold, if lower)."""
+    if score >= threshold:
+        return "match"
+    return "possible" if score >= min(POSSIBLE_AT, threshold) else "clear"
 
 
 @dataclass(frozen=True)
 class _Listed:
     list: str
     entry: WatchlistEntry
+
+
+@dataclass(frozen=True)
+class _Hit:
+    """A scored variant for one party name."""
+
+    score: float
+    variant: int
+    position: int
+    reading: str
+    tokens: tuple[str, ...]
+    basis: str
+
+    @property
+    def key(self) -> tuple[float, int, int, int]:
+        """Best first: score, then a full name before a partial one before an acronym, then
+        the first variant (entry id order), then the first of the party's names."""
+        return (-self.score, BASES.index(self.basis), self.variant, self.position)
+
+
+def _pieces(length: int) -> tuple[tuple[int, int], ...]:
+    """(start, length) of the pieces a vocabulary string of `length` is cut into: one more
+    than the edits a pair with it may have, so that one piece survives any allowed edits."""
+    count = _allowed(length) + 1
+    bounds = [length * i // count for i in range(count + 1)]
+    return tuple((bounds[i], bounds[i + 1] - bounds[i]) for i in range(count))
 
 
 class Screener:
@@ -282,6 +429,14 @@ class Screener:
     LAST" without middle names or patronymic) is a *variant*. Variants are numbered in
     (entry id, list name) order, so that the first best-scoring candidate is the
     deterministic tie-break.
+
+    The index finds exactly the variants a full scan could score above zero: those with a
+    token compatible with a token of the query (equal, a prefix, or within the allowed
+    edits), or whose tokens written together are compatible with the query's. Compatible
+    vocabulary strings are found through exact lookups, a sorted vocabulary (prefixes) and a
+    pigeonhole index: each string of n letters is cut into k + 1 pieces, k being the edits
+    allowed for n letters; any string within k edits contains one of the pieces unchanged,
+    at most k positions away.
     """
 
     def __init__(self, watchlists: Iterable[Watchlist], threshold: float) -> None:
@@ -289,6 +444,7 @@ class Screener:
             raise ValueError(f"screening threshold must be in (0, 100], not {threshold}")
         self.threshold = float(threshold)
         self.floor = min(REPORT_FLOOR, self.threshold)
+        self.partial_score = min(PARTIAL_SCORE, self.threshold - 0.01)
         self.watchlists = tuple(watchlists)
         listed = sorted(
             (_Listed(w.name, e) for w in self.watchlists for e in w.entries),
@@ -296,127 +452,209 @@ class Screener:
         )
         self._listed = tuple(listed)
         owner: list[int] = []
+        names: list[str] = []
         sorted_forms: list[str] = []
         natural_forms: list[str] = []
         variant_tokens: list[tuple[str, ...]] = []
-        postings: dict[str, list[int]] = {}
-        joined: dict[str, list[int]] = {}
+        by_token: dict[str, list[int]] = {}
+        by_joined: dict[str, list[int]] = {}
         for index, item in enumerate(listed):
             seen: set[tuple[str, ...]] = set()
-            for tokens in _variants(item.entry):
+            for name, tokens in _variants(item.entry):
                 if not tokens or tokens in seen:
                     continue
                 seen.add(tokens)
                 variant = len(owner)
                 owner.append(index)
+                names.append(name)
                 variant_tokens.append(tokens)
                 sorted_forms.append(" ".join(sorted(tokens)))
                 natural_forms.append(" ".join(tokens))
                 for token in set(tokens):
-                    postings.setdefault(token, []).append(variant)
-                if len(tokens) > 1:
-                    joined.setdefault("".join(tokens), []).append(variant)
+                    by_token.setdefault(token, []).append(variant)
+                by_joined.setdefault("".join(tokens), []).append(variant)
         self._owner = tuple(owner)
+        self._names = tuple(names)
         self._sorted = tuple(sorted_forms)
         self._natural = tuple(natural_forms)
         self._tokens = tuple(variant_tokens)
-        self._postings = {token: tuple(ids) for token, ids in postings.items()}
-        self._joined = {key: tuple(ids) for key, ids in joined.items()}
-        # One-deletion neighbourhood of the vocabulary: key → tokens (in sorted order).
-        building: dict[str, list[str]] = {}
-        for token in sorted(self._postings):
-            if len(token) >= MIN_FUZZY_TOKEN:
-                for key in _deletions(token):
-                    building.setdefault(key, []).append(token)
-        self._deletes: dict[str, tuple[str, ...]] = {}
-        while building:  # to tuples (smaller), freeing each list as we go
-            key, near = building.popitem()
-            self._deletes[key] = tuple(near)
+        self._by_token = {token: tuple(ids) for token, ids in by_token.items()}
+        self._by_joined = {key: tuple(ids) for key, ids in by_joined.items()}
+        vocabulary = sorted(set(self._by_token) | set(self._by_joined))
+        self._vocabulary = tuple(vocabulary)
+        pieces: dict[tuple[int, int, str], list[str]] = {}
+        for text in vocabulary:
+            if len(text) >= MIN_FUZZY_TOKEN:
+                for i, (start, size) in enumerate(_pieces(len(text))):
+                    pieces.setdefault((len(text), i, text[start:start + size]), []).append(text)
+        self._pieces = {key: tuple(texts) for key, texts in pieces.items()}
+        self._similar = lru_cache(maxsize=SIMILAR_CACHE)(self._similar_uncached)
+        self._build_partial()
+
+    def _build_partial(self) -> None:
+        """Distinctive words (core) and acronyms of the listed entities, for partial names."""
+        entries_with: dict[str, set[int]] = {}
+        for variant, tokens in enumerate(self._tokens):
+            for token in tokens:
+                entries_with.setdefault(token, set()).add(self._owner[variant])
+        core_index: dict[str, list[int]] = {}
+        acronyms: dict[str, list[int]] = {}
+        cores: dict[int, tuple[str, ...]] = {}
+        for variant, tokens in enumerate(self._tokens):
+            if self._listed[self._owner[variant]].entry.type == "individual":
+                continue
+            core = tuple(t for t in tokens if t not in GENERIC_WORDS)
+            if not core or sum(map(len, core)) < 3 or min(map(len, core)) < 2:
+                continue
+            if len(core) == 1 and len(entries_with[core[0]]) > DISTINCTIVE_ENTRIES:
+                continue
+            cores[variant] = core
+            rarest = min(core, key=lambda t: (len(entries_with[t]), t))
+            core_index.setdefault(rarest, []).append(variant)
+            words = [t for t in tokens if t not in ACRONYM_STOPWORDS]
+            if len(words) >= 3:
+                acronyms.setdefault("".join(t[0] for t in words), []).append(variant)
+        self._cores = cores
+        self._core_index = {k: tuple(v) for k, v in core_index.items()}
+        self._acronyms = {k: tuple(v) for k, v in acronyms.items() if len(k) >= 3}
 
     def __len__(self) -> int:
         """Number of indexed name variants."""
         return len(self._owner)
 
-    def candidates(self, name: str) -> list[int]:
-        """Variant numbers sharing a token, or a token one edit away, with `name` (sorted).
+    # -- candidates -------------------------------------------------------------------------
+    def _similar_uncached(self, text: str) -> frozenset[str]:
+        """Vocabulary strings compatible with `text` (see `compatible`)."""
+        out: set[str] = set()
+        vocabulary = self._vocabulary
+        if text in self._by_token or text in self._by_joined:
+            out.add(text)
+        size = len(text)
+        if size < MIN_FUZZY_TOKEN:
+            return frozenset(out)
+        for cut in range(MIN_FUZZY_TOKEN, size):  # a listed string is a prefix of `text`
+            prefix = text[:cut]
+            if prefix in self._by_token or prefix in self._by_joined:
+                out.add(prefix)
+        i = bisect_left(vocabulary, text)  # `text` is a prefix of listed strings
+        while i < len(vocabulary) and vocabulary[i].startswith(text):
+            out.add(vocabulary[i])
+            i += 1
+        for other in range(max(MIN_FUZZY_TOKEN, size - 2), size + 3):
+            allowed = _allowed(min(size, other))
+            if abs(size - other) > allowed:
+                continue
+            for piece, (start, length) in enumerate(_pieces(other)):
+                for shift in range(-allowed, allowed + 1):
+                    at = start + shift
+                    if at < 0 or at + length > size:
+                        continue
+                    for near in self._pieces.get((other, piece, text[at:at + length]), ()):
+                        if near not in out and _pair_distance(text, near) != _INCOMPATIBLE:
+                            out.add(near)
+        return frozenset(out)
 
-        Written-together and written-apart forms ("Gazpromneft" / "Gazprom Neft") block on
-        each other through the concatenation of each multi-token variant.
-        """
-        tokens = name_tokens(name)
-        # Single letters (initials) block only when nothing else does.
-        blocking = {t for t in tokens if len(t) > 1} or set(tokens)
+    def candidates_of(self, tokens: Sequence[str]) -> list[int]:
+        """Variant numbers a full scan could score above zero for these query tokens (sorted)."""
+        if not tokens:
+            return []
         found: set[int] = set()
-        if len(tokens) > 1:
-            blocking.add("".join(tokens))
-        for token in blocking:
-            for table in (self._postings, self._joined):
-                exact = table.get(token)
-                if exact:
-                    found.update(exact)
-            if len(token) >= MIN_FUZZY_TOKEN:
-                for near in self._near(token):
-                    found.update(self._postings[near])
+        for token in set(tokens):
+            for near in self._similar(token):
+                found.update(self._by_token.get(near, ()))
+        joined = "".join(tokens)
+        for near in self._similar(joined):
+            found.update(self._by_joined.get(near, ()))
+            if len(tokens) > 1:
+                found.update(self._by_token.get(near, ()))
         return sorted(found)
 
-    def _near(self, token: str) -> set[str]:
-        near: set[str] = set(self._deletes.get(token, ()))  # one insertion away
-        for key in _deletions(token):
-            if key in self._postings:  # one deletion away
-                near.add(key)
-            near.update(self._deletes.get(key, ()))  # substitution / transposition
-        near.discard(token)
-        return near
+    def candidates(self, name: str) -> list[int]:
+        """Variant numbers that share a compatible token with any reading of `name` (sorted)."""
+        found: set[int] = set()
+        for _, tokens in name_readings(name):
+            found.update(self.candidates_of(tokens))
+        return sorted(found)
 
+    # -- screening --------------------------------------------------------------------------
     def screen(self, names: Sequence[str]) -> ScreeningResult:
-        """Screen a party's name and aliases; the best candidate over all of them wins."""
-        best: tuple[float, int, int] | None = None  # (score, variant, name position)
-        for position, name in enumerate(names):
-            if not isinstance(name, str) or not name.strip():
-                continue
-            found = self._best(name, self.candidates(name))
-            if found is None:
-                continue
-            score, variant = found
-            if best is None or score > best[0] or (score == best[0] and variant < best[1]):
-                best = (score, variant, position)
-        if best is None:
-            return NO_CANDIDATE
-        score, variant, position = best
-        item = self._listed[self._owner[variant]]
-        rounded = round(score, 2)
-        return ScreeningResult(
-            matched=rounded >= self.threshold,
-            score=rounded,
-            list=item.list,
-            entry=item.entry.name,
-            entry_id=item.entry.id,
-            matched_name=names[position],
-            programs=item.entry.programs,
-        )
+        """Screen a party's name and aliases; the best candidates over all of them win."""
+        return self._screen(names, full_scan=False)
 
     def screen_all(self, name: str) -> ScreeningResult:
         """Reference result by a full scan of every variant (for tests and benchmarks only)."""
-        found = self._best(name, None)
-        if found is None:
-            return NO_CANDIDATE
-        score, variant = found
-        item = self._listed[self._owner[variant]]
-        rounded = round(score, 2)
-        return ScreeningResult(rounded >= self.threshold, rounded, item.list, item.entry.name,
-                               item.entry.id, name, item.entry.programs)
+        return self._screen([name], full_scan=True)
 
-    def _best(self, name: str, variants: Sequence[int] | None) -> tuple[float, int] | None:
-        """Best (score, variant) among `variants` (ascending; None: all), the first on ties.
+    def _screen(self, names: Sequence[str], full_scan: bool) -> ScreeningResult:
+        best: dict[int, _Hit] = {}  # entry index → its best hit
+        for position, name in enumerate(names):
+            if not isinstance(name, str) or not name.strip():
+                continue
+            for reading, tokens in name_readings(name):
+                variants = None if full_scan else self.candidates_of(tokens)
+                for score, variant in self._rank(tokens, variants):
+                    self._keep(best, _Hit(score, variant, position, reading, tokens, "name"))
+                for hit in self._partial(tokens, position, reading):
+                    self._keep(best, hit)
+        ranked = sorted(best.values(), key=lambda h: h.key)
+        if not ranked:
+            return ScreeningResult("clear", 0.0, self.threshold)
+        candidates = tuple(self._candidate(h, names) for h in ranked[:CANDIDATES])
+        score = candidates[0].score
+        return ScreeningResult(outcome_of(score, self.threshold), score, self.threshold,
+                               candidates)
+
+    def _keep(self, best: dict[int, _Hit], hit: _Hit) -> None:
+        entry = self._owner[hit.variant]
+        current = best.get(entry)
+        if current is None or hit.key < current.key:
+            best[entry] = hit
+
+    def _candidate(self, hit: _Hit, names: Sequence[str]) -> Candidate:
+        item = self._listed[self._owner[hit.variant]]
+        listed = self._tokens[hit.variant]
+        paired = tuple(pairs(hit.tokens, listed)) if hit.basis == "name" else \
+            tuple((t, t) for t in hit.tokens if t in listed) or ((hit.tokens[0], "".join(
+                t[0] for t in listed if t not in ACRONYM_STOPWORDS)),)
+        return Candidate(item.list, item.entry.id, item.entry.name, self._names[hit.variant],
+                         item.entry.programs, round(hit.score, 2), names[hit.position],
+                         hit.basis, hit.reading, paired)
+
+    def _partial(self, tokens: tuple[str, ...], position: int, reading: str) -> list[_Hit]:
+        """Partial names: every distinctive word of a listed entity's name among the party's
+        words ("VTB Bank Shanghai Branch", "Rostec"), or the party's only distinctive word
+        being the acronym of a listed entity ("IRGC")."""
+        out: list[_Hit] = []
+        seen: set[int] = set()
+        for token in set(tokens):
+            for near in self._similar(token):
+                for variant in self._core_index.get(near, ()):
+                    if variant in seen:
+                        continue
+                    seen.add(variant)
+                    if _covers(tokens, self._cores[variant]):
+                        out.append(_Hit(self.partial_score, variant, position, reading, tokens,
+                                        "partial"))
+        distinctive = [t for t in tokens if t not in GENERIC_WORDS]
+        if len(distinctive) == 1:
+            for variant in self._acronyms.get(distinctive[0], ()):
+                out.append(_Hit(self.partial_score, variant, position, reading, tokens,
+                                "acronym"))
+        return out
+
+    def _rank(self, tokens: tuple[str, ...],
+              variants: Sequence[int] | None) -> list[tuple[float, int]]:
+        """Best (score, variant) per entry among `variants` (ascending; None: all), at least
+        the floor, best first, at most CANDIDATES entries; the first variant on ties.
 
         Branch and bound: rapidfuzz ranks candidates by string score, which bounds the final
-        score from above, so coverage is computed only until the ranking falls below the best
-        final score. The first round looks at the top RANK_BATCH of each ranking; if a
-        candidate beyond them could still win, the round is repeated over all of them.
+        score from above, so coverage is computed only until the ranking falls below the
+        CANDIDATES-th best final score. The first round looks at the top RANK_BATCH of each
+        ranking; if a candidate beyond them could still qualify, the round is repeated over
+        all of them.
         """
-        tokens = name_tokens(name)
         if not tokens or (variants is not None and not variants):
-            return None
+            return []
         sorted_forms: Sequence[str] = self._sorted
         natural_forms: Sequence[str] = self._natural
         if variants is not None:
@@ -424,8 +662,14 @@ class Screener:
             natural_forms = list(map(self._natural.__getitem__, variants))
         query_sorted, query_natural = " ".join(sorted(tokens)), " ".join(tokens)
         limit: int | None = RANK_BATCH
-        best: tuple[float, int] | None = None
+        best: dict[int, tuple[float, int]] = {}  # entry → (score, variant)
         seen: set[int] = set()  # kept across rounds: a second round skips what the first saw
+
+        def bound() -> float:
+            if len(best) < CANDIDATES:
+                return self.floor
+            return sorted((s for s, _ in best.values()), reverse=True)[CANDIDATES - 1]
+
         while True:
             rankings = [
                 process.extract(query, forms, scorer=fuzz.ratio, score_cutoff=self.floor,
@@ -433,31 +677,50 @@ class Screener:
                 for query, forms in ((query_sorted, sorted_forms), (query_natural, natural_forms))
             ]
             for _, string_score, index in heapq.merge(*rankings, key=lambda r: (-r[1], r[2])):
-                if best is not None and string_score < best[0]:
+                if string_score < bound():
                     break
                 if index in seen:
                     continue
                 seen.add(index)
                 variant = index if variants is None else variants[index]
                 score = min(float(string_score), coverage(tokens, self._tokens[variant]))
-                if score >= self.floor and (best is None or score > best[0]
-                                            or (score == best[0] and variant < best[1])):
-                    best = (score, variant)
+                if score < self.floor:
+                    continue
+                entry = self._owner[variant]
+                current = best.get(entry)
+                if current is None or score > current[0] or \
+                        (score == current[0] and variant < current[1]):
+                    best[entry] = (score, variant)
             cut = [r[-1][1] for r in rankings if limit is not None and len(r) == limit]
-            if not cut or (best is not None and best[0] > max(cut)):
-                return best
+            if not cut or bound() > max(cut):
+                ranked = sorted(best.values(), key=lambda sv: (-sv[0], sv[1]))
+                return ranked[:CANDIDATES]
             limit = None
 
 
-def _variants(entry: WatchlistEntry) -> list[tuple[str, ...]]:
+def _covers(tokens: Sequence[str], core: Sequence[str]) -> bool:
+    """Whether each word of `core` pairs with a distinct, close word of `tokens`."""
+    rest = list(tokens)
+    for word in core:
+        for i, token in enumerate(rest):
+            if _close(word, token):
+                del rest[i]
+                break
+        else:
+            return False
+    return True
+
+
+def _variants(entry: WatchlistEntry) -> list[tuple[str, tuple[str, ...]]]:
+    """(listed name, tokens) of every name, alias and individual's short form of `entry`."""
     out = []
     for name in (entry.name, *entry.aliases):
         tokens = _tokens(name)
-        out.append(tokens)
+        out.append((name, tokens))
         if entry.type == "individual":
             short = _short_form(name, tokens)
             if short:
-                out.append(short)
+                out.append((name, short))
     return out
 
 
@@ -466,7 +729,7 @@ def _short_form(name: str, tokens: tuple[str, ...]) -> tuple[str, ...] | None:
     written in a contract, without middle names or patronymic."""
     parts = name.split(",")
     if len(parts) == 2:
-        given, family = _strip_legal(_raw_tokens(parts[1])), _strip_legal(_raw_tokens(parts[0]))
+        given, family = _strip_legal(primary_raw(parts[1])), _strip_legal(primary_raw(parts[0]))
         if len(given) >= 2 and family:
             return (given[0], *family)
         return None
@@ -484,7 +747,3 @@ _PATRONYMIC = ("ovich", "evich", "ovna", "evna", "ichna", "ogly", "kyzy")
 
 def _is_patronymic(token: str) -> bool:
     return token.endswith(_PATRONYMIC)
-
-
-def _deletions(token: str) -> set[str]:
-    return {token[:i] + token[i + 1:] for i in range(len(token))}

