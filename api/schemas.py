@@ -203,7 +203,7 @@ class _Builder:
             validators.append(_checks(spec))
         kind = spec.kind
         if kind is Kind.STRING:
-            meta["pattern"] = contract.TEXT_PATTERN
+            meta["pattern"] = contract.text_pattern(spec)
             return fields.String(validate=[*validators, free_text], **common)
         if kind is Kind.ENUM:
             return fields.String(validate=[validate.OneOf(spec.choices), *validators], **common)
@@ -587,6 +587,9 @@ class ScreeningCandidateSchema(_Closed):
     """A listed entry a party's name resembles, and why."""
 
     list = fields.String(required=True, metadata={"description": "watchlist name"})
+    source = fields.String(required=True, metadata={
+        "description": "the list within a consolidated file (e.g. 'Entity List (EL) - Bureau "
+                       "of Industry and Security'); empty for single lists"})
     entry_id = fields.String(required=True, metadata={"description": "id in that list"})
     entry = fields.String(required=True, metadata={"description": "the entry's primary name"})
     listed_name = fields.String(required=True,

@@ -1,33 +1,47 @@
-"""`riskrules lists import`: turn an OFAC SDN or OpenSanctions export into a pack watchlist.
+"""`riskrules lists import` and `lists status`: bring published sanctions lists into the pack
+and tell how current they are.
 
-The pack only ever reads the canonical YAML (engine.watchlists); this command is the one
-place where the real, large lists come in, so that the bundled sample can be replaced by
-the current list without hand editing.
+The pack only ever reads the canonical YAML (engine.watchlists); `import` is the one place
+where the real, large lists come in (OFAC SDN and Consolidated, the US Consolidated Screening
+List, the EU and UK consolidated lists, OpenSanctions), written atomically so that a failed
+import leaves the old list in place. `status` reports, per list of the pack, its entries,
+as-of date, age, digest and whether it is sample data or stale.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from cli.common import print_help_of
-from engine.errors import ListImportError
+from engine.ast import ScreeningSettings
+from engine.errors import DiagnosticSink, ListImportError
+from engine.language import parse_pack_settings, read_file
+from engine.pack import PACK_FILE, WatchlistInfo
 from engine.watchlists import (
     LIST_NAME,
     Watchlist,
+    load_eu_fsf,
     load_ofac_sdn,
     load_opensanctions,
+    load_uk_ofsi,
+    load_us_csl,
     load_watchlist,
     write_watchlist,
 )
 
-EXIT_OK, EXIT_USAGE = 0, 2
-FORMATS = ("ofac-sdn", "opensanctions")
-DEFAULT_NAMES = {"ofac-sdn": "ofac_sdn", "opensanctions": "opensanctions"}
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+FORMATS = ("ofac-sdn", "ofac-consolidated", "us-csl", "eu-fsf", "uk-ofsi", "opensanctions")
+DEFAULT_NAMES = {"ofac-sdn": "ofac_sdn", "ofac-consolidated": "ofac_consolidated",
+                 "us-csl": "us_csl", "eu-fsf": "eu_fsf", "uk-ofsi": "uk_ofsi",
+                 "opensanctions": "opensanctions"}
+OFAC_FORMATS = ("ofac-sdn", "ofac-consolidated")
 
 
 def register(subparsers: Any) -> None:
@@ -37,17 +51,21 @@ def register(subparsers: Any) -> None:
     lists.set_defaults(func=lambda _args: print_help_of(lists))
     commands = lists.add_subparsers(dest="lists_command", metavar="SUBCOMMAND")
     imp = commands.add_parser(
-        "import", help="convert an OFAC SDN or OpenSanctions file into a pack watchlist",
+        "import", help="convert a published sanctions list into a pack watchlist",
         description="Read a watchlist in a published format and write it in the pack's "
                     "canonical YAML (default <rules>/watchlists/<name>.yaml). Reference the "
                     "file from pack.yaml (screening.watchlists) to screen against it.")
     imp.add_argument("file", metavar="FILE",
-                     help="sdn.csv (ofac-sdn) or targets.simple.csv (opensanctions)")
+                     help="sdn.csv (ofac-sdn), cons_prim.csv (ofac-consolidated), "
+                          "consolidated.csv (us-csl), the XML 1.1 file (eu-fsf), ConList.csv "
+                          "(uk-ofsi) or targets.simple.csv (opensanctions)")
     imp.add_argument("--format", dest="list_format", required=True, choices=FORMATS,
                      help="format of FILE")
-    imp.add_argument("--alt", metavar="ALT.csv", help="OFAC alt.csv: aliases (ofac-sdn only)")
+    imp.add_argument("--alt", metavar="ALT.csv",
+                     help="OFAC alt.csv / cons_alt.csv: aliases (OFAC formats only)")
     imp.add_argument("--add", metavar="ADD.csv",
-                     help="OFAC add.csv: addresses, for countries (ofac-sdn only)")
+                     help="OFAC add.csv / cons_add.csv: addresses, for countries (OFAC formats "
+                          "only)")
     imp.add_argument("--name", help="watchlist name (default ofac_sdn or opensanctions)")
     imp.add_argument("--output", metavar="PATH", help="where to write the YAML")
     imp.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
@@ -56,7 +74,16 @@ def register(subparsers: Any) -> None:
     imp.add_argument("--rules", default=argparse.SUPPRESS, metavar="DIR",
                      help="rule pack directory (default ./rules or $RISKRULES_RULES_DIR)")
     imp.set_defaults(func=run_import)
-
+    status = commands.add_parser(
+        "status", help="entries, as-of date, age, digest and sample/stale flag of each list",
+        description="For each watchlist of the pack (screening.watchlists in pack.yaml): "
+                    "entries, as-of date, age in days, sha256 digest, whether it is sample "
+                    "data and whether it is stale (older than screening.max_age_days). Exit 1 "
+                    "when a list is unreadable or empty.")
+    status.add_argument("--format", choices=("text", "json"), default="text")
+    status.add_argument("--rules", default=argparse.SUPPRESS, metavar="DIR",
+                        help="rule pack directory (default ./rules or $RISKRULES_RULES_DIR)")
+    status.set_defaults(func=run_status)
 
 
 def _error(message: str) -> int:
@@ -69,8 +96,8 @@ def run_import(args: argparse.Namespace) -> int:
     name = args.name or DEFAULT_NAMES[args.list_format]
     if not LIST_NAME.match(name):
         return _error(f"--name '{name}' must match {LIST_NAME.pattern}")
-    if args.list_format != "ofac-sdn" and (args.alt or args.add):
-        return _error("--alt and --add belong to --format ofac-sdn")
+    if args.list_format not in OFAC_FORMATS and (args.alt or args.add):
+        return _error("--alt and --add belong to the OFAC formats")
     as_of = None
     if args.as_of:
         try:
@@ -84,19 +111,72 @@ def run_import(args: argparse.Namespace) -> int:
         if not watchlist.entries:
             return _error(f"{args.file}: no entries found")
         output.parent.mkdir(parents=True, exist_ok=True)
+        # Atomic: written beside, read back, renamed; the old list stays on any failure.
         write_watchlist(watchlist, output)
-        # Read back what was written: the pack will refuse to load a file we cannot read.
-        written = load_watchlist(output)
     except ListImportError as exc:
         return _error(exc.detail)
     except OSError as exc:
         return _error(f"{output}: cannot write: {exc.strerror or exc}")
-    print(f"wrote {len(written.entries)} entries to {output} "
-          f"(watchlist {written.name}, as of {written.as_of})")
+    print(f"wrote {len(watchlist.entries)} entries to {output} "
+          f"(watchlist {watchlist.name}, as of {watchlist.as_of})")
+    for reason, count in watchlist.skipped:
+        print(f"skipped {count} {reason}")
     return EXIT_OK
 
 
 def _load(args: argparse.Namespace, name: str, as_of: dt.date | None) -> Watchlist:
-    if args.list_format == "ofac-sdn":
-        return load_ofac_sdn(args.file, args.alt, args.add, name=name, as_of=as_of)
-    return load_opensanctions(args.file, name=name, as_of=as_of)
+    fmt = args.list_format
+    if fmt in OFAC_FORMATS:
+        return load_ofac_sdn(args.file, args.alt, args.add, name=name, as_of=as_of,
+                             consolidated=fmt == "ofac-consolidated")
+    loaders = {"us-csl": load_us_csl, "eu-fsf": load_eu_fsf, "uk-ofsi": load_uk_ofsi,
+               "opensanctions": load_opensanctions}
+    return loaders[fmt](args.file, name=name, as_of=as_of)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """Print the state of each watchlist of the pack; 1 when one is unreadable or empty."""
+    rules = Path(getattr(args, "rules", None) or os.environ.get("RISKRULES_RULES_DIR") or "rules")
+    pack_file = rules / PACK_FILE
+    sink = DiagnosticSink()
+    settings = parse_pack_settings(read_file(pack_file, str(pack_file), sink), str(pack_file),
+                                   sink)
+    if sink.errors:
+        for d in sink.errors:
+            print(d, file=sys.stderr)
+        return EXIT_PROBLEMS
+    screening: ScreeningSettings | None = settings["screening"]  # type: ignore[assignment]
+    files = screening.watchlists if screening else ()
+    max_age = screening.max_age_days if screening else None
+    today = dt.date.today()
+    rows: list[dict[str, Any]] = []
+    failed = False
+    for file in files:
+        path = rules / file
+        try:
+            watchlist = load_watchlist(path)
+            digest = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        except (ListImportError, OSError) as exc:
+            rows.append({"file": file, "error": str(exc)})
+            failed = True
+            continue
+        info = WatchlistInfo(watchlist.name, file, watchlist.as_of, digest,
+                             len(watchlist.entries), watchlist.sample)
+        rows.append(info.to_dict(today, max_age))
+        failed = failed or not watchlist.entries
+    if args.format == "json":
+        print(json.dumps({"max_age_days": max_age, "lists": rows}, indent=2))
+    else:
+        if not rows:
+            print("the pack screens no watchlist")
+        for row in rows:
+            if "error" in row:
+                print(f"{row['file']}: ERROR {row['error']}")
+                continue
+            flags = [f for f in ("sample", "stale") if row[f]] + \
+                (["EMPTY"] if not row["entries"] else [])
+            age = "unknown age" if row["age_days"] is None else f"{row['age_days']} days old"
+            print(f"{row['name']} ({row['file']}): {row['entries']} entries, as of "
+                  f"{row['as_of'] or 'unknown'} ({age}), {row['digest']}"
+                  + (f" [{', '.join(flags)}]" if flags else ""))
+    return EXIT_PROBLEMS if failed else EXIT_OK

@@ -16,7 +16,7 @@ from functools import cache
 
 import pycountry
 
-from engine.names import has_letter
+from engine.names import LETTER_PATTERN, has_letter
 
 
 class Kind(str, Enum):
@@ -80,6 +80,13 @@ FIELD_CHECKS: dict[str, tuple[Callable[[str], bool], str]] = {
     "name": (has_letter, "must contain at least one letter (a name that is only spaces, "
                          "punctuation, digits or invisible characters cannot be screened)"),
 }
+# The same checks as regular-expression lookaheads, for documents (OpenAPI, JSON Schema).
+CHECK_LOOKAHEADS: dict[str, str] = {"name": rf"(?=[\s\S]*{LETTER_PATTERN})"}
+
+
+def text_pattern(spec: FieldSpec) -> str:
+    """TEXT_PATTERN with the lookaheads of the field's checks: what a document states."""
+    return "^" + "".join(CHECK_LOOKAHEADS[name] for name in spec.checks) + TEXT_PATTERN[1:]
 
 
 def check_value(spec: FieldSpec, value: object) -> list[str]:
@@ -137,6 +144,9 @@ SCREENING = _object(
                                    "acronym"),
         "score": FieldSpec(Kind.NUMBER, minimum=0, maximum=100, description="best fuzzy score, 0-100"),
         "list": _string(description="watchlist the best match came from"),
+        "source": _string(description="the list within a consolidated file the entry comes "
+                                      "from (e.g. 'Entity List (EL) - Bureau of Industry and "
+                                      "Security'); empty for single lists"),
         "entry": _string(description="the matched watchlist entry's name"),
         "entry_id": _string(description="the matched entry's identifier in its list"),
         "matched_name": _string(description="the party name or alias that matched"),

@@ -381,7 +381,7 @@ def proposal_schema(spec: FieldSpec, defs: _Defs, where: str = "") -> Schema:
     else:
         out = dict(defs.value(spec, where))
         if kind is Kind.STRING:
-            out["pattern"] = contract.TEXT_PATTERN
+            out["pattern"] = contract.text_pattern(spec)
             if spec.min_length is not None:
                 out["minLength"] = spec.min_length
             if spec.max_length is not None:
@@ -556,6 +556,8 @@ def watchlist_schema() -> Schema:
         "type": {"enum": list(watchlists.ENTRY_TYPES), "default": "other"},
         "programs": {"type": "array", "items": _text("a sanctions programme")},
         "countries": {"type": "array", "items": defs.value(FieldSpec(Kind.COUNTRY), "country")},
+        "source": _text("the list within a consolidated file the entry comes from (e.g. "
+                        "'Entity List (EL) - Bureau of Industry and Security')"),
     }, watchlists.ENTRY_KEYS, watchlists.ENTRY_REQUIRED)
     defs.defs["entry"] = entry
     root = _closed({

@@ -29,6 +29,7 @@ How a name is compared, and why:
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
@@ -94,6 +95,7 @@ ACRONYM_STOPWORDS = frozenset({"of", "the", "and", "for", "in", "de", "la", "el"
 MIN_FUZZY_TOKEN = 4  # shorter tokens only pair with equal tokens
 NORMALISE_CACHE = 65_536
 SIMILAR_CACHE = 65_536  # query token → compatible vocabulary strings, per screener
+REACH_CACHE = 8_192  # query token → variants it reaches (large sets for common tokens)
 # Below this score a listed name does not resemble the party: no candidate is reported.
 REPORT_FLOOR = 60.0
 # From this score up to the threshold a candidate is a possible match (the pack's SE-008 and
@@ -309,10 +311,12 @@ class Candidate:
     basis: str  # "name" (fuzzy score), "partial" (distinctive words) or "acronym"
     reading: str  # the romanisation / spelling reading of `name` that scored (engine.names)
     paired: tuple[tuple[str, str], ...]  # (party token, listed token)
+    source: str = ""  # the list within a consolidated file (WatchlistEntry.source)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "list": self.list, "entry_id": self.entry_id, "entry": self.entry,
+            "list": self.list, "source": self.source, "entry_id": self.entry_id,
+            "entry": self.entry,
             "listed_name": self.listed_name, "programs": list(self.programs),
             "score": self.score, "name": self.name, "basis": self.basis,
             "reading": self.reading, "paired": [list(p) for p in self.paired],
@@ -371,6 +375,7 @@ class ScreeningResult:
             "score": self.score,
             "basis": best.basis,
             "list": best.list,
+            "source": best.source,
             "entry": best.entry,
             "entry_id": best.entry_id,
             "matched_name": best.name,
@@ -453,8 +458,6 @@ class Screener:
         self._listed = tuple(listed)
         owner: list[int] = []
         names: list[str] = []
-        sorted_forms: list[str] = []
-        natural_forms: list[str] = []
         variant_tokens: list[tuple[str, ...]] = []
         by_token: dict[str, list[int]] = {}
         by_joined: dict[str, list[int]] = {}
@@ -468,15 +471,11 @@ class Screener:
                 owner.append(index)
                 names.append(name)
                 variant_tokens.append(tokens)
-                sorted_forms.append(" ".join(sorted(tokens)))
-                natural_forms.append(" ".join(tokens))
                 for token in set(tokens):
                     by_token.setdefault(token, []).append(variant)
                 by_joined.setdefault("".join(tokens), []).append(variant)
         self._owner = tuple(owner)
         self._names = tuple(names)
-        self._sorted = tuple(sorted_forms)
-        self._natural = tuple(natural_forms)
         self._tokens = tuple(variant_tokens)
         self._by_token = {token: tuple(ids) for token, ids in by_token.items()}
         self._by_joined = {key: tuple(ids) for key, ids in by_joined.items()}
@@ -488,8 +487,52 @@ class Screener:
                 for i, (start, size) in enumerate(_pieces(len(text))):
                     pieces.setdefault((len(text), i, text[start:start + size]), []).append(text)
         self._pieces = {key: tuple(texts) for key, texts in pieces.items()}
-        self._similar = lru_cache(maxsize=SIMILAR_CACHE)(self._similar_uncached)
+        self._finish()
         self._build_partial()
+
+    # -- the on-disk form (engine.pack caches it, keyed by the lists' digests) ----------------
+    _STATE = ("_owner", "_names", "_tokens", "_by_token", "_by_joined", "_vocabulary",
+              "_pieces", "_cores", "_core_index", "_acronyms")
+
+    def state(self) -> tuple[Any, ...]:
+        """The index as plain data (tuples, dicts, strings, numbers) for `marshal`: no code
+        runs when it is read back, unlike a pickle."""
+        lists = tuple((w.name, w.description, w.source,
+                       w.as_of.isoformat() if w.as_of else None, w.sample, w.license,
+                       tuple((e.id, e.name, e.aliases, e.type, e.programs, e.countries,
+                              e.source) for e in w.entries), w.skipped)
+                      for w in self.watchlists)
+        return (self.threshold, lists, *(getattr(self, name) for name in self._STATE))
+
+    @classmethod
+    def from_state(cls, state: tuple[Any, ...]) -> Screener:
+        """The screener `state()` described, without rebuilding the index."""
+        threshold, lists, *parts = state
+        watchlists = tuple(
+            Watchlist(name, tuple(WatchlistEntry(*e) for e in entries), description, source,
+                      dt.date.fromisoformat(as_of) if as_of else None, sample, license_,
+                      skipped)
+            for name, description, source, as_of, sample, license_, entries, skipped in lists)
+        self = cls.__new__(cls)
+        self.threshold = float(threshold)
+        self.floor = min(REPORT_FLOOR, self.threshold)
+        self.partial_score = min(PARTIAL_SCORE, self.threshold - 0.01)
+        self.watchlists = watchlists
+        self._listed = tuple(sorted(
+            (_Listed(w.name, e) for w in watchlists for e in w.entries),
+            key=lambda item: (id_sort_key(item.entry.id), item.list)))
+        for name, value in zip(cls._STATE, parts, strict=True):
+            setattr(self, name, value)
+        self._finish()
+        return self
+
+    def _finish(self) -> None:
+        """What is derived from the stored parts (cheaper to recompute than to store)."""
+        self._sorted = tuple(" ".join(sorted(tokens)) for tokens in self._tokens)
+        self._natural = tuple(" ".join(tokens) for tokens in self._tokens)
+        self._chars = tuple(sum(map(len, tokens)) for tokens in self._tokens)
+        self._similar = lru_cache(maxsize=SIMILAR_CACHE)(self._similar_uncached)
+        self._reach = lru_cache(maxsize=REACH_CACHE)(self._reach_uncached)
 
     def _build_partial(self) -> None:
         """Distinctive words (core) and acronyms of the listed entities, for partial names."""
@@ -554,14 +597,39 @@ class Screener:
                             out.add(near)
         return frozenset(out)
 
+    def _reach_uncached(self, token: str) -> tuple[frozenset[int], int]:
+        """Variants with a token compatible with `token`, and the most characters such a
+        pair can cover (the token's length plus its longest compatible listed token)."""
+        found: set[int] = set()
+        longest = 0
+        for near in self._similar(token):
+            ids = self._by_token.get(near)
+            if ids:
+                found.update(ids)
+                longest = max(longest, len(near))
+        return frozenset(found), len(token) + longest
+
     def candidates_of(self, tokens: Sequence[str]) -> list[int]:
-        """Variant numbers a full scan could score above zero for these query tokens (sorted)."""
+        """Variant numbers that could score at least the floor for these query tokens (sorted).
+
+        A variant qualifies through a compatible token, or through its tokens written together
+        (see `coverage`). Through tokens alone, its coverage is at most the characters its
+        reaching query tokens can cover over all characters of both names: variants whose
+        bound is below the floor are left out, exactly as the full scan would drop them.
+        """
         if not tokens:
             return []
-        found: set[int] = set()
-        for token in set(tokens):
-            for near in self._similar(token):
-                found.update(self._by_token.get(near, ()))
+        bound: dict[int, int] = {}
+        for token in tokens:  # each occurrence can pair once
+            reach, weight = self._reach(token)
+            get = bound.get
+            for variant in reach:
+                bound[variant] = get(variant, 0) + weight
+        query_chars = sum(map(len, tokens))
+        chars = self._chars
+        floor = self.floor
+        found = {v for v, covered in bound.items()
+                 if 100.0 * covered >= floor * (query_chars + chars[v])}
         joined = "".join(tokens)
         for near in self._similar(joined):
             found.update(self._by_joined.get(near, ()))
@@ -618,7 +686,7 @@ class Screener:
                 t[0] for t in listed if t not in ACRONYM_STOPWORDS)),)
         return Candidate(item.list, item.entry.id, item.entry.name, self._names[hit.variant],
                          item.entry.programs, round(hit.score, 2), names[hit.position],
-                         hit.basis, hit.reading, paired)
+                         hit.basis, hit.reading, paired, item.entry.source)
 
     def _partial(self, tokens: tuple[str, ...], position: int, reading: str) -> list[_Hit]:
         """Partial names: every distinctive word of a listed entity's name among the party's
@@ -664,12 +732,14 @@ class Screener:
         limit: int | None = RANK_BATCH
         best: dict[int, tuple[float, int]] = {}  # entry → (score, variant)
         seen: set[int] = set()  # kept across rounds: a second round skips what the first saw
-
-        def bound() -> float:
-            if len(best) < CANDIDATES:
-                return self.floor
-            return sorted((s for s, _ in best.values()), reverse=True)[CANDIDATES - 1]
-
+        bound = self.floor  # the CANDIDATES-th best score so far (the floor until there are)
+        # Coverage bound: a token can only pair with a compatible one. A listed token outside
+        # every query token's compatible set, and a query token none of whose compatible
+        # strings is in the variant, cover nothing.
+        similar = {t: self._similar(t) for t in set(tokens)}
+        reachable = frozenset().union(*similar.values())
+        joined = self._similar("".join(tokens))
+        query_chars = sum(map(len, tokens))
         while True:
             rankings = [
                 process.extract(query, forms, scorer=fuzz.ratio, score_cutoff=self.floor,
@@ -677,13 +747,20 @@ class Screener:
                 for query, forms in ((query_sorted, sorted_forms), (query_natural, natural_forms))
             ]
             for _, string_score, index in heapq.merge(*rankings, key=lambda r: (-r[1], r[2])):
-                if string_score < bound():
+                if string_score < bound:
                     break
                 if index in seen:
                     continue
                 seen.add(index)
                 variant = index if variants is None else variants[index]
-                score = min(float(string_score), coverage(tokens, self._tokens[variant]))
+                listed = self._tokens[variant]
+                if len(listed) == len(tokens) or "".join(listed) not in joined:
+                    listed_set = set(listed)
+                    covered = sum(len(t) for t in listed if t in reachable) + sum(
+                        len(t) for t in tokens if not similar[t].isdisjoint(listed_set))
+                    if 100.0 * covered < bound * (query_chars + sum(map(len, listed))):
+                        continue
+                score = min(float(string_score), coverage(tokens, listed))
                 if score < self.floor:
                     continue
                 entry = self._owner[variant]
@@ -691,8 +768,11 @@ class Screener:
                 if current is None or score > current[0] or \
                         (score == current[0] and variant < current[1]):
                     best[entry] = (score, variant)
+                    if len(best) >= CANDIDATES:
+                        bound = sorted((s for s, _ in best.values()),
+                                       reverse=True)[CANDIDATES - 1]
             cut = [r[-1][1] for r in rankings if limit is not None and len(r) == limit]
-            if not cut or bound() > max(cut):
+            if not cut or bound > max(cut):
                 ranked = sorted(best.values(), key=lambda sv: (-sv[0], sv[1]))
                 return ranked[:CANDIDATES]
             limit = None
