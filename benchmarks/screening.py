@@ -186,27 +186,28 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
-    start = time.perf_counter()
+    start = time.process_time()
     ofac = load_ofac_sdn(OFAC / "sdn.csv", OFAC / "alt.csv", OFAC / "add.csv")
-    read_s = time.perf_counter() - start
+    read_s = time.process_time() - start
     extra = generated(rng, max(0, args.entries - len(ofac.entries)))
     lists = [ofac, extra]
     entries = sum(len(w.entries) for w in lists)
     aliases = sum(len(e.aliases) for w in lists for e in w.entries)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
+    start = time.process_time()
     screener = Screener(lists, args.threshold)
-    build_s = time.perf_counter() - start
+    build_s = time.process_time() - start
     blob = marshal.dumps(screener.state())
-    start = time.perf_counter()
+    start = time.process_time()
     Screener.from_state(marshal.loads(blob))
-    load_s = time.perf_counter() - start
+    load_s = time.process_time() - start
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     gc.collect()
     gc.freeze()  # as engine.holder does after installing a pack
     print(f"lists: OFAC SDN {len(ofac.entries):,} entries (read in {read_s:.1f} s) + generated "
           f"{len(extra.entries):,} = {entries:,} entries, {aliases:,} aliases, "
           f"{len(screener):,} name variants")
+    print("times are CPU seconds of this process (the host is shared)")
     print(f"index: built in {build_s:.1f} s; on disk {len(blob) / 2**20:.1f} MiB, read back in "
           f"{load_s:.2f} s (a pack load with unchanged lists); peak RSS growth while building "
           f"and reading {(rss_after - rss_before) / 1024:.0f} MiB")
@@ -220,7 +221,8 @@ def main() -> None:
                 f"{rng.choice(UNLISTED_PEOPLE_FAMILY)}{i}"
                 for i in range(args.queries - len(queries))]
     _, lat = timed(lambda q: screener.screen([q]), queries + unlisted)
-    print(f"latency (CPU, every name new, {len(lat):,} names): median "
+    print(f"latency (CPU, every name new, {len(lat):,} names): mean "
+          f"{statistics.mean(lat) * 1e3:.3f} ms, median "
           f"{statistics.median(lat) * 1e3:.3f} ms, p95 {percentile(lat, 0.95) * 1e3:.3f} ms, "
           f"p99 {percentile(lat, 0.99) * 1e3:.3f} ms (targets 0.3 and 2 ms)")
 

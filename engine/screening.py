@@ -89,6 +89,9 @@ peoples foreign commerce trust reconnaissance mining astronautics water food agr
 agricultural automotive auto motors motor steel power electric nuclear rocket missile
 instruments instrument precision optics optical telecom telecommunications software data
 digital computer computing semiconductor semiconductors materials green star alpha delta
+standard premier royal golden gold diamond smart best sun eagle ocean pacific atlantic euro
+europe european asia asian africa african arab arabian gulf middle east west north south
+eastern western northern southern overseas orient oriental trans universal modern future
 """.splitlines()).split())
 ACRONYM_STOPWORDS = frozenset({"of", "the", "and", "for", "in", "de", "la", "el", "al"})
 
@@ -104,6 +107,7 @@ POSSIBLE_AT = 75.0
 # Score of a partial name (a listed entity's distinctive words inside a longer name, or its
 # exact acronym): a possible match, never a match by itself.
 PARTIAL_SCORE = 80.0
+MIN_ACRONYM = 4  # shorter acronyms ("ABB", "UAC") collide with too many names
 DISTINCTIVE_ENTRIES = 3  # a lone word of at most this many entries identifies an entity
 CANDIDATES = 3  # best candidates (distinct entries) reported per party
 RANK_BATCH = 32  # candidates ranked per round of the branch-and-bound in Screener._rank
@@ -223,12 +227,17 @@ def compatible(a: str, b: str) -> bool:
     return _pair_distance(a, b) != _INCOMPATIBLE
 
 
+PARTIAL_FUZZY = 10  # distinctive words this long may differ by one edit; shorter ones must be equal
+
+
 def _close(a: str, b: str) -> bool:
-    """Equal, or within the allowed edits (no prefix rule): how a partial name's words pair."""
+    """How a partial name's distinctive words pair: equal, or one edit apart when both have
+    PARTIAL_FUZZY letters or more. Shorter words must be equal: "Silva" is not "SILVIA",
+    "Hans" not "HALS", though a full name allows one edit."""
     if a == b:
         return True
-    allowed = _allowed(min(len(a), len(b)))
-    return bool(allowed) and OSA.distance(a, b, score_cutoff=allowed) <= allowed
+    return min(len(a), len(b)) >= PARTIAL_FUZZY and \
+        OSA.distance(a, b, score_cutoff=1) <= 1
 
 
 def pairs(a: Sequence[str], b: Sequence[str]) -> list[tuple[str, str]]:
@@ -559,7 +568,7 @@ class Screener:
                 acronyms.setdefault("".join(t[0] for t in words), []).append(variant)
         self._cores = cores
         self._core_index = {k: tuple(v) for k, v in core_index.items()}
-        self._acronyms = {k: tuple(v) for k, v in acronyms.items() if len(k) >= 3}
+        self._acronyms = {k: tuple(v) for k, v in acronyms.items() if len(k) >= MIN_ACRONYM}
 
     def __len__(self) -> int:
         """Number of indexed name variants."""
@@ -587,14 +596,16 @@ class Screener:
             allowed = _allowed(min(size, other))
             if abs(size - other) > allowed:
                 continue
+            pool: set[str] = set()
             for piece, (start, length) in enumerate(_pieces(other)):
                 for shift in range(-allowed, allowed + 1):
                     at = start + shift
-                    if at < 0 or at + length > size:
-                        continue
-                    for near in self._pieces.get((other, piece, text[at:at + length]), ()):
-                        if near not in out and _pair_distance(text, near) != _INCOMPATIBLE:
-                            out.add(near)
+                    if 0 <= at and at + length <= size:
+                        pool.update(self._pieces.get((other, piece, text[at:at + length]), ()))
+            pool.difference_update(out)
+            if pool:  # verified in one C call per length
+                out.update(near for near, _, _ in process.extract(
+                    text, list(pool), scorer=OSA.distance, score_cutoff=allowed, limit=None))
         return frozenset(out)
 
     def _reach_uncached(self, token: str) -> tuple[frozenset[int], int]:
