@@ -600,7 +600,7 @@ class Screener:
             for piece, (start, length) in enumerate(_pieces(other)):
                 for shift in range(-allowed, allowed + 1):
                     at = start + shift
-                    if 0 <= at and at + length <= size:
+                    if at >= 0 and at + length <= size:
                         pool.update(self._pieces.get((other, piece, text[at:at + length]), ()))
             pool.difference_update(out)
             if pool:  # verified in one C call per length
