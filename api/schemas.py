@@ -810,11 +810,23 @@ class ReloadResponseSchema(_Closed):
         "description": "`worker` (this process) or `all-workers` (gunicorn master signalled)"})
 
 
+class ReadyScreeningSchema(_Closed):
+    """The watchlists the current pack screens against, as of today."""
+
+    max_age_days = fields.Integer(required=True, allow_none=True)
+    lists = fields.List(fields.Nested(ScreenedListSchema), required=True)
+    sample = fields.Boolean(required=True, metadata={"description": "a list is sample data"})
+    stale = fields.Boolean(required=True, metadata={"description": "a list is past "
+                                                                   "max_age_days"})
+
+
 class HealthSchema(_Closed):
     """`/healthz` and `/readyz` answer."""
 
     status = fields.String(required=True)
     checks = fields.Dict(keys=fields.String(), values=fields.String())
+    screening = fields.Nested(ReadyScreeningSchema, metadata={
+        "description": "/readyz: the watchlists screened, with their age and flags"})
     warnings = fields.List(fields.String(), metadata={
         "description": "ready, but not as configured: a refused SIGHUP, a keys file or pack "
                        "on disk that does not load (the last good one serves)"})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from flask import Blueprint, Response
 
 from api.context import authorize, json_response, services
@@ -38,9 +41,34 @@ def readyz() -> Response:
     if source is not None and source.rejected:
         warnings.append(f"keys file {source.keys_file} is refused ({source.rejected}); "
                         "serving the last good keys")
+    screening = _screening_state(svc.holder.current())
+    if screening is not None:
+        body["screening"] = screening
+        for item in screening["lists"]:
+            if item["stale"]:
+                warnings.append(f"watchlist {item['name']} is stale: as of {item['as_of']}, "
+                                f"past max_age_days {screening['max_age_days']}")
+            if item["sample"]:
+                warnings.append(f"watchlist {item['name']} is sample data, not the current "
+                                "list")
     if warnings:
         body["warnings"] = warnings
     return json_response(body)
+
+
+def _screening_state(lease: Any) -> dict[str, Any] | None:
+    """The lists the current pack screens against, with their as-of, age, digest, size and
+    sample/stale flags today; None when the pack screens nothing."""
+    pack = getattr(lease, "pack", None)
+    lists = getattr(pack, "watchlists", None)
+    if not lists:
+        return None
+    settings = getattr(getattr(pack, "spec", None), "screening", None)
+    max_age = getattr(settings, "max_age_days", None)
+    today = dt.date.today()
+    rows = [w.to_dict(today, max_age) for w in lists]
+    return {"max_age_days": max_age, "lists": rows,
+            "sample": any(r["sample"] for r in rows), "stale": any(r["stale"] for r in rows)}
 
 
 @bp.get("/metrics")
