@@ -44,13 +44,12 @@ def readyz() -> Response:
     screening = _screening_state(svc.holder.current())
     if screening is not None:
         body["screening"] = screening
+        # Sample data is reported in the detail only (the pack's own check warns about it);
+        # a list gone stale since the pack loaded is news for the operator.
         for item in screening["lists"]:
             if item["stale"]:
                 warnings.append(f"watchlist {item['name']} is stale: as of {item['as_of']}, "
                                 f"past max_age_days {screening['max_age_days']}")
-            if item["sample"]:
-                warnings.append(f"watchlist {item['name']} is sample data, not the current "
-                                "list")
     if warnings:
         body["warnings"] = warnings
     return json_response(body)

@@ -63,10 +63,27 @@ def test_the_screening_record_is_stored_with_the_assessment(bundled: Flask) -> N
     assert stored.json["screening"] == record
 
 
-def test_readyz_reports_the_lists_and_warns_about_sample_data(bundled: Flask) -> None:
+def test_readyz_reports_the_lists(bundled: Flask) -> None:
     ready = bundled.test_client().get("/readyz")
     assert ready.status_code == 200
     screening = ready.json["screening"]
     assert screening["sample"] is True and screening["stale"] is False
-    assert screening["lists"][0]["entries"] == 43
-    assert any("sdn_sample is sample data" in w for w in ready.json["warnings"])
+    sdn = next(w for w in screening["lists"] if w["name"] == "sdn_sample")
+    assert sdn["entries"] == 43 and sdn["digest"].startswith("sha256:")
+
+
+def test_readyz_warns_about_a_list_gone_stale(make_app: Any, tmp_path: Path) -> None:
+    import shutil
+    root = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", root)
+    text = (root / "pack.yaml").read_text(encoding="utf-8")
+    (root / "pack.yaml").write_text(text.replace("screening:\n", "screening:\n  max_age_days: 1\n",
+                                                 1), encoding="utf-8")
+    for path in (root / "watchlists").glob("*.yaml"):
+        body = path.read_text(encoding="utf-8")
+        path.write_text(body.replace("as_of: 20", "as_of: 19", 1), encoding="utf-8")
+    app: Flask = make_app(RULES_DIR=str(root))
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json["screening"]["stale"] is True
+    assert any("is stale" in w for w in ready.json["warnings"])
