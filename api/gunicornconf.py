@@ -68,6 +68,27 @@ def on_starting(server: Any) -> None:
         for stale in glob.glob(os.path.join(path, "*.db")):
             os.remove(stale)
     install_guard(server)
+    warm_screening(server)
+
+
+def warm_screening(server: Any) -> None:
+    """Load the pack's screening index in the master, frozen out of the garbage collector's
+    reach, before the workers fork: a worker whose pack screens the same lists takes the
+    inherited index (shared copy-on-write) instead of holding its own copy."""
+    import gc
+
+    from api.config import Settings
+    from engine.pack import warm_screening as warm
+
+    config: dict[str, Any] = dict(getattr(server.app, "app_config", None) or {})
+    try:
+        loaded = warm(Settings.resolve("RULES_DIR", config))
+    except Exception:  # the workers load and report the pack themselves
+        log.exception("screening index not preloaded")
+        return
+    if loaded:
+        gc.collect()
+        gc.freeze()
 
 
 def install_guard(server: Any) -> Any:

@@ -62,12 +62,17 @@ class _Entry(Generic[P]):
         return False
 
 
-def settle_heap() -> None:
+def settle_heap(*, replacing: bool) -> None:
     """Move everything alive now (the pack just installed: its screening index holds millions
     of objects) out of reach of the cyclic garbage collector, whose full collections would
     otherwise walk the index again and again (tens of milliseconds each, the screening p99).
-    Unfreezing first lets the collector free what earlier packs left in cycles."""
-    gc.unfreeze()
+
+    When a pack replaces another, unfreezing first lets the collector free what the old one
+    left in cycles. The first pack of a process is not unfrozen: in a gunicorn worker the
+    index may have been inherited, frozen, from the master (engine.pack.warm_screening), and
+    a collection walking it would copy every page the workers share."""
+    if replacing:
+        gc.unfreeze()
     gc.collect()
     gc.freeze()
 
@@ -98,7 +103,7 @@ class PackHolder(Generic[P]):
 
     def _entry(self, pack: P) -> _Entry[P]:
         self._generation += 1
-        settle_heap()
+        settle_heap(replacing=self._generation > 1)
         return _Entry(Lease(pack, dt.datetime.now(dt.UTC), self._generation))
 
     # -- reading -----------------------------------------------------------------------------

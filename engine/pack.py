@@ -475,9 +475,42 @@ def _index_key(threshold: float, files: list[tuple[str, bytes]]) -> str:
     return h.hexdigest()
 
 
+# Screeners built before gunicorn forks its workers (`warm_screening`), by index key: a
+# worker whose pack has the same lists takes the inherited object instead of reading its own
+# copy, so the index pages are shared copy-on-write between the workers.
+_WARM: dict[str, Any] = {}
+
+
+def warm_screening(root: str | Path) -> bool:
+    """Load the screening index of the pack at `root` into this process before it forks
+    (gunicorn's master): workers loading the same lists share it. True when one was loaded;
+    any problem is left for the workers' own load to report."""
+    root = Path(root)
+    sink = DiagnosticSink()
+    pack_file = root / PACK_FILE
+    try:
+        settings = parse_pack_settings(read_file(pack_file, str(pack_file), sink),
+                                       str(pack_file), sink)
+    except Exception:  # the workers report it properly
+        return False
+    screening: ast.ScreeningSettings | None = settings.get("screening")  # type: ignore[assignment]
+    if screening is None or sink.errors:
+        return False
+    files: list[Path] = []
+    screener, _ = _screener(root, screening, sink, files)
+    if screener is None or sink.errors:
+        return False
+    _WARM.clear()
+    _WARM[screener.index_key] = screener
+    return True
+
+
 def _cached_screener(key: str, cache: Path | None) -> Any:
     from engine.screening import Screener
 
+    warm = _WARM.get(key)
+    if warm is not None:
+        return warm
     if cache is None:
         return None
     try:
@@ -542,6 +575,7 @@ def _screener(root: Path, settings: ast.ScreeningSettings | None, sink: Diagnost
         screener = Screener(watchlists, settings.threshold)
         if len(watchlists) == len(contents):
             _store_screener(key, cache, screener)
+    screener.index_key = key
     infos = []
     today = dt.date.today()
     for (name, file, data), watchlist in zip(contents, screener.watchlists, strict=False):

@@ -453,6 +453,8 @@ class Screener:
     at most k positions away.
     """
 
+    index_key = ""  # set by engine.pack: the lists' digests this index was built from
+
     def __init__(self, watchlists: Iterable[Watchlist], threshold: float) -> None:
         if not 0 < threshold <= 100:
             raise ValueError(f"screening threshold must be in (0, 100], not {threshold}")
