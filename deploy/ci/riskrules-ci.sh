@@ -14,6 +14,8 @@
 #                                                          else origin/main)
 #   REPORT_DIR       where reports are written            (default: reports)
 #   FAIL_ON_DECISION_CHANGE=1  fail the job when a decision changes (default: report only)
+#   ALLOW_SAMPLE_LISTS=1  accept watchlists marked `sample: true` (a demonstration pack);
+#                         by default they fail the check (W040), as a production pack must
 #   Posting the comment (skipped when unset): PR_NUMBER (default: from GITHUB_REF
 #   refs/pull/N/merge), GITHUB_REPOSITORY (owner/name), and `gh` logged in (GH_TOKEN) or
 #   GITHUB_TOKEN for the REST API; GITHUB_API_URL for GitHub Enterprise.
@@ -40,8 +42,10 @@ status=0
 worst() { if (( $1 > status )); then status=$1; fi; }
 step() { echo "+ $*" >&2; }
 
-step "$RISKRULES --rules $RULES_DIR check --strict"
-"$RISKRULES" --rules "$RULES_DIR" check --strict
+check_flags=(--strict)
+if [[ "${ALLOW_SAMPLE_LISTS:-}" == 1 ]]; then check_flags+=(--allow-sample-lists); fi
+step "$RISKRULES --rules $RULES_DIR check ${check_flags[*]}"
+"$RISKRULES" --rules "$RULES_DIR" check "${check_flags[@]}"
 worst $?
 
 step "$RISKRULES --rules $RULES_DIR test --coverage --min-coverage 100"
