@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-from functools import cache
 from typing import Any
 
 from apispec import APISpec
@@ -60,13 +59,30 @@ def _aop_property(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
     return {}
 
 
-@cache
-def build_spec() -> dict[str, Any]:
-    """The OpenAPI 3.1 document as a dict (built once per process)."""
+_SPECS: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def build_spec(contract: Any) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for a pack's contract (`pack.contract`), built once per
+    contract: the Proposal schemas come from the pack, so a field added to contract.yaml is in
+    the document with no code change."""
+    found = _SPECS.get(id(contract))
+    if found is not None and found[0] is contract:
+        return found[1]
+    doc = _build(contract)
+    if len(_SPECS) >= 8:
+        _SPECS.pop(next(iter(_SPECS)))
+    _SPECS[id(contract)] = (contract, doc)
+    return doc
+
+
+def _build(contract: Any) -> dict[str, Any]:
     plugin: Any = MarshmallowPlugin()  # apispec's plugin API is untyped
     spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.1.0", plugins=[plugin],
                    info={"description": "Risk scoring of technology partnership proposals: "
-                                        "explained scores from a declarative rule pack."})
+                                        "explained scores from a declarative rule pack. "
+                                        f"Proposal contract version {contract.version}."})
+    proposal = s.proposal_schema_class(contract.root)
     assert plugin.converter is not None
     plugin.map_to_openapi_type(s.StrictNumber, "number", None)
     plugin.map_to_openapi_type(s.StrictInteger, "integer", None)
@@ -76,7 +92,7 @@ def build_spec() -> dict[str, Any]:
 
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                "description": "an API key"})
-    spec.components.schema("Proposal", schema=s.proposal_schema_class())
+    spec.components.schema("Proposal", schema=proposal)
     for name, schema in [
         ("Disposition", s.DispositionSchema), ("WhatIf", s.WhatIfSchema),
         ("Assessment", s.AssessmentSchema), ("Problem", s.ProblemSchema),
@@ -188,8 +204,10 @@ def build_spec() -> dict[str, Any]:
                 "schema": {"type": "object"}}}}}}})
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
-    for name, deps in _co_required(s.proposal_schema_class()).items():
+    for name, deps in _co_required(proposal).items():
         doc["components"]["schemas"][name]["dependentRequired"] = deps
+    batch = doc["components"]["schemas"]["BatchRequest"]["properties"]["proposals"]
+    batch["items"] = {"$ref": "#/components/schemas/Proposal"}
     return doc
 
 

@@ -54,9 +54,11 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.engine import DAY, synthetic_proposals  # noqa: E402
 from engine import Pack, ast, load_pack  # noqa: E402
-from engine.contract import PROPOSAL, FieldSpec, Kind  # noqa: E402
+from engine.contract import FieldSpec, Kind  # noqa: E402
+from engine.contractfile import load_contract  # noqa: E402
 from engine.reference import fired_rules  # noqa: E402
 
+PROPOSAL = load_contract(ROOT / "rules")
 Predicate = Callable[[Any], bool]
 
 
@@ -332,7 +334,7 @@ class RuleEnginePeer:
         self.rules = [(r.rule_id, rule_engine.Rule(r.source, context=context)) for r in rules]
 
     def fired(self, proposal: dict[str, Any]) -> list[str]:
-        complete = null_complete(proposal, PROPOSAL)
+        complete = null_complete(proposal, PROPOSAL.root)
         return [rule_id for rule_id, rule in self.rules if rule.matches(complete)]
 
 

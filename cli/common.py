@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from api.schemas import validate_proposal
 from engine import Pack, PackError, load_pack
 from engine.errors import Diagnostic
 from engine.jsontext import MalformedJSON, loads_strict
@@ -112,14 +111,6 @@ def _unwrap(item: Any) -> Any:
             and "title" not in item:
         return item["proposal"]
     return item
-
-
-def validate(data: Any) -> dict[str, Any]:
-    """Validate a proposal against the contract with the API's marshmallow schema (one
-    definition for HTTP and CLI alike); raises ProposalError naming every offending field."""
-    validate_proposal(data)
-    result: dict[str, Any] = data
-    return result
 
 
 def print_json(doc: Any, out: TextIO | None = None, *, pretty: bool = False) -> None:

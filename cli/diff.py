@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_json, read_proposals, validate
+from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_json, read_proposals
 from engine import Pack, PackError, load_pack
 from engine.errors import EngineError, Severity
 from engine.impact import (
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         progress = Progress(sys.stderr) if args.progress or sys.stderr.isatty() else None
         try:
             report = compare(base, head, read_proposals(args.corpus), as_of=as_of,
-                             workers=args.workers, validate=validate,
+                             workers=args.workers,
                              chunk_size=args.chunk_size,
                              progress=progress, base_source=base_label,
                              head_source=str(head_dir))

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 # Each module exposes register(subparsers); its parsers set func=handler(args) -> int.
 COMMANDS = ("cli.score", "cli.check", "cli.tester", "cli.diff", "cli.lists", "cli.serve",
-            "cli.export", "cli.db", "cli.keys", "cli.schema", "cli.new")
+            "cli.export", "cli.db", "cli.keys", "cli.schema", "cli.new",
+            "cli.fields")
 
 
 class _Parser(argparse.ArgumentParser):

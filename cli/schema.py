@@ -9,6 +9,8 @@ from typing import Any
 
 from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
 from engine import schema
+from engine.contractfile import load_contract
+from engine.errors import PackError
 
 
 def register(sub: Any) -> None:
@@ -27,8 +29,14 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     folder = Path(args.output) if args.output else Path(args.rules) / schema.SCHEMA_DIR
+    try:
+        declared = load_contract(args.rules)
+    except PackError as exc:
+        for diagnostic in exc.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        return EXIT_USAGE
     if args.check:
-        stale = schema.stale(folder)
+        stale = schema.stale(folder, declared)
         for name in stale:
             state = "out of date" if (folder / name).exists() else "missing"
             print(f"{folder / name}: {state} (regenerate with `riskrules schema`)",
@@ -38,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"ok: {len(schema.SCHEMAS)} schemas in {folder} are current", file=sys.stderr)
         return EXIT_OK
     try:
-        written = schema.write(folder)
+        written = schema.write(folder, declared)
     except OSError as exc:
         print(f"riskrules: cannot write the schemas to {folder}: {exc}", file=sys.stderr)
         return EXIT_USAGE

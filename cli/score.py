@@ -14,7 +14,6 @@ from cli.common import (
     load_or_report,
     print_json,
     read_proposals,
-    validate,
 )
 from engine.errors import EngineError, ProposalError
 
@@ -40,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         for item in read_proposals(args.files):
             try:
-                proposal = validate(item.data)
-                assessment = pack.assess(proposal, as_of=args.as_of)
+                assessment = pack.assess(item.data, as_of=args.as_of)
             except ProposalError as exc:
                 for error in exc.errors:
                     print(f"{item.origin}: {error.path or '<proposal>'}: {error.message}",

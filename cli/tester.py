@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from api.schemas import validate_proposal
 from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_format, load_or_report, print_json
 from engine import Pack
 from engine.errors import Diagnostic, Severity
@@ -93,7 +92,7 @@ def _run(args: argparse.Namespace, pack: Pack, paths: list[str]) -> int:
         print(f"riskrules test: no case name contains {args.keyword!r} "
               f"({deselected} deselected)", file=sys.stderr)
         return EXIT_USAGE
-    results = run_cases(pack, chosen, validate_proposal)
+    results = run_cases(pack, chosen)
     passed = sum(r.status is Status.PASSED for r in results)
     failed = sum(r.status is Status.FAILED for r in results)
     errors = sum(r.status is Status.ERROR for r in results) + len(
@@ -301,7 +300,7 @@ def coverage_warnings(pack: Pack) -> list[Diagnostic]:
     runnable: list[Case] = [c for c in cases if not c.errors]
     if not runnable:
         return []
-    results = run_cases(pack, runnable, validate_proposal)
+    results = run_cases(pack, runnable)
     cov = coverage(pack, results)
     out = []
     for rule_id in cov.uncovered:

@@ -40,6 +40,9 @@ CODES: dict[str, str] = {
             "expected and not expected to fire",
     "E051": "rule test: the proposal breaks the proposal contract",
     "E052": "rule test: the engine failed on the case",
+    "E060": "contract.yaml: a field or type declaration that cannot be used (unknown type, "
+            "a type nesting itself without max_depth, bad enum, together/ordered fields)",
+    "E061": "contract.yaml: a string without max_length or a list without max_items",
     "E400": "watchlist content: unknown key, missing id or name, bad type or country code, "
             "duplicate entry id",
     "W001": "rule without `rationale`",

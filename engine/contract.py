@@ -1,16 +1,20 @@
-"""The proposal contract (proposal-v1) as data: every field, its type, enumeration and range.
+"""The model of a proposal contract: field kinds, `FieldSpec`, `Contract`, and the value checks
+(country, subdivision, currency codes, free text) every consumer shares.
 
-One source of truth: the rule compiler checks paths and operator types against it, the
-API builds its marshmallow schemas from it, and the JSON Schema for editors is derived
-from it. Fields marked `derived` are computed by the engine (screening) and never
-accepted from clients.
+The contract itself is declared by each rule pack (`contract.yaml`, read by
+engine.contractfile): the rule compiler checks paths and operator types against it, the engine
+validates proposals with it (engine.validation), the API builds its marshmallow schemas and
+OpenAPI document from it, and the editors' JSON Schemas and docs/fields.md are generated from
+it. Fields marked `derived` are computed by the engine (screening, ownership, licences) and
+never accepted from clients.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 
@@ -28,7 +32,9 @@ class Kind(str, Enum):
     BOOLEAN = "boolean"
     ENUM = "enum"
     COUNTRY = "country"
+    SUBDIVISION = "subdivision"
     CURRENCY = "currency"
+    DATE = "date"
     LIST = "list"
     OBJECT = "object"
 
@@ -38,7 +44,8 @@ class Kind(str, Enum):
 
     @property
     def is_textual(self) -> bool:
-        return self in (Kind.STRING, Kind.ENUM, Kind.COUNTRY, Kind.CURRENCY)
+        return self in (Kind.STRING, Kind.ENUM, Kind.COUNTRY, Kind.SUBDIVISION, Kind.CURRENCY,
+                        Kind.DATE)
 
 
 @dataclass(frozen=True)
@@ -61,16 +68,30 @@ class FieldSpec:
     together: tuple[tuple[str, str], ...] = ()
     # names of value checks (FIELD_CHECKS) every value must pass, e.g. ("name",)
     checks: tuple[str, ...] = ()
+    # the declared type's name (objects and enumerations of the contract's `types`), or ""
+    name: str = ""
+    # a string's pattern (the `matches` subset, whole text), or None
+    pattern: str | None = None
+    example: object = None
+    # a list whose items are (or hold) the same object type: how deep it may nest
+    max_depth: int | None = None
+    # pairs (a, b) of this object's date fields: b may not be before a
+    ordered: tuple[tuple[str, str], ...] = ()
+    # a list of objects: the sum of this number field over the items may not exceed the bound
+    sum_field: str | None = None
+    sum_maximum: float | None = None
+    # a list of objects whose items must not repeat an ancestor (ownership cycles): the
+    # fields that identify an item
+    acyclic_by: tuple[str, ...] = ()
 
 
-def _enum(*choices: str, required: bool = False, description: str = "") -> FieldSpec:
-    return FieldSpec(Kind.ENUM, required=required, choices=choices, description=description)
+@dataclass(frozen=True)
+class Derivation:
+    """A fact the engine computes before matching, declared in the contract."""
 
-
-def _string(lo: int | None = None, hi: int | None = None, *, required: bool = False,
-            description: str = "", checks: tuple[str, ...] = ()) -> FieldSpec:
-    return FieldSpec(Kind.STRING, required=required, min_length=lo, max_length=hi,
-                     description=description, checks=checks)
+    name: str
+    description: str
+    fields: tuple[str, ...]
 
 
 # Value checks a field can require by name (FieldSpec.checks), whoever declares the contract
@@ -96,125 +117,17 @@ def check_value(spec: FieldSpec, value: object) -> list[str]:
     return [FIELD_CHECKS[name][1] for name in spec.checks if not FIELD_CHECKS[name][0](value)]
 
 
-def _list(item: FieldSpec, lo: int | None = None, hi: int | None = None, *,
-          required: bool = False, description: str = "") -> FieldSpec:
-    return FieldSpec(Kind.LIST, required=required, item=item, min_length=lo, max_length=hi,
-                     description=description)
+@dataclass(frozen=True)
+class Contract:
+    """A pack's proposal contract: its version, the proposal's field tree, its named types."""
 
+    version: str
+    description: str
+    root: FieldSpec
+    types: dict[str, FieldSpec]
+    file: str = ""
+    derivations: tuple[Derivation, ...] = ()
 
-def _object(fields: dict[str, FieldSpec], *, required: bool = False, derived: bool = False,
-            description: str = "") -> FieldSpec:
-    return FieldSpec(Kind.OBJECT, required=required, fields=fields, derived=derived,
-                     description=description)
-
-
-COUNTRY = FieldSpec(Kind.COUNTRY, description="ISO 3166-1 alpha-2, upper case")
-CURRENCY = FieldSpec(Kind.CURRENCY, description="ISO 4217 code or crypto ticker")
-
-DEAL_TYPES = ("joint_venture", "equity_investment", "technology_licensing", "supply_agreement",
-              "research_collaboration", "manufacturing", "service_contract", "launch_services",
-              "other")
-SECTORS = ("space", "satellite_communications", "launch_vehicles", "electric_vehicles",
-           "batteries", "autonomous_driving", "artificial_intelligence", "semiconductors",
-           "telecommunications", "information_technology", "cryptocurrency", "payments",
-           "energy", "defense", "research", "manufacturing", "other")
-TECHNOLOGY_CATEGORIES = ("launch_vehicles", "satellites", "propulsion", "navigation",
-                         "batteries", "powertrain", "autonomy_software", "ai_models", "chips",
-                         "encryption", "payments_software", "manufacturing_process", "other")
-EXPORT_CONTROLS = ("itar", "ear_controlled", "dual_use", "not_controlled", "unknown")
-TRANSFER_LEVELS = ("none", "limited", "substantial", "full")
-RAILS = ("swift", "sepa", "fedwire", "cips", "spfs", "mir", "crypto", "stablecoin", "barter",
-         "cash", "other")
-PROFILES = ("low", "medium", "high")
-MITIGATIONS = ("export_license_obtained", "sanctions_legal_opinion", "independent_monitor",
-               "escrow", "ring_fenced_entity", "board_approval", "exit_clause",
-               "no_technology_transfer_clause", "usd_settlement_commitment", "no_russia_clause")
-PARTY_TYPES = ("private_company", "public_company", "state_owned_enterprise", "state_agency",
-               "government", "university", "individual", "fund", "other")
-
-SCREENING = _object(
-    {
-        "matched": FieldSpec(Kind.BOOLEAN, description="a watchlist entry scored at or above the threshold"),
-        "outcome": _enum("match", "possible", "clear",
-                         description="match (at or above the threshold), possible (from 75, or "
-                                     "a partial name or acronym: at least review) or clear"),
-        "basis": _enum("name", "partial", "acronym",
-                       description="why the best candidate was found: fuzzy name score, the "
-                                   "listed entity's distinctive words inside the name, or its "
-                                   "acronym"),
-        "score": FieldSpec(Kind.NUMBER, minimum=0, maximum=100, description="best fuzzy score, 0-100"),
-        "list": _string(description="watchlist the best match came from"),
-        "source": _string(description="the list within a consolidated file the entry comes "
-                                      "from (e.g. 'Entity List (EL) - Bureau of Industry and "
-                                      "Security'); empty for single lists"),
-        "entry": _string(description="the matched watchlist entry's name"),
-        "entry_id": _string(description="the matched entry's identifier in its list"),
-        "matched_name": _string(description="the party name or alias that matched"),
-        "programs": _list(_string(), description="sanctions programmes of the matched entry"),
-    },
-    derived=True,
-    description="derived by the engine: watchlist screening of the party and its aliases",
-)
-
-NAME = ("name",)  # screened names: at least one letter
-
-OWNER = _object({
-    "name": _string(1, 300, required=True, checks=NAME),
-    "country": FieldSpec(Kind.COUNTRY, required=True),
-    "percent": FieldSpec(Kind.NUMBER, minimum=0, maximum=100),
-    "screening": SCREENING,
-})
-
-PARTY = _object({
-    "name": _string(1, 300, required=True, checks=NAME),
-    "country": FieldSpec(Kind.COUNTRY, required=True),
-    "type": _enum(*PARTY_TYPES, required=True),
-    "aliases": _list(_string(1, 300, checks=NAME), hi=20),
-    "state_owned": FieldSpec(Kind.BOOLEAN),
-    "owners": _list(OWNER, hi=50),
-    "screening": SCREENING,
-})
-
-TECHNOLOGY = _object({
-    "name": _string(1, 300, required=True),
-    "category": _enum(*TECHNOLOGY_CATEGORIES, required=True),
-    "export_control": FieldSpec(Kind.ENUM, choices=EXPORT_CONTROLS, default="unknown"),
-})
-
-# Every list has a maximum, so that no proposal can make an assessment (evidence lists every
-# matching item) or a stored record grow without bound; the sizes leave room for any real deal.
-MAX_COUNTRIES = 250  # every ISO 3166 country once
-
-PROPOSAL = _object({
-    "reference": _string(1, 128),
-    "title": _string(1, 200, required=True),
-    "summary": _string(None, 5000),
-    "initiator": replace(PARTY, required=True),
-    "counterparties": _list(PARTY, 1, 50, required=True),
-    "deal": _object({
-        "type": _enum(*DEAL_TYPES, required=True),
-        "value": replace(_object({
-            "amount": FieldSpec(Kind.NUMBER, minimum=0),
-            "currency": CURRENCY,
-        }), together=(("amount", "currency"),)),
-        "duration_months": FieldSpec(Kind.INTEGER, minimum=1, maximum=600),
-        "jurisdictions": _list(COUNTRY, hi=MAX_COUNTRIES),
-    }, required=True),
-    "sectors": _list(_enum(*SECTORS), 1, 20, required=True),
-    "technologies": _list(TECHNOLOGY, hi=50),
-    "technology_transfer": _enum(*TRANSFER_LEVELS),
-    "data_sharing": _object({
-        "personal_data": FieldSpec(Kind.BOOLEAN),
-        "destinations": _list(COUNTRY, hi=MAX_COUNTRIES),
-    }),
-    "payments": _object({
-        "currencies": _list(CURRENCY, hi=20),
-        "rails": _list(_enum(*RAILS), hi=20),
-        "usd_share": FieldSpec(Kind.NUMBER, minimum=0, maximum=1),
-    }),
-    "public_profile": _enum(*PROFILES),
-    "mitigations": _list(_enum(*MITIGATIONS), hi=20),
-})
 
 # Names durable_rules uses for itself (session, fact identity, state): never user paths.
 RESERVED_NAMES = frozenset({"sid", "id", "$s", "$i", "$m", "m", "s", "run", "$l", "$r"})
@@ -256,7 +169,31 @@ def is_currency(value: str) -> bool:
     return value in iso_currencies() or bool(CRYPTO_TICKER.match(value))
 
 
-def resolve(path: str, root: FieldSpec = PROPOSAL) -> FieldSpec | None:
+@cache
+def iso_subdivisions() -> frozenset[str]:
+    """ISO 3166-2 subdivision codes (`UA-43`)."""
+    return frozenset(s.code for s in pycountry.subdivisions)
+
+
+def is_subdivision(value: str) -> bool:
+    return value in iso_subdivisions()
+
+
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def is_date(value: str) -> bool:
+    """A calendar date written YYYY-MM-DD."""
+    if not DATE_PATTERN.match(value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve(path: str, root: FieldSpec) -> FieldSpec | None:
     """The spec of a dotted path relative to `root`, or None when the contract has no such field.
 
     List fields are traversed only by quantifiers (`some`/`every`), so a dotted path stops at
@@ -270,7 +207,7 @@ def resolve(path: str, root: FieldSpec = PROPOSAL) -> FieldSpec | None:
     return spec
 
 
-def all_paths(root: FieldSpec = PROPOSAL, prefix: str = "") -> list[str]:
+def all_paths(root: FieldSpec, prefix: str = "") -> list[str]:
     """Every dotted path reachable without crossing a list (for suggestions in error messages)."""
     out: list[str] = []
     for name, spec in root.fields.items():

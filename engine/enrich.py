@@ -1,17 +1,20 @@
 """The proposal as the rules see it: a copy with contract defaults filled in, fields the engine
-derives dropped from the input, and every party (initiator, counterparties, their owners)
-screened against the pack's watchlists.
+derives dropped from the input, and the derived facts the contract declares computed
+(engine.derive): every party of every role and every owner at every depth screened against
+the pack's watchlists, ownership aggregated, licences checked on the assessment date.
 
 This runs once per assessment, so the walk over the contract is planned once per pack.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from engine.contract import FieldSpec, Kind
+from engine.derive import Deriver
 
 SCREENING_CACHE = 4096  # parties whose screening result is kept per pack
 
@@ -23,7 +26,19 @@ _DROP, _SCALAR, _SCALARS, _OBJECT, _OBJECTS = "drop", "scalar", "scalars", "obje
 class _Plan:
     __slots__ = ("defaults", "fields")
 
-    def __init__(self, spec: FieldSpec) -> None:
+    @staticmethod
+    def of(spec: FieldSpec, plans: dict[int, _Plan] | None = None) -> _Plan:
+        """The plan of an object spec; one plan per object type, so a type that nests itself
+        (an owner's owners) plans once."""
+        plans = {} if plans is None else plans
+        found = plans.get(id(spec.fields))
+        if found is None:
+            found = _Plan.__new__(_Plan)
+            plans[id(spec.fields)] = found
+            found._fill(spec, plans)
+        return found
+
+    def _fill(self, spec: FieldSpec, plans: dict[int, _Plan]) -> None:
         self.fields: dict[str, tuple[str, _Plan | None]] = {}
         self.defaults = tuple((name, sub.default) for name, sub in spec.fields.items()
                               if sub.default is not None and not sub.derived)
@@ -31,10 +46,10 @@ class _Plan:
             if sub.derived:
                 self.fields[name] = (_DROP, None)
             elif sub.kind is Kind.OBJECT:
-                self.fields[name] = (_OBJECT, _Plan(sub))
+                self.fields[name] = (_OBJECT, _Plan.of(sub, plans))
             elif sub.kind is Kind.LIST and sub.item is not None:
                 if sub.item.kind is Kind.OBJECT:
-                    self.fields[name] = (_OBJECTS, _Plan(sub.item))
+                    self.fields[name] = (_OBJECTS, _Plan.of(sub.item, plans))
                 else:
                     self.fields[name] = (_SCALARS, None)
             else:
@@ -80,22 +95,14 @@ def _copy_filled(node: Mapping[str, Any], plan: _Plan) -> dict[str, Any]:
 _IMMUTABLE = frozenset({str, int, float, bool, type(None)})
 
 
-def _parties(data: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(role, path, party) of every party screened: the initiator, each counterparty, and
-    each owner of either. The path is the party's place in the proposal, as evidence writes
-    it ("counterparties[0].owners[1]")."""
-    parties: list[tuple[str, str, dict[str, Any]]] = []
-    initiator = data.get("initiator")
-    if isinstance(initiator, dict):
-        parties.append(("initiator", "initiator", initiator))
-    for i, cp in enumerate(data.get("counterparties") or []):
-        if isinstance(cp, dict):
-            parties.append(("counterparty", f"counterparties[{i}]", cp))
-    for _, path, party in list(parties):
-        for j, owner in enumerate(party.get("owners") or []):
-            if isinstance(owner, dict):
-                parties.append(("owner", f"{path}.owners[{j}]", owner))
-    return parties
+def _role(path: str) -> str:
+    """The role of the party screened at `path` (`counterparties[0].owners[1]` → owner)."""
+    last = path.rsplit(".", 1)[-1].split("[", 1)[0]
+    return {"initiator": "initiator", "counterparties": "counterparty", "owners": "owner",
+            "end_users": "end_user", "consignees": "consignee",
+            "intermediaries": "intermediary", "correspondents": "correspondent_bank",
+            "originator_bank": "originator_bank", "beneficiary_bank": "beneficiary_bank",
+            "crypto_providers": "crypto_provider"}.get(last, last)
 
 
 class Enricher:
@@ -104,28 +111,34 @@ class Enricher:
     on the names and the pack's watchlists."""
 
     def __init__(self, contract: FieldSpec, screener: Any = None) -> None:
-        self._plan = _Plan(contract)
+        self._plan = _Plan.of(contract)
+        self._derive = Deriver(contract)
         self._screener = screener
         self._cache: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, proposal: Mapping[str, Any]) -> dict[str, Any]:
-        return self.with_record(proposal)[0]
+    def __call__(self, proposal: Mapping[str, Any], day: dt.date | None = None) -> dict[str, Any]:
+        return self.with_record(proposal, day)[0]
 
-    def with_record(self, proposal: Mapping[str, Any]) -> tuple[dict[str, Any],
-                                                                list[dict[str, Any]]]:
-        """The enriched copy, and per screened party its screening record: role, path, the
-        names as screened, outcome, score and best candidates (engine.screening)."""
+    def with_record(self, proposal: Mapping[str, Any], day: dt.date | None = None
+                    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The enriched copy (derived facts computed), and per screened party its screening
+        record: role, path, the names as screened, outcome, score and best candidates."""
         data = _copy_filled(proposal, self._plan)
         records: list[dict[str, Any]] = []
-        if self._screener is not None:
-            for role, path, party in _parties(data):
-                names = tuple(n for n in [party.get("name"), *(party.get("aliases") or [])]
-                              if isinstance(n, str))
-                result = self._screen(names)
-                party["screening"] = result.to_fact()
-                records.append({"role": role, "path": path, "names": list(names),
-                                **result.to_record()})
+
+        def screen(party: dict[str, Any], path: str) -> dict[str, Any]:
+            names = tuple(n for n in [party.get("name"), *(party.get("aliases") or [])]
+                          if isinstance(n, str))
+            result = self._screen(names)
+            records.append({"role": _role(path), "path": path, "names": list(names),
+                            **result.to_record()})
+            fact: dict[str, Any] = result.to_fact()
+            return fact
+
+        if self._derive.active:
+            self._derive(data, day or dt.datetime.now(dt.UTC).date(),
+                         screen if self._screener is not None else None)
         return data, records
 
     def _screen(self, names: tuple[str, ...]) -> Any:

@@ -11,6 +11,7 @@ Missing information is engine.missing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -119,6 +120,43 @@ def _quantifier_evidence(q: ast.Quantifier) -> EvidenceFn:
         return out
 
     return every_item
+
+
+CHAIN_TEST = "the holdings that prove it (derived)"
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def _at(data: Any, path: str) -> Any:
+    """The value at an indexed path (`counterparties[0].ownership`), or None."""
+    node = data
+    for part in path.split("."):
+        name, _, rest = part.partition("[")
+        node = node.get(name) if isinstance(node, dict) else None
+        for index in _INDEX.findall("[" + rest) if rest else ():
+            node = node[int(index)] if isinstance(node, list) and int(index) < len(node) \
+                else None
+    return node
+
+
+def with_chains(found: list[Evidence], data: Any) -> list[Evidence]:
+    """The evidence, with the proving chain of holdings after each derived ownership fact a
+    rule looked at (`counterparties[0].ownership.ofac_blocked` → `...ownership.chain`)."""
+    out: list[Evidence] = []
+    shown: set[str] = set()
+    for item in found:
+        out.append(item)
+        head, marker, tail = item.path.rpartition(".ownership.")
+        if not marker or tail == "chain":
+            continue
+        where = f"{head}.ownership.chain"
+        if where in shown:
+            continue
+        chain = _at(data, f"{head}.ownership")
+        chain = chain.get("chain") if isinstance(chain, dict) else None
+        if chain:
+            shown.add(where)
+            out.append(Evidence(where, list(chain), CHAIN_TEST))
+    return out
 
 
 def summary(band: str, score: float, top_factor: str | None, top_contribution: float,

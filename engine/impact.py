@@ -390,8 +390,7 @@ class _Scorer:
     def _one(self, index: int, origin: str, data: Any) -> Outcome:
         label = label_of(data, origin)
         try:
-            if self.validate is not None:
-                self.validate(data)
+            (self.validate or self.head.validate)(data)
             if not isinstance(data, Mapping):
                 raise ProposalError((), "a proposal must be a JSON object")
         except ProposalError as exc:
@@ -399,8 +398,8 @@ class _Scorer:
             return Outcome(index, origin, label, error="invalid",
                            messages=messages or (exc.detail,))
         try:
-            base = self.base.assess(data, as_of=self.as_of)
-            head = self.head.assess(data, as_of=self.as_of)
+            base = self.base.assess(data, as_of=self.as_of, validate=False)
+            head = self.head.assess(data, as_of=self.as_of, validate=False)
         except RiskrulesError as exc:
             return Outcome(index, origin, label, error="engine",
                            messages=(f"{exc.code} {exc.detail}",))
@@ -596,11 +595,11 @@ def compare(base: Pack, head: Pack, proposals: Iterable[ProposalSource], *, as_o
             base_source: str | None = None, head_source: str | None = None) -> ImpactReport:
     """Score every proposal under `base` and `head` (same `as_of`) and report the differences.
 
-    `validate` (a module-level function, so that workers can unpickle it) raises
-    ProposalError for a proposal that breaks the contract; such proposals, and those the
-    engine fails on, are listed in `failures` rather than raised. With `workers` > 1 each
-    worker process loads both packs from their directories (which must stay in place until
-    this returns); a corpus that fits in one chunk is scored in this process whatever
+    Proposals are validated against the head pack's contract (or by `validate`, a
+    module-level function so that workers can unpickle it, raising ProposalError); those
+    that fail, and those the engine fails on, are listed in `failures` rather than raised.
+    With `workers` > 1 each worker process loads both packs from their directories (which
+    must stay in place until this returns); a corpus that fits in one chunk is scored in this process whatever
     `workers` says (`timing.workers` tells). `progress(done)` is called after every chunk.
     ValueError raised while iterating `proposals` (unreadable corpus) propagates.
     """

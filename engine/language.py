@@ -15,7 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine import ast, hints
-from engine.contract import PROPOSAL, RESERVED_NAMES, FieldSpec, Kind, is_country, is_currency
+from engine.contract import (
+    RESERVED_NAMES,
+    FieldSpec,
+    Kind,
+    is_country,
+    is_currency,
+    is_date,
+    is_subdivision,
+)
 from engine.errors import DiagnosticSink, Position
 from engine.regex import RegexError, check_pattern
 from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml
@@ -24,7 +32,7 @@ RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 BAND_NAMES = ("low", "medium", "high", "critical")
 DECISIONS = ast.DECISIONS
-LIST_KINDS = ("country", "currency", "string")
+LIST_KINDS = ("country", "subdivision", "currency", "string")
 
 PACK_KEYS = ("name", "version", "description", "factors", "bands", "knockouts", "screening",
              "incomplete_decision", "review")
@@ -366,6 +374,8 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
         if kind == "country" and not is_country(value):
             sink.error("E018", f"'{value}' is not an ISO 3166-1 alpha-2 country code"
                        f"{hints.country_code(value)}", vpos)
+        elif kind == "subdivision" and not is_subdivision(value):
+            sink.error("E018", f"'{value}' is not an ISO 3166-2 subdivision code", vpos)
         elif kind == "currency" and not is_currency(value):
             sink.error("E018", f"'{value}' is not an ISO 4217 code or crypto ticker", vpos)
         if value in seen:
@@ -400,8 +410,9 @@ class RuleParser:
     """Parses rule files against the factors and lists of one pack."""
 
     def __init__(self, sink: DiagnosticSink, factors: tuple[ast.Factor, ...],
-                 lists: dict[str, ast.RefList]) -> None:
+                 lists: dict[str, ast.RefList], contract: FieldSpec) -> None:
         self.r = _Reader(sink)
+        self.contract = contract
         self.sink = sink
         self.factors = {f.id: f for f in factors}
         self.lists = lists
@@ -478,7 +489,7 @@ class RuleParser:
                 self.sink.error("E023", f"only a risk rule sets a floor (at_least); a {kind.value} "
                                 "rule cannot", apos)
         when_node = m.get("when")
-        when = self.condition(when_node, PROPOSAL, "", 0) if when_node is not None else None
+        when = self.condition(when_node, self.contract, "", 0) if when_node is not None else None
         rationale = r.text(m.get("rationale"), "rationale")
         source = r.text(m.get("source"), "source")
         label = rid or "rule"
@@ -643,9 +654,12 @@ class RuleParser:
                 return None
             if spec.kind is not Kind.OBJECT or segment not in spec.fields:
                 choices = list(spec.fields) if spec.kind is Kind.OBJECT else []
+                level = ".".join(segments[:i]) or where or "the proposal"
+                valid = f"; the fields of {level} are {', '.join(choices)}" if choices else \
+                    f"; {level} is {_describe(spec)}, it has no fields"
                 self.sink.error("E013", f"unknown path '{text}'"
-                                f"{' in ' + where if where else ''}{_suggest(segment, choices)}",
-                                node.pos)
+                                f"{' in ' + where if where else ''}{_suggest(segment, choices)}"
+                                f"{valid}", node.pos)
                 return None
             spec = spec.fields[segment]
         return segments, spec
@@ -725,7 +739,8 @@ class RuleParser:
         if not spec.kind.is_textual:
             self.sink.error("E014", f"'{op}' needs a text field; {full} is {_describe(spec)}", pos)
             return None
-        fits = {Kind.COUNTRY: "country", Kind.CURRENCY: "currency"}.get(spec.kind, "string")
+        fits = {Kind.COUNTRY: "country", Kind.CURRENCY: "currency",
+                Kind.SUBDIVISION: "subdivision"}.get(spec.kind, "string")
         if ref.kind != fits:
             self.sink.error("E014", f"list '{name}' holds {ref.kind} values but {full} is "
                             f"{_describe(spec)}", operand.pos)
@@ -787,6 +802,11 @@ class RuleParser:
         if spec.kind is Kind.CURRENCY and not is_currency(str(value)):
             self.sink.error("E018", f"'{value}' is not a currency code", node.pos)
             return _BAD
+        if spec.kind is Kind.SUBDIVISION and not is_subdivision(str(value)):
+            self.sink.error("E018", f"'{value}' is not an ISO 3166-2 subdivision code", node.pos)
+            return _BAD
+        if spec.kind is Kind.DATE and isinstance(value, dt.date):
+            value = value.isoformat()
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         return value
@@ -807,6 +827,8 @@ _VALUE_CHECKS: dict[Kind, tuple[Callable[[object], bool], str]] = {
     Kind.ENUM: (lambda v: isinstance(v, str), "text"),
     Kind.COUNTRY: (lambda v: isinstance(v, str), "a country code"),
     Kind.CURRENCY: (lambda v: isinstance(v, str), "a currency code"),
+    Kind.SUBDIVISION: (lambda v: isinstance(v, str), "a subdivision code"),
+    Kind.DATE: (lambda v: isinstance(v, str | dt.date) and is_date(str(v)), "a date YYYY-MM-DD"),
 }
 
 

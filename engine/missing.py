@@ -223,36 +223,41 @@ def read_paths(cond: ast.Condition, prefix: str = "") -> frozenset[str]:
     return frozenset(with_ancestors)
 
 
-# One step of the absent-field walk: field name, its pattern path, how to descend, the
-# steps below it (for an object, or for each object of a list).
-_Step = tuple[str, str, str, "tuple[_Step, ...]"]
+# One step of the absent-field walk: field name, how to descend, the steps below it (for an
+# object, or for each object of a list). One list of steps per object type (shared, so that a
+# type nesting itself, an owner's owners, plans once); paths are built while walking.
+_Step = tuple[str, str, "list[_Step]"]
 _LEAF, _OBJECT, _ITEMS = "leaf", "object", "items"
 
 
-def _plan(spec: FieldSpec, prefix: str) -> tuple[_Step, ...]:
+def _plan(spec: FieldSpec, plans: dict[int, list[_Step]] | None = None) -> list[_Step]:
+    plans = {} if plans is None else plans
+    found = plans.get(id(spec.fields))
+    if found is not None:
+        return found
     steps: list[_Step] = []
+    plans[id(spec.fields)] = steps
     for name, sub in spec.fields.items():
-        path = f"{prefix}{name}"
         if sub.kind is Kind.OBJECT:
-            steps.append((name, path, _OBJECT, _plan(sub, f"{path}.")))
+            steps.append((name, _OBJECT, _plan(sub, plans)))
         elif sub.kind is Kind.LIST and sub.item is not None and sub.item.kind is Kind.OBJECT:
-            steps.append((name, path, _ITEMS, _plan(sub.item, f"{path}[].")))
+            steps.append((name, _ITEMS, _plan(sub.item, plans)))
         else:
-            steps.append((name, path, _LEAF, ()))
-    return tuple(steps)
+            steps.append((name, _LEAF, []))
+    return steps
 
 
-def _walk(steps: tuple[_Step, ...], data: Any, out: set[str]) -> None:
+def _walk(steps: list[_Step], data: Any, prefix: str, out: set[str]) -> None:
     scope = data if isinstance(data, dict) else {}
-    for name, path, descend, below in steps:
+    for name, descend, below in steps:
         value = scope.get(name)
         if value is None:
-            out.add(path)
+            out.add(prefix + name)
         elif descend is _OBJECT:
-            _walk(below, value, out)
+            _walk(below, value, f"{prefix}{name}.", out)
         elif descend is _ITEMS and isinstance(value, list):
             for item in value:
-                _walk(below, item, out)
+                _walk(below, item, f"{prefix}{name}[].", out)
 
 
 class MissingInformation:
@@ -261,7 +266,7 @@ class MissingInformation:
 
     def __init__(self, rules: Sequence[ast.Rule], contract: FieldSpec) -> None:
         self._rules = tuple(rules)
-        self._plan = _plan(contract, "")
+        self._plan = _plan(contract)
         self._needed = tuple(compile_needed(rule.when) for rule in self._rules)
         readers: dict[str, set[int]] = {}
         for index, rule in enumerate(self._rules):
@@ -272,7 +277,7 @@ class MissingInformation:
     def absent(self, data: Any) -> set[str]:
         """The topmost absent fields of the contract in `data`, in pattern form."""
         out: set[str] = set()
-        _walk(self._plan, data, out)
+        _walk(self._plan, data, "", out)
         return out
 
     def readings(self, data: Any, day: dt.date) -> tuple[Absent, list[tuple[ast.Rule, Reading]]]:

@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 
 from engine import ast
 from engine.compiler import CompiledRules, compile_rules
-from engine.contract import PROPOSAL
+from engine.contract import Contract
+from engine.contractfile import CONTRACT_FILE, parse_contract
 from engine.decision import Decider, Outcome, clear_entry
 from engine.enrich import Enricher
 from engine.errors import (
@@ -35,7 +36,7 @@ from engine.errors import (
     RulesetRejected,
     Severity,
 )
-from engine.explain import Evidence, compile_evidence, summary
+from engine.explain import Evidence, compile_evidence, summary, with_chains
 from engine.facts import FactBuilder
 from engine.language import RuleParser, parse_list, parse_pack_settings, read_file
 from engine.lint import lint
@@ -44,6 +45,7 @@ from engine.missing import MissingInformation, needed_by_path
 from engine.normalize import normalize_rules
 from engine.scoring import Scorer, Scores
 from engine.screening import POSSIBLE_AT
+from engine.validation import Validator
 
 PACK_FILE = "pack.yaml"
 
@@ -207,6 +209,7 @@ class Pack:
     diagnostics: tuple[Diagnostic, ...]
     compiled: CompiledRules
     conditions: dict[str, ast.Condition]
+    contract: Contract
     screener: Any = None
     watchlists: tuple[WatchlistInfo, ...] = ()
     loaded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -220,8 +223,9 @@ class Pack:
         # durable rule name -> (declared order, rule id): fired names sort into rule order
         self._fired_order = {n: (order[rid], rid) for n, rid in self.compiled.names.items()}
         self._evidence = {rid: compile_evidence(c) for rid, c in self.conditions.items()}
-        self._missing = MissingInformation(self.spec.rules, PROPOSAL)
-        self._enrich = Enricher(PROPOSAL, self.screener)
+        self._missing = MissingInformation(self.spec.rules, self.contract.root)
+        self._enrich = Enricher(self.contract.root, self.screener)
+        self._validate = Validator(self.contract.root)
         self._score = Scorer(self.spec.factors, self.spec.bands, self.spec.knockout_decision,
                              self.spec.rules)
         self._decide = Decider(self.spec.rules, self.spec.knockout_decision,
@@ -267,9 +271,15 @@ class Pack:
         return self._rules_by_id.get(rule_id)
 
     # -- evaluation -------------------------------------------------------------------------
-    def enrich(self, proposal: Mapping[str, Any]) -> dict[str, Any]:
-        """The proposal with contract defaults applied and every party screened."""
-        return self._enrich(proposal)
+    def validate(self, proposal: Any) -> None:
+        """Raise ProposalError naming every field of `proposal` that breaks the pack's
+        contract (engine.validation); the proposal is not changed."""
+        self._validate(proposal)
+
+    def enrich(self, proposal: Mapping[str, Any], day: dt.date | None = None) -> dict[str, Any]:
+        """The proposal with contract defaults applied and the derived facts computed (every
+        party screened, ownership aggregated, licences checked on `day`, default today)."""
+        return self._enrich(proposal, day)
 
     def match(self, enriched: Mapping[str, Any], day: dt.date) -> list[str]:
         """Ids of the rules durable_rules fires for an enriched proposal, in declared order."""
@@ -279,11 +289,14 @@ class Pack:
         return [rid for _, rid in sorted({self._fired_order[n] for n in names})]
 
     def assess(self, proposal: Mapping[str, Any], as_of: dt.date | None = None,
-               created_at: dt.datetime | None = None) -> Assessment:
-        """Score one proposal (already validated against the proposal contract)."""
+               created_at: dt.datetime | None = None, *, validate: bool = True) -> Assessment:
+        """Score one proposal. It is validated against the pack's contract first (ProposalError
+        naming every bad field) unless the caller already did (`validate=False`)."""
+        if validate:
+            self._validate(proposal)
         created = created_at or dt.datetime.now(dt.UTC).replace(microsecond=0)
         day = as_of or created.date()
-        data, parties = self._enrich.with_record(proposal)
+        data, parties = self._enrich.with_record(proposal, day)
         hits = []
         for rule_id in self.match(data, day):
             rule = self._rules_by_id[rule_id]
@@ -291,7 +304,7 @@ class Pack:
             if found is None:
                 raise EngineError(f"durable_rules fired {rule_id} but its condition does not "
                                   "hold on the proposal: refusing an unexplained assessment")
-            hits.append(RuleHit(rule, tuple(found)))
+            hits.append(RuleHit(rule, tuple(with_chains(found, data))))
         fired = [h.rule for h in hits]
         scores = self._score(fired)
         _, readings = self._missing.readings(data, day)
@@ -325,7 +338,7 @@ class Pack:
                 day: dt.date) -> Callable[[Sequence[ast.Rule]], tuple[Scores, str]]:
         """For what-if analysis (engine.whatif): a function giving the scores and the decision
         had exactly `fired` fired on `proposal` (its missing information unchanged)."""
-        data = self.enrich(proposal)
+        data = self.enrich(proposal, day)
         _, readings = self._missing.readings(data, day)
 
         def decide(fired: Sequence[ast.Rule]) -> tuple[Scores, str]:
@@ -396,9 +409,20 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         if ref is not None:
             lists[ref.name] = ref
     factors: tuple[ast.Factor, ...] = settings["factors"]  # type: ignore[assignment]
-    parser = RuleParser(sink, factors, lists)
+    contract_file = root / CONTRACT_FILE
+    contract: Contract | None = None
+    if contract_file.is_file():
+        files.append(contract_file)
+        label = _label(root, contract_file)
+        contract = parse_contract(read_file(contract_file, label, sink), label, sink, lists)
+    else:
+        sink.error("E001", f"no {CONTRACT_FILE} in {root}: a pack declares its proposal "
+                   "contract", Position(str(contract_file), 1, 1))
+    if contract is None:
+        raise PackError(sink.sorted())
+    parser = RuleParser(sink, factors, lists, contract.root)
     rules: list[ast.Rule] = []
-    for rule_file in sorted(p for p in root.glob("*.yaml") if p.name != PACK_FILE):
+    for rule_file in sorted(p for p in root.glob("*.yaml") if p.name not in (PACK_FILE, CONTRACT_FILE)):
         files.append(rule_file)
         rules.extend(parser.parse_file(read_file(rule_file, _label(root, rule_file), sink),
                                        _label(root, rule_file)))
@@ -422,8 +446,8 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         raise PackError(sink.sorted())
     try:
         return Pack(spec=spec, digest=digest(root, files), diagnostics=tuple(sink.sorted()),
-                    compiled=compiled, conditions=conditions, screener=screener,
-                    watchlists=watchlists)
+                    compiled=compiled, conditions=conditions, contract=contract,
+                    screener=screener, watchlists=watchlists)
     except RulesetRejected:
         _blame_rejected_rules(spec, compiled, sink)
         raise PackError(sink.sorted()) from None

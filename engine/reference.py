@@ -131,3 +131,18 @@ def decide(rules: Iterable[ast.Rule], proposal: Any, day: dt.date, band_decision
         "unsettled": [r.id for r in unsettled],
         "checked_clear": [r.id for r in decisive if r not in fired and r not in unsettled],
     }
+
+
+def ownership_share(node: Any, listed: Any) -> tuple[float, bool]:
+    """The definition of the OFAC 50 Percent Rule aggregate (engine.derive must agree): the
+    share of `node` held by blocked owners, an owner being blocked when `listed(owner)` or when
+    blocked owners hold 50 % or more of it; returns (share, node itself blocked)."""
+    share = 0.0
+    for owner in node.get("owners") or []:
+        held = owner.get("percent")
+        if isinstance(held, bool) or not isinstance(held, int | float):
+            held = 0.0
+        if ownership_share(owner, listed)[1]:
+            share += held
+    share = min(share, 100.0)
+    return share, bool(listed(node)) or share >= 50

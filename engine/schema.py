@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import ast, contract, language, tester, watchlists
-from engine.contract import PROPOSAL, FieldSpec, Kind
+from engine.contract import Contract, FieldSpec, Kind
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_DIR = "schema"
@@ -98,27 +98,27 @@ def _ref(name: str) -> Schema:
 # names for the contract's shared parts (enumerations and object specs), for readable $defs
 
 
-def _contract_names() -> tuple[dict[tuple[str, ...], str], dict[int, str]]:
-    """Enumerations and object specs of engine.contract, named after their module constants
-    (`DEAL_TYPES` → `deal_types`, `PARTY` → `party`)."""
+def _contract_names(declared: Contract | None) -> tuple[dict[tuple[str, ...], str], dict[int, str]]:
+    """Enumerations and object specs of the contract, named after its declared types
+    (`deal_type`, `party`)."""
     enums: dict[tuple[str, ...], str] = {}
     objects: dict[int, str] = {}
-    for name, value in sorted(vars(contract).items()):
-        if not name.isupper() or name.startswith("_"):
-            continue
-        if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
-            enums.setdefault(value, name.lower())
-        elif isinstance(value, FieldSpec) and value.kind is Kind.OBJECT:
-            objects.setdefault(id(value.fields), name.lower())
+    if declared is not None:
+        objects[id(declared.root.fields)] = "proposal"
+    for name, value in sorted((declared.types if declared else {}).items()):
+        if value.kind is Kind.ENUM:
+            enums.setdefault(value.choices, name)
+        elif value.kind is Kind.OBJECT:
+            objects.setdefault(id(value.fields), name)
     return enums, objects
 
 
 class _Defs:
     """Collects the `$defs` of one schema document: value types and proposal object shapes."""
 
-    def __init__(self) -> None:
+    def __init__(self, declared: Contract | None = None) -> None:
         self.defs: dict[str, Schema] = {}
-        self.enum_names, self.object_names = _contract_names()
+        self.enum_names, self.object_names = _contract_names(declared)
 
     def add(self, name: str, build: Callable[[], Schema]) -> Schema:
         """A reference to `name`, defining it on first use (`build` may refer to it: recursion)."""
@@ -144,6 +144,12 @@ class _Defs:
             return self.add("currency", lambda: {
                 "type": "string", "pattern": contract.CRYPTO_TICKER.pattern,
                 "description": "ISO 4217 currency code or crypto ticker (USD, RUB, USDT)"})
+        if kind is Kind.SUBDIVISION:
+            return self.add("subdivision", lambda: {
+                "type": "string", "pattern": "^[A-Z]{2}-[A-Z0-9]{1,3}$",
+                "description": "ISO 3166-2 subdivision code (UA-43)"})
+        if kind is Kind.DATE:
+            return {"type": "string", "format": "date", "description": "YYYY-MM-DD"}
         if kind in (Kind.NUMBER, Kind.INTEGER, Kind.BOOLEAN, Kind.STRING):
             return {"type": kind.value}
         raise TypeError(f"{where}: a {kind.value} field has no plain value")
@@ -381,7 +387,8 @@ def proposal_schema(spec: FieldSpec, defs: _Defs, where: str = "") -> Schema:
     else:
         out = dict(defs.value(spec, where))
         if kind is Kind.STRING:
-            out["pattern"] = contract.text_pattern(spec)
+            out["pattern"] = f"^(?:{spec.pattern})$" if spec.pattern else \
+                contract.text_pattern(spec)
             if spec.min_length is not None:
                 out["minLength"] = spec.min_length
             if spec.max_length is not None:
@@ -472,10 +479,10 @@ def _legal_basis() -> Schema:
             "oneOf": [entry, {"type": "array", "minItems": 1, "items": entry}]}
 
 
-def rules_schema() -> Schema:
-    """A rule file (a top-level `rules:` list)."""
-    defs = _Defs()
-    when = _Conditions(defs).condition(PROPOSAL, "")
+def rules_schema(declared: Contract) -> Schema:
+    """A rule file (a top-level `rules:` list), its paths from the pack's contract."""
+    defs = _Defs(declared)
+    when = _Conditions(defs).condition(declared.root, "")
     mitigation = ast.RuleKind.MITIGATION.value
     rule = _closed({
         "id": {"type": "string", "pattern": language.RULE_ID.pattern,
@@ -575,9 +582,9 @@ def watchlist_schema() -> Schema:
                      defs.defs)
 
 
-def tests_schema() -> Schema:
-    """A rule-test file (`tests/*.yaml`)."""
-    defs = _Defs()
+def tests_schema(declared: Contract) -> Schema:
+    """A rule-test file (`tests/*.yaml`), inline proposals from the pack's contract."""
+    defs = _Defs(declared)
     bounds = {
         "gte": {**NUMBER, "description": "at least"},
         "lte": {**NUMBER, "description": "at most"},
@@ -611,7 +618,7 @@ def tests_schema() -> Schema:
                         "provisional (an absent field could trigger a knockout or a floor)"},
     }, tester.EXPECT_KEYS, (), "what the assessment must show (at least one expectation)")
     expect["minProperties"] = 1
-    proposal = proposal_schema(PROPOSAL, defs, "")
+    proposal = proposal_schema(declared.root, defs, "")
     defs.defs["proposal"] = proposal
     case = _closed({
         "name": _text("what the case shows"),
@@ -626,11 +633,80 @@ def tests_schema() -> Schema:
                      "what its assessment must show.", root, defs.defs)
 
 
-SCHEMAS: dict[str, Callable[[], Schema]] = {
-    "pack": pack_schema,
+def contract_schema() -> Schema:
+    """contract.yaml: the pack's proposal contract."""
+    from engine import contractfile as cf
+
+    field = _ref("field")
+    pair = {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": 2}
+    count: Schema = {"type": "integer", "minimum": 0}
+    declaration = _closed({
+        "type": {"type": "string", "description": "a built-in type ("
+                 + ", ".join([*cf.SCALAR_KINDS, "list", "object"])
+                 + ") or the name of one of types:"},
+        "description": _text("what the field means (shown in docs/fields.md and OpenAPI)"),
+        "example": {"description": "an example value"},
+        "required": {"type": "boolean", "description": "default false"},
+        "default": {"description": "the value rules see when the field is absent"},
+        "derived": {"type": "boolean", "description": "computed by the engine, refused from "
+                    "clients"},
+        "enum": {"type": "array", "items": {"type": "string", "pattern": cf.FIELD_NAME.pattern},
+                 "minItems": 1, "description": "the values of an enum"},
+        "values_from": {"type": "string", "description": "an enum's values from a list of "
+                        "lists/"},
+        "min": {**NUMBER, "description": "least number"},
+        "max": {**NUMBER, "description": "greatest number"},
+        "min_length": {**count, "description": "shortest string"},
+        "max_length": {**count, "description": "longest string (every string is bounded)"},
+        "pattern": {"type": "string", "description": "a string's pattern (whole text, the "
+                    "`matches` subset)"},
+        "checks": {"type": "array", "items": {"enum": list(contract.FIELD_CHECKS)},
+                   "description": "named value checks (name: at least one letter)"},
+        "min_items": {**count, "description": "fewest items"},
+        "max_items": {**count, "description": "most items (every list is bounded)"},
+        "items": {"anyOf": [{"type": "string"}, field], "description": "a list's item type"},
+        "fields": {"type": "object", "additionalProperties": field,
+                   "description": "an object's fields"},
+        "together": {"type": "array", "items": pair, "description": "[a, b]: b is required "
+                     "when a is given"},
+        "ordered": {"type": "array", "items": pair, "description": "[a, b] dates: b is not "
+                    "before a"},
+        "max_depth": {"type": "integer", "minimum": 1, "maximum": cf.MAX_DEPTH_LIMIT,
+                      "description": "how deep a list of a type nesting itself may go"},
+        "items_sum": _closed({"field": {"type": "string"}, "max": NUMBER},
+                             ("field", "max"), ("field", "max"),
+                             "the items' number field adds up to at most max"),
+        "acyclic_by": {"type": "array", "items": {"type": "string"}, "minItems": 1,
+                       "description": "fields identifying an item: an item may not repeat an "
+                                      "ancestor (ownership cycles)"},
+    }, cf.FIELD_KEYS, (), "a field declaration")
+    derivation = _closed({
+        "name": _text("the derivation's name"),
+        "description": _text("what the engine computes, and from what"),
+        "fields": {"type": "array", "items": {"type": "string"},
+                   "description": "the derived fields it writes (pattern paths)"},
+    }, cf.DERIVED_KEYS, ("name", "description"))
+    root = _closed({
+        "version": {**TEXT, "description": "the contract's version (text: quote it)"},
+        "description": _text("what a proposal is"),
+        "types": {"type": "object", "additionalProperties": field,
+                  "description": "named types (objects, enumerations) fields may use"},
+        "fields": {"type": "object", "additionalProperties": field,
+                   "description": "the proposal's top-level fields"},
+        "derived": {"type": "array", "items": derivation,
+                    "description": "facts the engine computes before matching"},
+    }, cf.TOP_KEYS, cf.TOP_REQUIRED)
+    return _document("riskrules contract.yaml", "The proposal contract a rule pack declares: "
+                     "types and fields with their bounds, descriptions and examples.", root,
+                     {"field": declaration})
+
+
+SCHEMAS: dict[str, Callable[[Contract], Schema]] = {
+    "pack": lambda _: pack_schema(),
+    "contract": lambda _: contract_schema(),
     "rules": rules_schema,
-    "list": list_schema,
-    "watchlist": watchlist_schema,
+    "list": lambda _: list_schema(),
+    "watchlist": lambda _: watchlist_schema(),
     "tests": tests_schema,
 }
 
@@ -644,30 +720,30 @@ def render(schema: Schema) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-def generate() -> Iterator[tuple[str, str]]:
-    """(file name, text) of every schema."""
+def generate(declared: Contract) -> Iterator[tuple[str, str]]:
+    """(file name, text) of every schema, for a pack with this contract."""
     for name, build in SCHEMAS.items():
-        yield file_name(name), render(build())
+        yield file_name(name), render(build(declared))
 
 
-def write(directory: str | Path) -> list[Path]:
+def write(directory: str | Path, declared: Contract) -> list[Path]:
     """Write every schema into `directory` (created if needed); returns the files written."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in generate():
+    for name, text in generate(declared):
         target = folder / name
         target.write_text(text, encoding="utf-8", newline="\n")
         written.append(target)
     return written
 
 
-def stale(directory: str | Path) -> list[str]:
+def stale(directory: str | Path, declared: Contract) -> list[str]:
     """Names of the schema files in `directory` that are missing or differ from what
     `generate` produces (empty: the committed schemas are current)."""
     folder = Path(directory)
     out = []
-    for name, text in generate():
+    for name, text in generate(declared):
         try:
             current = (folder / name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

@@ -536,12 +536,15 @@ def select_cases(cases: Sequence[Case], keyword: str | None) -> tuple[list[Case]
     return chosen, len(cases) - len(chosen)
 
 
-def run_cases(pack: Pack, cases: Sequence[Case], validate: Validator) -> list[Result]:
-    """Run every case: validate its proposal with `validate`, assess it, compare."""
+def run_cases(pack: Pack, cases: Sequence[Case],
+              validate: Validator | None = None) -> list[Result]:
+    """Run every case: validate its proposal (with the pack's contract unless another
+    `validate` is given), assess it, compare."""
     return [run_case(pack, case, validate) for case in cases]
 
 
-def run_case(pack: Pack, case: Case, validate: Validator) -> Result:
+def run_case(pack: Pack, case: Case, validate: Validator | None = None) -> Result:
+    validate = validate or pack.validate
     if case.errors or case.proposal is None:
         errors = case.errors or (Diagnostic("E003", "the case has no proposal", case.pos),)
         return Result(case, Status.ERROR, errors=errors)
@@ -552,7 +555,7 @@ def run_case(pack: Pack, case: Case, validate: Validator) -> Result:
         return Result(case, Status.ERROR, errors=_contract_errors(case, exc.errors),
                       duration=time.perf_counter() - start)
     try:
-        assessment = pack.assess(case.proposal, as_of=case.as_of)
+        assessment = pack.assess(case.proposal, as_of=case.as_of, validate=False)
     except EngineError as exc:
         error = Diagnostic("E052", f"the engine failed on this case: {exc.code} {exc.detail}",
                            case.pos)

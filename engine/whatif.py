@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import ast
-from engine.contract import PROPOSAL, FieldSpec, Kind, iso_countries
+from engine.contract import FieldSpec, Kind, iso_countries
 from engine.explain import join
 from engine.language import DECISIONS
 from engine.scoring import Scores
@@ -160,7 +160,7 @@ def pattern_of(path: str) -> str:
     return _INDEX.sub("[]", path)
 
 
-def spec_at(pattern: str, root: FieldSpec = PROPOSAL) -> FieldSpec | None:
+def spec_at(pattern: str, root: FieldSpec) -> FieldSpec | None:
     """The contract spec of a pattern path (lists crossed by `[]`), or None."""
     spec: FieldSpec | None = root
     for segment in pattern.split("."):
@@ -357,7 +357,7 @@ def missing_field_effects(pack: Any, proposal: Mapping[str, Any], day: dt.date,
     effects: list[FieldEffect] = []
     for path, rule_ids in missing:
         pattern = pattern_of(path)
-        spec = spec_at(pattern)
+        spec = spec_at(pattern, pack.contract.root)
         if spec is None or spec.derived:
             continue
         rules = [r for r in (pack.rule(rid) for rid in rule_ids) if r is not None]
@@ -365,8 +365,10 @@ def missing_field_effects(pack: Any, proposal: Mapping[str, Any], day: dt.date,
         for value in candidate_values(pattern, spec, rules):
             changed = copy.deepcopy(dict(proposal))
             set_path(changed, path, copy.deepcopy(value))
+            # a hypothetical: the proposal was validated, the supplied value is the rules' own
             trials.append(Trial(value, _outcome(pack.assess(changed, as_of=day,
-                                                            created_at=created))))
+                                                            created_at=created,
+                                                            validate=False))))
         if not trials:
             continue
         benign = min(trials, key=lambda t: t.outcome.key())

@@ -90,7 +90,7 @@ def _score(pack: Any, proposal: dict[str, Any], key_id: str, idem: str | None,
            body_hash: str | None) -> tuple[dict[str, Any], NewAssessment]:
     """Score one validated proposal; returns the response document and the record to store."""
     created = _now()
-    result = pack.assess(proposal, created_at=created)
+    result = pack.assess(proposal, created_at=created, validate=False)
     doc: dict[str, Any] = dict(result.to_dict())
     doc["id"] = new_assessment_id()
     doc["created_at"] = _rfc3339(created)
@@ -129,8 +129,8 @@ def create_assessment() -> Response:
         stored = svc.store.find_idempotent(principal.key_id, idem)
         if stored is not None:
             return _replay(stored, body_hash)
-    validate_proposal(body)
     with svc.holder.lease() as lease:
+        validate_proposal(body, lease.pack)
         doc, record = _score(lease.pack, body, principal.key_id, idem, body_hash)
     try:
         svc.store.insert([record])
@@ -178,7 +178,7 @@ def create_batch() -> Response:
     with svc.holder.lease() as lease:
         for index, proposal in enumerate(proposals):
             try:
-                validate_proposal(proposal)
+                validate_proposal(proposal, lease.pack)
                 doc, record = _score(lease.pack, proposal, principal.key_id, None, None)
             except RiskrulesError as error:
                 problem = problem_document(error)

@@ -79,11 +79,17 @@ def metrics() -> Response:
     return Response(body, status=200, content_type=content_type)
 
 
+def _spec() -> dict[str, Any]:
+    """The document for the loaded pack's contract (503 while no pack is loaded)."""
+    with services().holder.lease() as lease:
+        return build_spec(lease.pack.contract)
+
+
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return json_response(build_spec())
+    return json_response(_spec())
 
 
 @bp.get("/docs")
 def docs() -> Response:
-    return Response(docs_html(build_spec()), status=200, mimetype="text/html")
+    return Response(docs_html(_spec()), status=200, mimetype="text/html")

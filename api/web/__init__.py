@@ -46,7 +46,6 @@ from api.schemas import (
     DispositionRequestSchema,
     field_errors,
     load_query,
-    validate_proposal,
 )
 from api.store import Filters, decode_cursor, encode_cursor
 from api.web import present
@@ -467,9 +466,8 @@ def playground() -> Any:
             proposal = loads_strict(text)
             if depth(proposal) > services().settings.max_depth:
                 raise PageError(400, "The proposal is nested too deeply.")
-            validate_proposal(proposal)
             with services().holder.lease() as lease:
-                result = lease.pack.assess(proposal)
+                result = lease.pack.assess(proposal)  # validates against the pack's contract
             doc = result.to_dict()
             context = _assessment_context(doc, proposal, _what_if(proposal, doc.get("as_of")))
         except MalformedJSON as exc:

@@ -31,8 +31,10 @@ from api import create_app
 from api.context import EXTENSION, Services
 from engine import contract
 from engine.contract import FieldSpec, Kind
+from engine.regex import full_match
 from tests.api.support import KEYS, TOKENS, proposal
 from tests.api.test_server import Server, server  # noqa: F401  (the gunicorn fixture)
+from tests.bundled import BUNDLED
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS_FILE = Path(__file__).with_name("hostile_corpus.yaml")
@@ -99,7 +101,9 @@ def unset_path(doc: Any, dotted: str) -> None:
 
 
 def base_proposal() -> dict[str, Any]:
-    return copy.deepcopy(CORPUS["base_proposal"])
+    """A fresh copy; through JSON, so that YAML aliases (the shared owner) are not shared."""
+    doc: dict[str, Any] = json.loads(json.dumps(CORPUS["base_proposal"]))
+    return doc
 
 
 def build_body(spec: dict[str, Any] | None) -> tuple[bytes | None, bool]:
@@ -236,9 +240,14 @@ def test_a_batch_names_the_hostile_item_and_stores_the_others(client: FlaskClien
 # injection and traversal strings in every string field of the contract
 
 
-def string_fields(spec: FieldSpec = contract.PROPOSAL, path: str = "") -> list[tuple[str, FieldSpec]]:
-    """(dotted path with list index 0, spec) of every textual leaf a client may send."""
+def string_fields(spec: FieldSpec = BUNDLED.root, path: str = "",
+                  seen: frozenset[int] = frozenset()) -> list[tuple[str, FieldSpec]]:
+    """(dotted path with list index 0, spec) of every textual leaf a client may send (a type
+    nesting itself, an owner's owners, once)."""
     out: list[tuple[str, FieldSpec]] = []
+    if id(spec.fields) in seen:
+        return out
+    seen = seen | {id(spec.fields)}
     for name, sub in spec.fields.items():
         if sub.derived:
             continue
@@ -247,7 +256,7 @@ def string_fields(spec: FieldSpec = contract.PROPOSAL, path: str = "") -> list[t
         if sub.kind is Kind.LIST and sub.item is not None:
             here, leaf = f"{here}.0", sub.item
         if leaf.kind is Kind.OBJECT:
-            out.extend(string_fields(leaf, here))
+            out.extend(string_fields(leaf, here, seen))
         elif leaf.kind.is_textual:
             out.append((here, leaf))
     return out
@@ -269,6 +278,12 @@ def contract_accepts(spec: FieldSpec, value: str) -> bool:
         return contract.is_country(value)
     if spec.kind is Kind.CURRENCY:
         return contract.is_currency(value)
+    if spec.kind is Kind.SUBDIVISION:
+        return contract.is_subdivision(value)
+    if spec.kind is Kind.DATE:
+        return contract.is_date(value)
+    if spec.pattern is not None and not full_match(spec.pattern, value):
+        return False
     if any(ord(c) < 0x20 and c not in "\t\n\r" for c in value):
         return False  # free text holds no C0 control character but tab, LF and CR
     return (spec.min_length or 0) <= len(value) <= (spec.max_length or len(value))

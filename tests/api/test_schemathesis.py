@@ -23,13 +23,14 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from api.openapi import build_spec
 from tests.api.conftest import AppFactory
 from tests.api.support import auth
+from tests.bundled import BUNDLED
 
 MAX_EXAMPLES = 25
 # A generated batch holds many proposals, each scored: fewer examples keep the run bounded.
 EXAMPLES_OF = {"POST /v1/assessments:batch": 10}
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 
-SCHEMA = schemathesis.openapi.from_dict(build_spec())
+SCHEMA = schemathesis.openapi.from_dict(build_spec(BUNDLED))
 # The bearer header is ours (a valid key with every role); negative cases break the inputs.
 SCHEMA.config.generation.update(with_security_parameters=False)
 OPERATIONS: dict[str, Any] = {}

@@ -10,9 +10,9 @@ import pytest
 
 from api import create_app
 from api.migrate import upgrade
-from api.schemas import validate_proposal
 from cli.common import read_proposals
 from cli.main import main
+from tests.bundled import validate as validate_proposal
 
 PACK = str(Path(__file__).resolve().parents[1] / "api" / "fixtures" / "pack")
 

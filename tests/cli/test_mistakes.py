@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 import yaml
 
-from api.schemas import validate_proposal
 from cli.tester import coverage_warnings
 from engine import PackError, language, load_pack
 from engine.codes import CODES
@@ -121,7 +120,7 @@ def _diagnostics(root: Path, rel: str, check: bool) -> list[str]:
                 cases, problems = load_cases([root / rel], pack)
                 found += problems
                 found += [d for c in cases for d in c.errors]
-                results = run_cases(pack, [c for c in cases if not c.errors], validate_proposal)
+                results = run_cases(pack, [c for c in cases if not c.errors])
                 found += [d for r in results for d in r.errors]
             if check:
                 found += coverage_warnings(pack)

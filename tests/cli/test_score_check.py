@@ -112,7 +112,11 @@ def test_check_reports_every_error_with_positions(tmp_path: Path,
     assert main(["--rules", str(pack), "check"]) == 1
     out = [line for line in capsys.readouterr().out.splitlines() if " E0" in line]
     assert out == [f"{pack / 'rules.yaml'}:2:31: E011 unknown factor 'nope' (the factors of pack.yaml: security, money)",
-                   f"{pack / 'rules.yaml'}:3:77: E013 unknown path 'titel' (did you mean 'title'?)"]
+                   f"{pack / 'rules.yaml'}:3:77: E013 unknown path 'titel' (did you mean 'title'?); "
+                   "the fields of the proposal are reference, title, summary, initiator, "
+                   "submitter_nexus, counterparties, end_users, consignees, intermediaries, "
+                   "deal, sectors, technologies, licences, services, technology_transfer, "
+                   "data_sharing, payments, public_profile, mitigations"]
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

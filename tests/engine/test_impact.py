@@ -153,10 +153,10 @@ def test_invalid_and_failing_proposals_are_reported_not_raised(
     items.append(Item("list.json", [1, 2]))
     real = head.assess
 
-    def flaky(proposal: Any, as_of: dt.date | None = None) -> Any:
+    def flaky(proposal: Any, as_of: dt.date | None = None, **options: Any) -> Any:
         if proposal.get("reference") == "P03":
             raise EngineError("runaway evaluation")
-        return real(proposal, as_of=as_of)
+        return real(proposal, as_of=as_of, **options)
 
     monkeypatch.setattr(head, "assess", flaky)
     report = compare(base, head, items, as_of=DAY, validate=require_title)
@@ -170,10 +170,12 @@ def test_invalid_and_failing_proposals_are_reported_not_raised(
     assert sum(report.decisions.counts.values()) == 1
 
 
-def test_without_a_validator_a_non_object_is_still_refused(packs: tuple[Pack, Pack]) -> None:
-    report = compare(*packs, [Item("x", "not a proposal")], as_of=DAY)
-    assert [(f.kind, f.messages) for f in report.failures] == [
-        ("invalid", ("a proposal must be a JSON object",))]
+def test_without_a_validator_the_head_contract_validates(packs: tuple[Pack, Pack]) -> None:
+    report = compare(*packs, [Item("x", "not a proposal"), Item("y", {"title": "t"})],
+                     as_of=DAY)
+    assert [(f.kind, f.messages[0]) for f in report.failures] == [
+        ("invalid", "$: a proposal must be a JSON object"),
+        ("invalid", "initiator: Missing data for required field.")]
 
 
 def test_as_of_reaches_both_packs(make_pack: Any) -> None:

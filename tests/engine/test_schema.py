@@ -13,11 +13,12 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from api.schemas import validate_proposal
 from cli.main import main
 from engine import Pack, PackError, load_pack, schema, tester
 from engine.errors import ListImportError, ProposalError
 from engine.watchlists import parse_watchlist
+from tests.bundled import BUNDLED
+from tests.bundled import validate as validate_proposal
 from tests.engine.conftest import MINIPACK
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ def editor_view(text: str) -> Any:
     return plain(yaml.safe_load(text))
 
 
-VALIDATORS = {name: Draft202012Validator(build(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+VALIDATORS = {name: Draft202012Validator(build(BUNDLED), format_checker=Draft202012Validator.FORMAT_CHECKER)
               for name, build in schema.SCHEMAS.items()}
 
 
@@ -50,7 +51,9 @@ def schema_errors(name: str, text: str) -> list[str]:
 
 def bundled_files() -> list[tuple[str, Path]]:
     files = [("pack", RULES / "pack.yaml")]
-    files += [("rules", p) for p in sorted(RULES.glob("*.yaml")) if p.name != "pack.yaml"]
+    files += [("contract", RULES / "contract.yaml")]
+    files += [("rules", p) for p in sorted(RULES.glob("*.yaml"))
+              if p.name not in ("pack.yaml", "contract.yaml")]
     files += [("list", p) for p in sorted((RULES / "lists").glob("*.yaml"))]
     files += [("watchlist", p) for p in sorted((RULES / "watchlists").glob("*.yaml"))]
     files += [("tests", p) for p in sorted((RULES / "tests").glob("*.yaml"))]
@@ -59,7 +62,7 @@ def bundled_files() -> list[tuple[str, Path]]:
 
 @pytest.mark.parametrize("name", list(schema.SCHEMAS))
 def test_every_schema_is_a_valid_draft_2020_12_schema(name: str) -> None:
-    document = schema.SCHEMAS[name]()
+    document = schema.SCHEMAS[name](BUNDLED)
     assert document["$schema"] == schema.DIALECT
     Draft202012Validator.check_schema(document)
 
@@ -397,7 +400,7 @@ def test_a_key_the_checker_does_not_know_cannot_reach_the_schema(
 
     monkeypatch.setattr(language, "RULE_KEYS", (*language.RULE_KEYS, "severity"))
     with pytest.raises(ValueError, match="differ from the checker"):
-        schema.rules_schema()
+        schema.rules_schema(BUNDLED)
 
 
 def test_an_operator_without_editor_help_fails_generation(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -405,16 +408,16 @@ def test_an_operator_without_editor_help_fails_generation(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(ast, "LEAF_OPERATORS", (*ast.LEAF_OPERATORS, "near"))
     with pytest.raises(ValueError, match="near"):
-        schema.rules_schema()
+        schema.rules_schema(BUNDLED)
 
 
 def test_the_schema_offers_the_contract_paths_and_values() -> None:
-    defs = schema.rules_schema()["$defs"]
+    defs = schema.rules_schema(BUNDLED)["$defs"]
     paths = defs["paths.proposal"]["enum"]
     assert {"deal.type", "payments.usd_share", "initiator.screening.matched"} <= set(paths)
     assert "counterparties.country" not in paths
-    assert defs["paths.party"]["enum"][:3] == ["name", "country", "type"]
-    assert defs["enum.deal_types"]["enum"][0] == "joint_venture"
+    assert defs["paths.party"]["enum"][:4] == ["name", "country", "subdivision", "type"]
+    assert defs["enum.deal_type"]["enum"][0] == "joint_venture"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,6 +450,8 @@ def test_schema_writes_the_files_check_accepts(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     rules = tmp_path / "pack"
     rules.mkdir()
+    assert main(["--rules", str(rules), "schema"]) == 2  # a pack declares its contract
+    shutil.copy(RULES / "contract.yaml", rules / "contract.yaml")
     assert main(["--rules", str(rules), "schema"]) == 0
     written = capsys.readouterr().out.split()
     assert sorted(Path(p).name for p in written) == sorted(

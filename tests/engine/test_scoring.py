@@ -96,7 +96,7 @@ def test_largest_remainder_sums_exactly(numerators: list[int], denominator: int)
 @settings(max_examples=60, deadline=None)
 @given(proposal=strategies.proposal())
 def test_assessment_invariants(minipack: Pack, proposal: dict[str, Any]) -> None:
-    doc = minipack.assess(proposal).to_dict()
+    doc = minipack.assess(proposal, validate=False).to_dict()
     assert abs(sum(f["contribution"] for f in doc["factors"]) - doc["score"]) <= 0.01
     assert doc["score"] <= doc["inherent_score"]
     mitigated = any(h["kind"] == "mitigation" for f in doc["factors"] for h in f["rules"])

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from anyascii import anyascii
 
-from engine.contract import SCREENING
 from engine.screening import (
     NORMALISE_CACHE,
     REPORT_FLOOR,
@@ -20,7 +19,9 @@ from engine.screening import (
     similarity,
 )
 from engine.watchlists import Watchlist, WatchlistEntry, load_watchlist
+from tests.bundled import BUNDLED
 
+SCREENING = BUNDLED.types["screening"]
 SAMPLE = Path(__file__).resolve().parents[2] / "rules" / "watchlists" / "sdn_sample.yaml"
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from api.schemas import validate_proposal
 from engine import Pack, load_pack
 from engine.errors import FieldError, ProposalError
 from engine.tester import (
@@ -59,13 +58,13 @@ def write(tmp_path: Path) -> Callable[[str], Path]:
 def run_file(pack: Pack, path: Path) -> dict[str, Result]:
     cases, diagnostics = load_cases([path], pack)
     assert diagnostics == []
-    return {r.case.name: r for r in run_cases(pack, cases, validate_proposal)}
+    return {r.case.name: r for r in run_cases(pack, cases)}
 
 
 def problems(pack: Pack, path: Path) -> list[tuple[str, int, int, str]]:
     """Every problem found in a test file (its own and its cases'), as (code, line, col, text)."""
     cases, diagnostics = load_cases([path], pack)
-    results = run_cases(pack, cases, validate_proposal)
+    results = run_cases(pack, cases)
     found = list(diagnostics) + [d for r in results for d in r.errors]
     return [(d.code, d.position.line, d.position.column, d.message) for d in found]
 
@@ -190,7 +189,7 @@ def test_a_case_that_cannot_run_is_an_error_at_its_position(
         pack: Pack, name: str, errors: list[tuple[str, int, int, str]]) -> None:
     cases, diagnostics = load_cases([BROKEN], pack)
     assert diagnostics == []
-    results = {r.case.name: r for r in run_cases(pack, cases, validate_proposal)}
+    results = {r.case.name: r for r in run_cases(pack, cases)}
     result = results[name]
     assert result.status is Status.ERROR and result.assessment is None
     proposals = str(TESTPACK / "proposals")
@@ -201,7 +200,7 @@ def test_a_case_that_cannot_run_is_an_error_at_its_position(
 
 def test_the_valid_case_of_a_broken_file_still_runs(pack: Pack) -> None:
     cases, _ = load_cases([BROKEN], pack)
-    results = run_cases(pack, cases, validate_proposal)
+    results = run_cases(pack, cases)
     assert [r.status for r in results].count(Status.PASSED) == 1
     assert results[0].case.name == "still runs" and results[0].status is Status.PASSED
 
@@ -311,7 +310,7 @@ def test_an_engine_failure_is_an_error_not_a_crash(write: Callable[[str], Path])
     closed = load_pack(TESTPACK)
     cases, _ = load_cases([PASSING], closed)
     closed.close()
-    result = run_cases(closed, cases[:1], validate_proposal)[0]
+    result = run_cases(closed, cases[:1])[0]
     assert result.status is Status.ERROR
     assert [(d.code, d.position.line) for d in result.errors] == [("E052", 3)]
     assert "the rule pack was closed" in result.errors[0].message
@@ -343,7 +342,7 @@ def test_k_selects_by_case_insensitive_substring(pack: Pack) -> None:
 
 def test_coverage_counts_every_case_that_ran(pack: Pack) -> None:
     cases, _ = load_cases([TESTPACK / "tests"], pack)
-    cov = coverage(pack, run_cases(pack, cases, validate_proposal))
+    cov = coverage(pack, run_cases(pack, cases))
     assert cov.cases == 14
     assert cov.counts == {"S-001": 8, "S-002": 1, "M-001": 2, "M-002": 2, "X-001": 1,
                           "K-001": 2, "F-001": 1, "U-001": 0, "D-001": 0}
@@ -356,7 +355,7 @@ def test_coverage_counts_every_case_that_ran(pack: Pack) -> None:
 
 def test_cases_in_error_do_not_count_towards_coverage(pack: Pack) -> None:
     cases, _ = load_cases([BROKEN], pack)
-    cov = coverage(pack, run_cases(pack, cases, validate_proposal))
+    cov = coverage(pack, run_cases(pack, cases))
     assert cov.cases == 1 and cov.counts["S-001"] == 1 and cov.covered == 1
 
 

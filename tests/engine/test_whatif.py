@@ -12,6 +12,7 @@ import copy
 import datetime as dt
 import itertools
 import random
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,6 @@ from typing import Any
 import pytest
 
 from engine import load_pack
-from engine.contract import MITIGATIONS, RAILS, SECTORS
 from engine.pack import Pack
 from engine.whatif import (
     Outcome,
@@ -30,7 +30,12 @@ from engine.whatif import (
     spec_at,
     what_if,
 )
+from tests.bundled import BUNDLED
+from tests.bundled import RULES as BUNDLED_RULES
 
+MITIGATIONS = BUNDLED.types["mitigation"].choices
+RAILS = BUNDLED.types["payment_rail"].choices
+SECTORS = BUNDLED.types["sector"].choices
 DAY = dt.date(2026, 11, 27)
 TESTPACK = Path(__file__).parent / "fixtures" / "testpack"
 
@@ -108,13 +113,13 @@ def test_set_path_creates_objects_and_indexes_lists() -> None:
     assert doc == {"counterparties": [{"name": "B", "owners": [{"name": "O"}]}],
                    "payments": {"usd_share": 0.5}}
     assert pattern_of("counterparties[0].owners[12].country") == "counterparties[].owners[].country"
-    owner = spec_at("counterparties[].owners[]")
+    owner = spec_at("counterparties[].owners[]", BUNDLED.root)
     assert owner is not None and "percent" in owner.fields
 
 
 def test_candidates_of_a_list_of_objects_fill_required_fields(testpack: Pack) -> None:
     rules = [r for r in testpack.rules if r.id == "S-002"]
-    spec = spec_at("technologies")
+    spec = spec_at("technologies", BUNDLED.root)
     assert spec is not None
     values = candidate_values("technologies", spec, rules)
     assert [] in values
@@ -160,6 +165,7 @@ bands:
   - {{band: critical, min: 60, decision: reject}}
 """)
     (root / "rules.yaml").write_text("rules:\n" + "".join(risks))
+    shutil.copy(BUNDLED_RULES / "contract.yaml", root / "contract.yaml")
 
 
 def test_band_edge_moves_are_the_smallest_crossing_sets(tmp_path: Path) -> None:
