@@ -25,6 +25,7 @@ We drive the C extension (`durable_rules_engine`) directly rather than through
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import json
 import re
@@ -45,7 +46,8 @@ _SESSIONS = itertools.count(1)
 # Result codes of the C core's assert_fact (see durable/engine.py, Ruleset._handle_result).
 _HANDLED, _NOT_HANDLED, _OBSERVED, _QUEUED = 0, 1, 2, 3
 SENTINEL = "rr_sentinel"
-CREATE_ATTEMPTS = 5
+CREATE_ATTEMPTS = 12
+RETRY_COLLECT_AT = 3
 SENTINEL_FIELD = "rr_always"
 
 Definition = Mapping[str, Any]
@@ -81,13 +83,21 @@ class DurableMatcher:
         uninitialised variable while validating), so a refusal is retried a few times before
         it becomes an EngineError."""
         last: Exception | None = None
-        for _ in range(CREATE_ATTEMPTS):
+        for attempt in range(CREATE_ATTEMPTS):
             name = f"riskrules_{self._label}_{next(_NAMES)}"
+            if attempt == RETRY_COLLECT_AT:
+                # refusals can come in bursts (seen in long test sessions holding many packs):
+                # free the rulesets of packs nobody holds any more before trying again
+                gc.collect()
+            # a buffer of another size each retry moves the heap layout the core reads
+            # uninitialised, so that a retry does not meet the same garbage again
+            ballast = bytearray(4096 * attempt)
             with _LOCK:
                 try:
                     return int(_core.create_ruleset(name, self._ruleset_json))
                 except Exception as exc:  # the C core raises bare Exceptions with a code
                     last = exc
+            del ballast
         raise RulesetRejected(f"durable_rules refused the compiled ruleset: {last}") from last
 
     @property

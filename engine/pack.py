@@ -448,12 +448,13 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         return Pack(spec=spec, digest=digest(root, files), diagnostics=tuple(sink.sorted()),
                     compiled=compiled, conditions=conditions, contract=contract,
                     screener=screener, watchlists=watchlists)
-    except RulesetRejected:
-        _blame_rejected_rules(spec, compiled, sink)
+    except RulesetRejected as exc:
+        _blame_rejected_rules(spec, compiled, sink, exc.detail)
         raise PackError(sink.sorted()) from None
 
 
-def _blame_rejected_rules(spec: ast.PackSpec, compiled: CompiledRules, sink: DiagnosticSink) -> None:
+def _blame_rejected_rules(spec: ast.PackSpec, compiled: CompiledRules, sink: DiagnosticSink,
+                          detail: str) -> None:
     """durable_rules refused the whole ruleset: find the rules it refuses on their own, so that
     the author gets positions rather than an opaque engine code."""
     by_id = {r.id: r for r in spec.rules}
@@ -467,7 +468,7 @@ def _blame_rejected_rules(spec: ast.PackSpec, compiled: CompiledRules, sink: Dia
                        rule.pos)
     if not sink.errors:
         sink.error("E022", "the matching core refused the pack as a whole (too many rules "
-                   "or alternatives); split it", Position(spec.files[0], 1, 1))
+                   f"or alternatives: {detail}); split it", Position(spec.files[0], 1, 1))
 
 
 INDEX_FORMAT = 1  # bump when the screening index or its state changes shape

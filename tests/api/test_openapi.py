@@ -104,6 +104,11 @@ def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+# A schema made only of these keys declares "any JSON value" on purpose (an evidence value is
+# whatever the rule read: a list of parties for an `exists` test on `end_users`).
+ANY_VALUE_KEYS = {"description", "nullable"}
+
+
 def undeclared(spec: dict[str, Any], schema: dict[str, Any], instance: Any,
                path: str = "$", seen: set[str] | None = None) -> list[str]:
     """Where `instance` holds a key its schema does not declare, or an object whose schema is
@@ -131,7 +136,7 @@ def undeclared(spec: dict[str, Any], schema: dict[str, Any], instance: Any,
         elif isinstance(extra, dict):  # a map: every value has the same schema
             for key, value in instance.items():
                 found += undeclared(spec, extra, value, f"{path}.{key}", seen)
-        elif schema:  # an object where the schema declares nothing about its keys
+        elif set(schema) - ANY_VALUE_KEYS:  # an object where the schema declares nothing about its keys
             found.append(f"{path}: an object whose keys the schema does not declare")
     elif isinstance(instance, list):
         for item in instance:
