@@ -169,29 +169,6 @@ class RuleDifference:
 
 
 @dataclass(frozen=True)
-class ChangedProposal:
-    index: int
-    origin: str
-    label: str
-    base: Side
-    head: Side
-    rules: tuple[RuleDifference, ...]
-
-    @property
-    def score_delta(self) -> float:
-        return float(_cents(self.head.score) - _cents(self.base.score))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "origin": self.origin, "label": self.label,
-                "base": {"decision": self.base.decision, "band": self.base.band,
-                         "score": self.base.score},
-                "head": {"decision": self.head.decision, "band": self.head.band,
-                         "score": self.head.score},
-                "score_delta": self.score_delta,
-                "rules": [r.to_dict() for r in self.rules]}
-
-
-@dataclass(frozen=True)
 class ScoreChange:
     """A proposal whose score changed (whether or not its decision did), with the delta."""
 
@@ -212,6 +189,16 @@ class ScoreChange:
                 "head": {"decision": self.head.decision, "band": self.head.band,
                          "score": self.head.score},
                 "score_delta": self.score_delta}
+
+
+@dataclass(frozen=True)
+class ChangedProposal(ScoreChange):
+    """A proposal whose decision or band changed: its score change and the rules behind it."""
+
+    rules: tuple[RuleDifference, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "rules": [r.to_dict() for r in self.rules]}
 
 
 @dataclass(frozen=True)
