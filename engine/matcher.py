@@ -14,6 +14,16 @@ Everything `shared/spec/durable-rules-notes.md` warns about is handled here and 
 - the C core is not thread-safe and never releases the GIL: one process-wide lock;
 - a bound on actions and a deadline per evaluation turn a runaway into `RunawayEvaluation`;
 - rulesets get unique names and are deleted when their pack is closed;
+- a list test (`$iany`/`$iall`) whose inner condition ends in an `$or` makes the core read an
+  uninitialised byte: `createForwardAlpha` (rete.c) never sets the operand type of the node
+  it makes for the `$or`, and `createAlpha` refuses the ruleset with error 102
+  (ERR_UNEXPECTED_TYPE) when that byte happens to be 0x09 or 0x0C, so a valid pack was
+  refused at random, more often in long-running processes whose heap held such bytes.
+  `close_list_tests` ends every such condition with a test that always holds, so the last
+  node the core reads is one whose operand it did set;
+- the core holds at most 31 `$and`/`$or` markers per rule (error 113): a condition beyond that
+  is given to the core as one rule per alternative of its outer disjunctions
+  (`core_alternatives`), which fire as the one rule they come from;
 - the C core's JSON reader refuses a number with an exponent but no fraction (`1e-07`, which
   is how Python writes floats below 1e-4 or from 1e16) and saturates integers beyond 64 bits:
   `durable_json` writes every fact and ruleset in a form it reads as Python does.
@@ -25,7 +35,6 @@ We drive the C extension (`durable_rules_engine`) directly rather than through
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import json
 import re
@@ -46,9 +55,17 @@ _SESSIONS = itertools.count(1)
 # Result codes of the C core's assert_fact (see durable/engine.py, Ruleset._handle_result).
 _HANDLED, _NOT_HANDLED, _OBSERVED, _QUEUED = 0, 1, 2, 3
 SENTINEL = "rr_sentinel"
-CREATE_ATTEMPTS = 12
-RETRY_COLLECT_AT = 3
+CREATE_ATTEMPTS = 2
 SENTINEL_FIELD = "rr_always"
+# No fact or list item ever carries this field (contract field names have no hyphen), so
+# "it does not exist" holds for every item: the closing test `close_list_tests` appends.
+ABSENT_FIELD = "rr-never-present"
+_ALWAYS_HOLDS: dict[str, Any] = {"$nex": {ABSENT_FIELD: 1}}
+_LIST_TESTS = ("$iany", "$iall")
+# The core keeps a rule's `$and`/`$or` markers (two each: the operator and its end) in an array
+# of 32 and refuses the rule when the count reaches 32 (MAX_SEQUENCE_EXPRESSIONS, rete.h).
+MAX_CORE_MARKERS = 31
+PART_MARK = "~"  # core rule `name~k` is alternative k of rule `name`
 
 Definition = Mapping[str, Any]
 
@@ -64,7 +81,14 @@ class DurableMatcher:
                  max_seconds: float = 5.0) -> None:
         if SENTINEL in definitions:
             raise EngineError(f"rule name {SENTINEL} is reserved")
-        rules = {name: {"all": [{"m": expr}]} for name, expr in definitions.items()}
+        rules: dict[str, Any] = {}
+        self._rule_of: dict[str, str] = {}
+        for name, expr in definitions.items():
+            parts = core_alternatives(close_list_tests(expr))
+            for index, part in enumerate(parts):
+                core_name = name if len(parts) == 1 else f"{name}{PART_MARK}{index}"
+                rules[core_name] = {"all": [{"m": part}]}
+                self._rule_of[core_name] = name
         rules[SENTINEL] = {"all": [{"m": {SENTINEL_FIELD: 1}}]}
         self._ruleset_json = durable_json(rules, sort_keys=True)
         self._label = label
@@ -77,27 +101,18 @@ class DurableMatcher:
         self._handle = self._create()
 
     def _create(self) -> int:
-        """Create the ruleset. durable_rules 2.0.28 occasionally refuses a valid definition
-        with error 102 (ERR_UNEXPECTED_TYPE) and accepts the same text on the next call (seen
-        about once in several thousand creations in the differential test; it reads an
-        uninitialised variable while validating), so a refusal is retried a few times before
-        it becomes an EngineError."""
+        """Create the ruleset. The one known cause of random refusals (error 102, see the module
+        docstring) is closed by `close_list_tests`; a refusal is still tried again once, on a
+        fresh name, before it becomes RulesetRejected, because the core's own validation is
+        not ours to prove."""
         last: Exception | None = None
-        for attempt in range(CREATE_ATTEMPTS):
+        for _ in range(CREATE_ATTEMPTS):
             name = f"riskrules_{self._label}_{next(_NAMES)}"
-            if attempt == RETRY_COLLECT_AT:
-                # refusals can come in bursts (seen in long test sessions holding many packs):
-                # free the rulesets of packs nobody holds any more before trying again
-                gc.collect()
-            # a buffer of another size each retry moves the heap layout the core reads
-            # uninitialised, so that a retry does not meet the same garbage again
-            ballast = bytearray(4096 * attempt)
             with _LOCK:
                 try:
                     return int(_core.create_ruleset(name, self._ruleset_json))
                 except Exception as exc:  # the C core raises bare Exceptions with a code
                     last = exc
-            del ballast
         raise RulesetRejected(f"durable_rules refused the compiled ruleset: {last}") from last
 
     @property
@@ -141,7 +156,7 @@ class DurableMatcher:
                     if runaway is not None:
                         _core.abandon_action(handle, state)
                         break
-                    name = _rule_name(message)
+                    name = self._rule_of.get(_rule_name(message), SENTINEL)
                     if name != SENTINEL and name not in fired:
                         fired.append(name)
                     message = _core.complete_and_start_action(handle, state)
@@ -228,6 +243,81 @@ def durable_json(value: Any, *, sort_keys: bool = False) -> str:
 def _delete(handle: int) -> None:
     with contextlib.suppress(Exception):  # already gone
         _core.delete_ruleset(handle)
+
+
+def close_list_tests(expr: Any) -> Any:
+    """`expr` with the inner condition of every list test that ends in an `$or` (directly, or
+    as the last part of an `$and`) followed by a test that always holds: the same condition
+    to the reader, and no forward node whose operand type the core leaves unset."""
+    if not isinstance(expr, Mapping):
+        return expr
+    closed: dict[str, Any] = {}
+    for key, value in expr.items():
+        if key in _LIST_TESTS and isinstance(value, Mapping):
+            inner = {where: close_list_tests(cond) for where, cond in value.items()}
+            closed[key] = {where: _closed(cond) for where, cond in inner.items()}
+        elif key in ("$and", "$or") and isinstance(value, list):
+            closed[key] = [close_list_tests(v) for v in value]
+        else:
+            closed[key] = value
+    return closed
+
+
+def _closed(cond: Any) -> Any:
+    if not _ends_in_or(cond):
+        return cond
+    if isinstance(cond, Mapping) and set(cond) == {"$and"}:
+        return {"$and": [*cond["$and"], _ALWAYS_HOLDS]}
+    return {"$and": [cond, _ALWAYS_HOLDS]}
+
+
+def _ends_in_or(cond: Any) -> bool:
+    """Does the core end `cond` on the forward node of an `$or`?"""
+    if not isinstance(cond, Mapping) or len(cond) != 1:
+        return False
+    ((key, value),) = cond.items()
+    if key == "$or":
+        return True
+    return key == "$and" and isinstance(value, list) and bool(value) and _ends_in_or(value[-1])
+
+
+def core_markers(expr: Any) -> int:
+    """How many of the core's 32 expression slots `expr` takes: two per `$and` and `$or`,
+    wherever they stand, inside list tests included."""
+    if isinstance(expr, Mapping):
+        return sum((2 if key in ("$and", "$or") else 0) + core_markers(value)
+                   for key, value in expr.items())
+    if isinstance(expr, list):
+        return sum(core_markers(v) for v in expr)
+    return 0
+
+
+def core_alternatives(expr: Any) -> list[Any]:
+    """`expr` as one or more conditions, each within the core's marker budget where splitting
+    can achieve it, that together hold exactly when `expr` holds: an outer `$or` (one not
+    inside a list test) is split into its alternatives, the rest of its `$and` kept in each.
+    A condition that cannot be split further is returned as it is (the core then refuses it,
+    which the pack reports as E022 at the rule)."""
+    if core_markers(expr) <= MAX_CORE_MARKERS or not isinstance(expr, Mapping) or len(expr) != 1:
+        return [expr]
+    ((key, value),) = expr.items()
+    if key == "$or":
+        return [part for alternative in value for part in core_alternatives(alternative)]
+    if key != "$and":
+        return [expr]
+    for position, conjunct in enumerate(value):
+        if isinstance(conjunct, Mapping) and set(conjunct) == {"$or"}:
+            rest = [*value[:position], *value[position + 1:]]
+            return [part for alternative in conjunct["$or"]
+                    for part in core_alternatives(_conjoin(rest, alternative))]
+    return [expr]
+
+
+def _conjoin(conjuncts: list[Any], extra: Any) -> dict[str, Any]:
+    """`$and` of `conjuncts` and `extra`, an `$and` in `extra` spliced in (it saves two markers)."""
+    if isinstance(extra, Mapping) and set(extra) == {"$and"}:
+        return {"$and": [*conjuncts, *extra["$and"]]}
+    return {"$and": [*conjuncts, extra]}
 
 
 def disjuncts(expr: Any) -> int:

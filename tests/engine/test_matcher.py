@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import re
+import sys
 from typing import Any
 
+import durable_rules_engine as core
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import engine.matcher as matcher_module
 from engine.errors import EngineError, RunawayEvaluation
-from engine.matcher import SENTINEL, DurableMatcher, disjuncts, durable_json
+from engine.matcher import (
+    MAX_CORE_MARKERS,
+    PART_MARK,
+    SENTINEL,
+    DurableMatcher,
+    close_list_tests,
+    core_alternatives,
+    core_markers,
+    disjuncts,
+    durable_json,
+)
+from engine.pack import load_pack
+from tests.bundled import RULES
 
 GT3 = {"$and": [{"rr_on": 1}, {"$gt": {"p.x": 3}}]}
 
@@ -147,3 +164,150 @@ def test_durable_json_never_lets_a_misread_number_through(value: Any) -> None:
                if n and ("e" in n.lower() or not -(2**63) <= int(n) <= 2**63 - 1)]
     assert misread == [], text
     assert json.loads(text) == {"v": _int64_or_float(value)}
+
+
+# --- list tests ending in `$or`: the core's uninitialised operand type (error 102) ---------
+
+IN_AB = {"$or": [{"$i": "a"}, {"$i": "b"}]}
+LIST_TEST_CASES = [
+    # (condition, fact, fires)
+    ({"$iany": {"xs": IN_AB}}, {"xs": ["c", "b"]}, True),
+    ({"$iany": {"xs": IN_AB}}, {"xs": ["c", "d"]}, False),
+    ({"$iall": {"xs": IN_AB}}, {"xs": ["a", "b"]}, True),
+    ({"$iall": {"xs": IN_AB}}, {"xs": ["a", "c"]}, False),
+    ({"$iany": {"ps": {"$and": [{"$gt": {"$i.n": 1}}, {"$or": [{"$i.c": "RU"}, {"$i.c": "BY"}]}]}}},
+     {"ps": [{"c": "RU", "n": 1}, {"c": "BY", "n": 2}]}, True),
+    ({"$iany": {"ps": {"$and": [{"$gt": {"$i.n": 1}}, {"$or": [{"$i.c": "RU"}, {"$i.c": "BY"}]}]}}},
+     {"ps": [{"c": "RU", "n": 1}, {"c": "FR", "n": 2}]}, False),
+    ({"$iall": {"ps": {"$or": [{"$i.c": "RU"}, {"$i.c": "BY"}]}}},
+     {"ps": [{"c": "RU"}, {"c": "BY"}]}, True),
+    ({"$iall": {"ps": {"$or": [{"$i.c": "RU"}, {"$i.c": "BY"}]}}},
+     {"ps": [{"c": "RU"}, {"c": "FR"}]}, False),
+]
+
+
+@pytest.mark.parametrize(("condition", "fact", "fires"), LIST_TEST_CASES)
+def test_closed_list_tests_mean_what_they_did(condition: dict[str, Any], fact: dict[str, Any],
+                                              fires: bool) -> None:
+    m = DurableMatcher({"r": {"$and": [{"rr_on": 1}, condition]}})
+    try:
+        assert m.match({"rr_on": 1, **fact}) == (["r"] if fires else [])
+    finally:
+        m.close()
+
+
+def _tail(cond: Any) -> Any:
+    while isinstance(cond, dict) and set(cond) == {"$and"}:
+        cond = cond["$and"][-1]
+    return cond
+
+
+def _list_test_inners(expr: Any) -> list[Any]:
+    found: list[Any] = []
+    if isinstance(expr, dict):
+        for key, value in expr.items():
+            if key in ("$iany", "$iall"):
+                for inner in value.values():
+                    found.append(inner)
+                    found.extend(_list_test_inners(inner))
+            elif key in ("$and", "$or"):
+                for v in value:
+                    found.extend(_list_test_inners(v))
+    return found
+
+
+def test_no_list_test_of_the_bundled_pack_reaches_the_core_ending_in_an_or() -> None:
+    bundled_pack = load_pack(RULES)
+    bundled_pack.close()
+    inners = [inner for expr in bundled_pack.compiled.definitions.values()
+              for inner in _list_test_inners(close_list_tests(expr))]
+    open_before = [inner for expr in bundled_pack.compiled.definitions.values()
+                   for inner in _list_test_inners(expr) if "$or" in _tail(inner)]
+    assert open_before, "the bundled pack no longer has a list test ending in $or"
+    assert inners and not [inner for inner in inners if "$or" in _tail(inner)]
+
+
+def _poison_heap(libc: Any, byte: int) -> None:
+    """Leave freed chunks of the sizes the core's node pool grows through filled with `byte`."""
+    pointers = []
+    for size in range(16, 2000, 8):
+        pointer = libc.malloc(size)
+        libc.memset(pointer, byte, size)
+        pointers.append(pointer)
+    for pointer in pointers:
+        libc.free(pointer)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="poisons glibc's heap")
+def test_a_list_test_ending_in_or_is_never_refused_whatever_the_heap_holds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+    definition = {"r": {"$and": [{"rr_on": 1}, {"$iany": {"xs": IN_AB}}]}}
+    raw = json.dumps({"r": {"all": [{"m": definition["r"]}]}})
+    refused_raw = 0
+    for i in range(300):  # the core as it is: the poisoned byte is read as the operand type
+        _poison_heap(libc, 0x09)
+        try:
+            core.delete_ruleset(core.create_ruleset(f"raw_{i}", raw))
+        except Exception:  # the core raises bare Exceptions
+            refused_raw += 1
+    assert refused_raw, "the heap poisoning no longer reproduces the core's error 102"
+    monkeypatch.setattr(matcher_module, "CREATE_ATTEMPTS", 1)  # no retry may hide a refusal
+    for _ in range(300):
+        _poison_heap(libc, 0x09)
+        DurableMatcher(definition).close()
+
+
+# --- the core's 31 `$and`/`$or` markers per rule (error 113) -------------------------------
+
+def _nested_ands(field: str, depth: int) -> dict[str, Any]:
+    """`field >= 0` wrapped in `depth` one-element `$and`s: 2 * depth markers."""
+    cond: dict[str, Any] = {"$gte": {field: 0}}
+    for _ in range(depth):
+        cond = {"$and": [cond]}
+    return cond
+
+
+@pytest.mark.parametrize(("depth", "refused"), [(15, False), (16, True)])
+def test_marker_count_is_the_cores_own_limit(depth: int, refused: bool) -> None:
+    cond = _nested_ands("x", depth)
+    assert core_markers(cond) == 2 * depth
+    text = json.dumps({"r": {"all": [{"m": cond}]}})
+    try:
+        core.delete_ruleset(core.create_ruleset(f"limit_{depth}", text))
+        was_refused = False
+    except Exception as exc:  # the core raises bare Exceptions
+        assert "113" in str(exc)
+        was_refused = True
+    assert was_refused is refused
+    assert (core_markers(cond) > MAX_CORE_MARKERS) is refused
+
+
+BIG = {"$and": [{"rr_on": 1}, {"$or": [_nested_ands("a", 8), _nested_ands("b", 8),
+                                       {"$and": [{"c": 1}, _nested_ands("d", 8)]}]}]}
+
+
+def test_a_rule_beyond_the_marker_budget_is_split_into_alternatives_within_it() -> None:
+    parts = core_alternatives(BIG)
+    assert core_markers(BIG) > MAX_CORE_MARKERS
+    assert len(parts) == 3
+    assert all(core_markers(part) <= MAX_CORE_MARKERS for part in parts)
+
+
+@pytest.mark.parametrize(("fact", "fires"), [
+    ({"a": 1}, True), ({"b": 0}, True), ({"c": 1, "d": 2}, True), ({"c": 1}, False),
+    ({"d": 1}, False), ({"a": -1, "b": -1}, False), ({"a": 1, "b": 1, "c": 1, "d": 1}, True)])
+def test_a_split_rule_fires_once_exactly_when_the_whole_holds(fact: dict[str, Any],
+                                                              fires: bool) -> None:
+    m = DurableMatcher({"big": BIG, "other": {"$and": [{"rr_on": 1}, {"$gte": {"a": 0}}]}})
+    try:
+        fired = m.match({"rr_on": 1, **fact})
+        assert ("big" in fired) is fires
+        assert fired.count("big") <= 1
+        assert not [name for name in fired if PART_MARK in name]
+    finally:
+        m.close()
