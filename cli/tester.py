@@ -285,7 +285,8 @@ def write_junit(path: str, results: Sequence[Result], diagnostics: Sequence[Diag
 
 def coverage_warnings(pack: Pack) -> list[Diagnostic]:
     """W020 at each enabled rule that no case of the pack's tests/ folder fires. Nothing when
-    the pack has no tests (a pack without tests is not a coverage problem of one rule).
+    the pack has no tests (a pack without tests is not a coverage problem of one rule). The
+    test files' own warnings (W004, an unquoted date) come first.
 
     When cases do not load (a proposal file that is not there, a test file that does not
     parse), coverage would blame the rules for it: W021 says which cases did not load and why,
@@ -294,15 +295,17 @@ def coverage_warnings(pack: Pack) -> list[Diagnostic]:
     if not folder.is_dir():
         return []
     cases, problems = load_cases([folder], pack)
+    written = [d for case in cases for d in case.warnings] + \
+        [d for d in problems if d.severity is Severity.WARNING]
     broken = not_loaded(cases, problems)
     if broken:
-        return broken
+        return written + broken
     runnable: list[Case] = [c for c in cases if not c.errors]
     if not runnable:
-        return []
+        return written
     results = run_cases(pack, runnable)
     cov = coverage(pack, results)
-    out = []
+    out = written
     for rule_id in cov.uncovered:
         rule = pack.rule(rule_id)
         if rule is not None:

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import marshal
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -610,7 +611,24 @@ def _screener(root: Path, settings: ast.ScreeningSettings | None, sink: Diagnost
                              len(watchlist.entries), watchlist.sample)
         infos.append(info)
         _check_watchlist(info, settings, today, sink)
+        _check_as_of_quoted(str(file), data, sink)
     return screener, tuple(infos)
+
+
+# `as_of: 2026-07-01` at the top level of a watchlist, the date without quotes
+_UNQUOTED_AS_OF = re.compile(rb"^as_of:[ \t]*(\d{4}-\d{2}-\d{2})[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _check_as_of_quoted(file: str, data: bytes, sink: DiagnosticSink) -> None:
+    """W004 when a watchlist's `as_of` is an unquoted date (read from the bytes, because a
+    cached index skips parsing): editors read it as text, PyYAML as a date."""
+    found = _UNQUOTED_AS_OF.search(data)
+    if found is not None:
+        line = data.count(b"\n", 0, found.start()) + 1
+        day = found.group(1).decode()
+        sink.warning("W004", f"as_of {day} is not quoted: write \"{day}\" so that editors and "
+                     "scripts read the same text", Position(file, line, found.start(1) -
+                                                           found.start() + 1))
 
 
 def _check_watchlist(info: WatchlistInfo, settings: ast.ScreeningSettings, today: dt.date,

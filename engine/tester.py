@@ -35,7 +35,7 @@ from engine.errors import (
 from engine.jsontext import MalformedJSON, loads_strict
 from engine.language import read_date
 from engine.pack import Assessment, Pack
-from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml, plain
+from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml, plain, unquoted_dates
 
 TOP_KEYS = ("cases",)
 CASE_KEYS = ("name", "proposal", "as_of", "expect")
@@ -116,6 +116,7 @@ class Case:
     proposal_pos: Position | None = None
     as_of: dt.date | None = None
     errors: tuple[Diagnostic, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()  # what `check --strict` reports; the case still runs
 
     @property
     def stem(self) -> str:
@@ -289,6 +290,11 @@ class _CaseReader:
         if isinstance(pnode, YMap):
             proposal = _json_shaped(plain(pnode))
             ppos = pnode.pos
+            for scalar in unquoted_dates(pnode):
+                day = str(scalar.value)
+                sink.warning("W004", f"date {day} in the proposal is not quoted: write "
+                             f"\"{day}\" (the client sends text; editors and scripts then "
+                             "read the same)", scalar.pos)
         elif isinstance(pnode, YScalar) and isinstance(pnode.value, str) and pnode.value.strip():
             ppos = pnode.pos
             origin = os.path.normpath(folder / pnode.value)
@@ -300,8 +306,9 @@ class _CaseReader:
             pnode = None
         return Case(name=name, file=label, pos=node.pos, expect=expect, proposal=proposal,
                     proposal_origin=origin, proposal_node=pnode, proposal_pos=ppos,
-                    as_of=as_of, errors=tuple(d for d in sink.sorted()
-                                                   if d.severity is Severity.ERROR))
+                    as_of=as_of,
+                    errors=tuple(d for d in sink.sorted() if d.severity is Severity.ERROR),
+                    warnings=tuple(d for d in sink.sorted() if d.severity is Severity.WARNING))
 
     def read_expect(self, node: YNode | None, sink: DiagnosticSink) -> Expect:
         if node is None:

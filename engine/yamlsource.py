@@ -6,6 +6,7 @@ last of duplicate keys; rule authors need both, so we build our own thin tree fr
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import yaml
@@ -219,6 +220,16 @@ def _has_alias(node: yaml.Node, seen: set[int]) -> bool:
     if isinstance(node, yaml.SequenceNode):
         return any(_has_alias(item, seen) for item in node.value)
     return False
+
+
+def unquoted_dates(node: YNode) -> list[YScalar]:
+    """The scalars under `node` that YAML resolved to dates (written without quotes): editors'
+    YAML servers read them as text, PyYAML as dates, so the same file means two things."""
+    if isinstance(node, YMap):
+        return [s for v in node.values.values() for s in unquoted_dates(v)]
+    if isinstance(node, YSeq):
+        return [s for item in node.items for s in unquoted_dates(item)]
+    return [node] if isinstance(node.value, dt.date) else []
 
 
 def plain(node: YNode) -> object:

@@ -279,3 +279,25 @@ def test_the_bundled_rule_tests_pass(capsys: pytest.CaptureFixture[str],
     finally:
         pack.close()
     assert lines[-1] == f"{len(cases)} passed, 0 failed"  # every bundled case ran
+
+
+def test_an_unquoted_date_in_a_test_file_is_a_w004_for_check_strict(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack_dir = tmp_path / "pack"
+    shutil.copytree(TESTPACK, pack_dir)
+    passing = pack_dir / "tests" / "passing.yaml"
+    text = passing.read_text(encoding="utf-8")
+    dated = text.replace("      deal: {type: supply_agreement}\n",
+                         "      deal: {type: supply_agreement, signed_on: 2026-03-01}\n", 1)
+    assert dated != text
+    passing.write_text(dated, encoding="utf-8")
+    line = dated[:dated.index("signed_on")].count("\n") + 1
+    pack = load_pack(pack_dir)
+    try:
+        warnings = [w for w in tester.coverage_warnings(pack) if w.code == "W004"]
+    finally:
+        pack.close()
+    assert [(w.position.file, w.position.line) for w in warnings] == [(str(passing), line)]
+    assert 'write "2026-03-01"' in warnings[0].message
+    assert main(["--rules", str(pack_dir), "check", "--strict"]) == 1
+    assert f"{passing}:{line}:" in capsys.readouterr().out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -460,3 +461,21 @@ def test_schema_writes_the_files_check_accepts(tmp_path: Path,
         assert (rules / "schema" / schema.file_name(name)).read_text(encoding="utf-8") == \
             (RULES / "schema" / schema.file_name(name)).read_text(encoding="utf-8")
     assert main(["--rules", str(rules), "schema", "--check"]) == 0
+
+
+def test_an_unquoted_watchlist_as_of_warns_in_check_even_from_the_index_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISKRULES_INDEX_CACHE_DIR", str(tmp_path / "cache"))
+    pack_dir = tmp_path / "pack"
+    shutil.copytree(RULES, pack_dir)
+    watchlist = pack_dir / "watchlists" / "sdn_sample.yaml"
+    text = watchlist.read_text(encoding="utf-8")
+    unquoted = re.sub(r"^as_of: '(\d{4}-\d{2}-\d{2})'$", r"as_of: \1", text, flags=re.M)
+    assert unquoted != text
+    watchlist.write_text(unquoted, encoding="utf-8")
+    line = unquoted[:unquoted.index("\nas_of:")].count("\n") + 2
+    for _ in range(2):  # parsed, then from the cached index
+        pack = load_pack(pack_dir)
+        pack.close()
+        assert [(d.position.file, d.position.line, d.position.column)
+                for d in pack.diagnostics if d.code == "W004"] == [(str(watchlist), line, 8)]
