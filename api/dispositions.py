@@ -2,10 +2,10 @@
 
 A disposition is append-only: each new one supersedes the assessment's latest, nothing is
 overwritten. The reviewer is the API key (or workbench session) that recorded it. When the
-loaded pack sets `review.four_eyes`, approving a deal the engine escalated or rejected takes
-two approvals by different reviewers: the first is recorded as `awaiting_second_approval`,
-the second (another key) as `final`; the same reviewer confirming their own approval is
-refused (409).
+loaded pack sets `review.four_eyes` (or no pack is loaded), approving a deal the engine
+escalated or rejected takes two approvals by different reviewers: the first is recorded as
+`awaiting_second_approval`, the second (another key) as `final`; the same reviewer confirming
+their own approval is refused (409).
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ FOUR_EYES_ENGINE_DECISIONS = ("escalate", "reject")
 
 
 def four_eyes_enabled(svc: Services) -> bool:
-    """The loaded pack's `review.four_eyes` (off when no pack is loaded)."""
+    """The loaded pack's `review.four_eyes`. With no pack loaded (the service started on a
+    pack that does not load) the setting is unknown, so four eyes apply: a control must not
+    switch itself off because a rule file is broken."""
     lease = svc.holder.current()
-    return bool(lease is not None and getattr(lease.pack, "four_eyes", False))
+    return lease is None or bool(getattr(lease.pack, "four_eyes", False))
 
 
 def needs_second_reviewer(engine_decision: str, decision: str, four_eyes: bool) -> bool:

@@ -3,8 +3,8 @@
 Run: python benchmarks/http_bench.py [--requests N] [--concurrency C] [--workers W] [--rounds R]
                                [--database sqlite|postgresql] [--no-wrk] [--wrk-seconds S]
 
-Both servers run side by side with the settings of api/gunicornconf.py (sync workers, W of
-them, 127.0.0.1):
+Both servers run side by side with the settings of api/gunicornconf.py (its threaded worker
+class, W workers, 127.0.0.1):
 
   bare  a tiny Flask app (bare_app below) whose one endpoint parses the JSON body and answers
         it back with 201: the floor of Flask + gunicorn + the client;
@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask import Flask, Response, request
 
+from api.gunicornconf import WORKER_CLASS
 from benchmarks.loadkit.client import Call, LoadRun, Summary, summarise
 from benchmarks.loadkit.server import (
     DEFAULT_POSTGRES,
@@ -243,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         serve_bare(args.bind, args.workers)
         return 0
 
-    print(f"{args.workers} sync workers per server, {args.concurrency} client threads, "
+    print(f"{args.workers} workers ({WORKER_CLASS}, threaded) per server, "
+          f"{args.concurrency} client threads, "
           f"{args.requests} requests per round and target, {args.rounds} rounds, "
           f"{args.database}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores",
           flush=True)

@@ -63,11 +63,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def json_line(origin: str, doc: dict[str, Any]) -> dict[str, Any]:
-    """One JSON Lines record: the assessment without the storage id it does not have (only
-    the service stores assessments), and `source_file`, where the proposal came from
-    (`examples/x.json`, `batch.jsonl:3`, `<stdin>`), first."""
-    doc = {key: value for key, value in doc.items() if not (key == "id" and value is None)}
-    return {"source_file": origin, **doc}
+    """One JSON Lines record: `source_file`, where the proposal came from (`examples/x.json`,
+    `batch.jsonl:3`, `<stdin>`), then the assessment as the response contract has it, `id`
+    included: null, because only the service stores assessments and gives them an id."""
+    return {"source_file": origin, "id": doc.get("id"),
+            **{key: value for key, value in doc.items() if key != "id"}}
 
 
 def render(origin: str, a: dict[str, Any]) -> str:

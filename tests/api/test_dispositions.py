@@ -126,6 +126,19 @@ def test_four_eyes_off_without_the_pack_setting(make_app: Any, db_url: str) -> N
     assert _record(client, escalated["id"], decision="approve").get_json()["status"] == "final"
 
 
+def test_four_eyes_apply_while_no_pack_is_loaded(make_app: Any, db_url: str, client: FlaskClient,
+                                                tmp_path: Path) -> None:
+    escalated = _create(client, "RU")
+    broken = tmp_path / "broken"
+    shutil.copytree(PACK_DIR, broken)
+    (broken / "pack.yaml").write_text("name: [unclosed\n", encoding="utf-8")
+    unready = make_app(DATABASE_URL=db_url, RULES_DIR=str(broken)).test_client()
+    assert unready.get("/readyz").status_code == 503
+    first = _record(unready, escalated["id"], decision="approve")
+    assert first.status_code == 201, first.get_json()
+    assert first.get_json()["status"] == "awaiting_second_approval"
+
+
 def test_list_filters_on_disposition(client: FlaskClient) -> None:
     with_one = _create(client, "US", "A")
     without = _create(client, "US", "B")

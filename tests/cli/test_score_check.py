@@ -40,7 +40,7 @@ def test_score_json_prints_one_assessment_per_line(proposal_file: Path, tmp_path
     assert code == 0
     assert [a["reference"] for a in out] == ["CLI-1", "L0", "L1", "L2"]
     first = out[0]
-    assert "id" not in first and first["as_of"] == "2026-06-01"
+    assert first["id"] is None and first["as_of"] == "2026-06-01"
     assert [a["source_file"] for a in out] == [str(proposal_file), f"{lines}:1", f"{lines}:2",
                                                f"{lines}:3"]
     assert first["ruleset"]["name"] == "minipack" and first["ruleset"]["digest"].startswith("sha256:")

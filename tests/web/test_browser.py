@@ -12,6 +12,7 @@ them the tests fail, saying so, rather than skip.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -211,3 +212,50 @@ def test_keyboard_reaches_the_main_content(server: tuple[str, Flask], browser: A
     assert active.get_attribute("class") == "skip"
     active.send_keys(Keys.ENTER)
     assert browser.switch_to.active_element.get_attribute("id") == "main"
+
+
+def test_the_printed_assessment_page_is_the_audit_file(server: tuple[str, Flask], browser: Any,
+                                                        shots: Path) -> None:
+    """With the print stylesheet (emulated print media), the page keeps everything an auditor
+    needs (decision, rule pack digest, disposition history, waterfall, decision path, fired
+    rules with their legal basis written out, screening, missing information, the proposal)
+    and drops what only works on screen (navigation, the forms); Chromium prints it as a PDF."""
+    import base64
+
+    from selenium.webdriver.common.by import By
+
+    base, app = server
+    doc = _find(app.test_client(), "escalate")
+    browser.get(f"{base}/ui/sign-in")
+    if "/ui/sign-in" in browser.current_url and browser.find_elements(By.ID, "api_key"):
+        browser.find_element(By.ID, "api_key").send_keys(TOKENS["reviewer"])
+        browser.find_element(By.ID, "sign-in").click()
+        _wait(browser, lambda d: "/ui/sign-in" not in d.current_url)
+    browser.get(f"{base}/ui/assessments/{doc['id']}")
+    shown = ("summary", "disposition", "waterfall", "decision-path", "fired", "screening",
+             "missing", "proposal", "engine-decision")
+    hidden_on_paper = ("header.top", "#disposition-form", "details")
+
+    def displayed(selector: str) -> bool:
+        return bool(browser.execute_script(
+            "const e = document.querySelector(arguments[0]);"
+            "return e !== null && getComputedStyle(e).display !== 'none';", selector))
+
+    assert all(displayed(sel) for sel in hidden_on_paper)  # on screen, all there
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert [sel for sel in hidden_on_paper if displayed(sel)] == []
+        assert [name for name in shown if not displayed(f"#{name}")] == []
+        legal_links = browser.find_elements(By.CSS_SELECTOR, "#fired .legal a")
+        assert legal_links, "no legal basis link on the page"
+        after = browser.execute_script(
+            "return getComputedStyle(arguments[0], '::after').content;", legal_links[0])
+        assert legal_links[0].get_attribute("href") in after  # the URL written out on paper
+        _shot(browser, shots, "assessment-print", full=True)
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    pdf = base64.b64decode(browser.print_page())
+    assert pdf.startswith(b"%PDF")
+    (shots / "assessment.pdf").write_bytes(pdf)
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+    assert pages >= 2, f"the printed assessment has {pages} page(s)"
