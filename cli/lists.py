@@ -23,23 +23,24 @@ from cli.common import print_help_of
 from engine.ast import ScreeningSettings
 from engine.errors import DiagnosticSink, ListImportError
 from engine.language import parse_pack_settings, read_file
-from engine.pack import PACK_FILE, WatchlistInfo
-from engine.watchlists import (
-    LIST_NAME,
-    Watchlist,
+from engine.listformats import (
     load_eu_fsf,
+    load_eu_fsf_csv,
     load_ofac_sdn,
     load_opensanctions,
     load_uk_ofsi,
+    load_uk_sanctions_list,
     load_us_csl,
-    load_watchlist,
-    write_watchlist,
 )
+from engine.pack import PACK_FILE, WatchlistInfo
+from engine.watchlists import LIST_NAME, Watchlist, load_watchlist, write_watchlist
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-FORMATS = ("ofac-sdn", "ofac-consolidated", "us-csl", "eu-fsf", "uk-ofsi", "opensanctions")
+FORMATS = ("ofac-sdn", "ofac-consolidated", "us-csl", "eu-fsf", "eu-fsf-csv", "uk-sanctions-list",
+           "uk-ofsi", "opensanctions")
 DEFAULT_NAMES = {"ofac-sdn": "ofac_sdn", "ofac-consolidated": "ofac_consolidated",
-                 "us-csl": "us_csl", "eu-fsf": "eu_fsf", "uk-ofsi": "uk_ofsi",
+                 "us-csl": "us_csl", "eu-fsf": "eu_fsf", "eu-fsf-csv": "eu_fsf",
+                 "uk-sanctions-list": "uk_sanctions_list", "uk-ofsi": "uk_ofsi",
                  "opensanctions": "opensanctions"}
 OFAC_FORMATS = ("ofac-sdn", "ofac-consolidated")
 
@@ -57,8 +58,10 @@ def register(subparsers: Any) -> None:
                     "file from pack.yaml (screening.watchlists) to screen against it.")
     imp.add_argument("file", metavar="FILE",
                      help="sdn.csv (ofac-sdn), cons_prim.csv (ofac-consolidated), "
-                          "consolidated.csv (us-csl), the XML 1.1 file (eu-fsf), ConList.csv "
-                          "(uk-ofsi) or targets.simple.csv (opensanctions)")
+                          "consolidated.csv (us-csl), the EU financial sanctions file as XML "
+                          "1.1 (eu-fsf) or CSV 1.1 (eu-fsf-csv), the UK Sanctions List CSV "
+                          "(uk-sanctions-list), the former OFSI ConList.csv (uk-ofsi) or "
+                          "targets.simple.csv (opensanctions)")
     imp.add_argument("--format", dest="list_format", required=True, choices=FORMATS,
                      help="format of FILE")
     imp.add_argument("--alt", metavar="ALT.csv",
@@ -66,7 +69,8 @@ def register(subparsers: Any) -> None:
     imp.add_argument("--add", metavar="ADD.csv",
                      help="OFAC add.csv / cons_add.csv: addresses, for countries (OFAC formats "
                           "only)")
-    imp.add_argument("--name", help="watchlist name (default ofac_sdn or opensanctions)")
+    imp.add_argument("--name", help="watchlist name (default from the format: ofac_sdn, "
+                                    "eu_fsf, uk_sanctions_list...)")
     imp.add_argument("--output", metavar="PATH", help="where to write the YAML")
     imp.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
                      help="date of the list (default: the file's date)")
@@ -129,7 +133,8 @@ def _load(args: argparse.Namespace, name: str, as_of: dt.date | None) -> Watchli
     if fmt in OFAC_FORMATS:
         return load_ofac_sdn(args.file, args.alt, args.add, name=name, as_of=as_of,
                              consolidated=fmt == "ofac-consolidated")
-    loaders = {"us-csl": load_us_csl, "eu-fsf": load_eu_fsf, "uk-ofsi": load_uk_ofsi,
+    loaders = {"us-csl": load_us_csl, "eu-fsf": load_eu_fsf, "eu-fsf-csv": load_eu_fsf_csv,
+               "uk-sanctions-list": load_uk_sanctions_list, "uk-ofsi": load_uk_ofsi,
                "opensanctions": load_opensanctions}
     return loaders[fmt](args.file, name=name, as_of=as_of)
 

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-from bisect import bisect_left
+from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -109,6 +110,7 @@ POSSIBLE_AT = 75.0
 PARTIAL_SCORE = 80.0
 MIN_ACRONYM = 4  # shorter acronyms ("ABB", "UAC") collide with too many names
 DISTINCTIVE_ENTRIES = 3  # a lone word of at most this many entries identifies an entity
+COMMON_REACH = 256  # a query token reaching more variants is common (see candidates_of)
 CANDIDATES = 3  # best candidates (distinct entries) reported per party
 RANK_BATCH = 32  # candidates ranked per round of the branch-and-bound in Screener._rank
 
@@ -428,6 +430,17 @@ class _Hit:
         return (-self.score, BASES.index(self.basis), self.variant, self.position)
 
 
+@dataclass(frozen=True)
+class _Reach:
+    """What one query token reaches in the index (see `Screener._reach_uncached`)."""
+
+    variants: frozenset[int]
+    weight: int
+    # a common token's variants, shortest first, and their lengths (characters of tokens)
+    by_length: array[int] = field(default_factory=lambda: array("i"))
+    lengths: array[int] = field(default_factory=lambda: array("i"))
+
+
 def _pieces(length: int) -> tuple[tuple[int, int], ...]:
     """(start, length) of the pieces a vocabulary string of `length` is cut into: one more
     than the edits a pair with it may have, so that one piece survives any allowed edits."""
@@ -610,9 +623,9 @@ class Screener:
                     text, list(pool), scorer=OSA.distance, score_cutoff=allowed, limit=None))
         return frozenset(out)
 
-    def _reach_uncached(self, token: str) -> tuple[frozenset[int], int]:
-        """Variants with a token compatible with `token`, and the most characters such a
-        pair can cover (the token's length plus its longest compatible listed token)."""
+    def _reach_uncached(self, token: str) -> _Reach:
+        """Variants with a token compatible with `token`, and the most characters such a pair
+        can cover (the token's length plus its longest compatible listed token)."""
         found: set[int] = set()
         longest = 0
         for near in self._similar(token):
@@ -620,7 +633,11 @@ class Screener:
             if ids:
                 found.update(ids)
                 longest = max(longest, len(near))
-        return frozenset(found), len(token) + longest
+        if len(found) <= COMMON_REACH:
+            return _Reach(frozenset(found), len(token) + longest)
+        by_length = sorted(found, key=self._chars.__getitem__)
+        return _Reach(frozenset(found), len(token) + longest, array("i", by_length),
+                      array("i", map(self._chars.__getitem__, by_length)))
 
     def candidates_of(self, tokens: Sequence[str]) -> list[int]:
         """Variant numbers that could score at least the floor for these query tokens (sorted).
@@ -632,17 +649,42 @@ class Screener:
         """
         if not tokens:
             return []
-        bound: dict[int, int] = {}
-        for token in tokens:  # each occurrence can pair once
-            reach, weight = self._reach(token)
-            get = bound.get
-            for variant in reach:
-                bound[variant] = get(variant, 0) + weight
         query_chars = sum(map(len, tokens))
         chars = self._chars
         floor = self.floor
-        found = {v for v, covered in bound.items()
-                 if 100.0 * covered >= floor * (query_chars + chars[v])}
+        reaches = [self._reach(token) for token in tokens]  # each occurrence can pair once
+        # Common tokens ("mohammad", "al", "bank") reach thousands of variants: visiting them
+        # all for every query was most of the time of a name. A variant reached by a rarer
+        # token, or by two common ones, is visited (few) and its bound completed by membership
+        # tests; one reached by a single common token qualifies only if it is short enough.
+        common = [r for r in reaches if len(r.variants) > COMMON_REACH]
+        bound: dict[int, int] = {}
+        get = bound.get
+        for reach in reaches:
+            if len(reach.variants) <= COMMON_REACH:
+                weight = reach.weight
+                for variant in reach.variants:
+                    bound[variant] = get(variant, 0) + weight
+        found: set[int] = set()
+        if common:
+            # Reached by one common token alone: qualifies if short enough (a prefix of its
+            # variants by length; a hair more is harmless, `_rank` scores exactly).
+            for reach in common:
+                longest = (100.0 * reach.weight - floor * query_chars) / floor + 1e-6
+                found.update(reach.by_length[:bisect_right(reach.lengths, longest)])
+            # Reached by two common tokens or more: few (set intersections, in C).
+            for i, first in enumerate(common):
+                for second in common[i + 1:]:
+                    for variant in first.variants & second.variants:
+                        if variant not in bound:
+                            bound[variant] = 0
+            for reach in common:
+                weight, variants = reach.weight, reach.variants
+                for variant in bound:
+                    if variant in variants:
+                        bound[variant] += weight
+        found.update(v for v, covered in bound.items()
+                     if 100.0 * covered >= floor * (query_chars + chars[v]))
         joined = "".join(tokens)
         for near in self._similar(joined):
             found.update(self._by_joined.get(near, ()))

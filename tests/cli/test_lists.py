@@ -102,3 +102,25 @@ def test_format_is_required() -> None:
     with pytest.raises(SystemExit) as exc:
         parser().parse_args(["lists", "import", SDN])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(("fmt", "file", "default_name", "entries"), [
+    ("eu-fsf-csv", "eu_fsf.csv", "eu_fsf", 2),
+    ("uk-sanctions-list", "UK-Sanctions-List.csv", "uk_sanctions_list", 3),
+])
+def test_eu_and_uk_csv_import_and_a_failed_import_keeps_the_old_list(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, file: str,
+        default_name: str, entries: int) -> None:
+    assert run("lists", "import", "--format", fmt, str(FIXTURES / file),
+               "--rules", str(tmp_path)) == 0
+    target = tmp_path / "watchlists" / f"{default_name}.yaml"
+    assert len(load_watchlist(target).entries) == entries
+    before = target.read_bytes()
+    lines = (FIXTURES / file).read_text(encoding="utf-8-sig").splitlines()
+    truncated = tmp_path / file
+    truncated.write_text("\n".join([*lines[:-1], lines[-1][:50]]) + "\n", encoding="utf-8")
+    assert run("lists", "import", "--format", fmt, str(truncated), "--rules",
+               str(tmp_path)) == 2
+    assert f"{truncated}:{len(lines)}: expected" in capsys.readouterr().err
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]

@@ -10,15 +10,21 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ListImportError
+from engine.listformats import (
+    EU_CSV_COLUMNS,
+    UK_LIST_COLUMNS,
+    load_eu_fsf,
+    load_eu_fsf_csv,
+    load_ofac_sdn,
+    load_uk_ofsi,
+    load_uk_sanctions_list,
+    load_us_csl,
+)
 from engine.screening import Screener
 from engine.watchlists import (
     Watchlist,
     WatchlistEntry,
     dump_watchlist,
-    load_eu_fsf,
-    load_ofac_sdn,
-    load_uk_ofsi,
-    load_us_csl,
     load_watchlist,
     write_watchlist,
 )
@@ -58,6 +64,31 @@ def test_real_ofac_akas_in_remarks_are_aliases(ofac: Watchlist) -> None:
     # "a.k.a. 'BNC'" is written in the remarks of an entry, not in alt.csv
     entry = next(e for e in ofac.entries if "BNC" in e.aliases)
     assert screener.screen(["BNC"]).entry_id == entry.id
+
+
+REAL_ROWS = FIXTURES / "ofac"
+
+
+def test_real_ofac_rows_copied_into_the_fixtures() -> None:
+    """Six entries copied byte for byte from the real files (CRLF, `-0- `, the final Ctrl-Z),
+    with their alias and address rows and three rows of entries absent from sdn.csv."""
+    wl = load_ofac_sdn(REAL_ROWS / "sdn.csv", REAL_ROWS / "alt.csv", REAL_ROWS / "add.csv")
+    assert [e.id for e in wl.entries] == ["36", "306", "16692", "17013", "17018", "17260"]
+    assert dict(wl.skipped) == {"alias rows of an absent entry": 2,
+                                "address rows of an absent entry": 1}
+    by_id = {e.id: e for e in wl.entries}
+    assert by_id["306"].aliases[0] == "BNC"  # from the remarks: "a.k.a. 'BNC'."
+    assert by_id["306"].countries == ("CH", "ES", "JP", "PA")
+    assert by_id["16692"].programs == ("UKRAINE-EO13661", "RUSSIA-EO14024")
+    assert "VTB BANK PJSC SHANGHAI BRANCH" in by_id["17013"].aliases
+    screener = Screener([wl], 88)
+    outcomes = {name: (screener.screen([name]).outcome, screener.screen([name]).entry_id)
+                for name in ("V\u0422\u0412 Bank", "\u0421\u0435\u0447\u0438\u043d \u0418\u0433\u043e\u0440\u044c", "Rostec",
+                             "Sberbank Leasing", "Banco Nacional de Cuba", "BNC")}
+    assert outcomes == {"V\u0422\u0412 Bank": ("match", "17013"),
+                        "\u0421\u0435\u0447\u0438\u043d \u0418\u0433\u043e\u0440\u044c": ("match", "16692"),
+                        "Rostec": ("possible", "17260"), "Sberbank Leasing": ("possible", "17018"),
+                        "Banco Nacional de Cuba": ("match", "306"), "BNC": ("match", "306")}
 
 
 def test_consolidated_non_sdn_files_share_the_format(tmp_path: Path) -> None:
@@ -132,6 +163,46 @@ def test_uk_ofsi_conlist_groups_names_by_group_id() -> None:
     assert vtb.countries == ("RU",) and vtb.programs == ("Russia",)
 
 
+def test_eu_fsf_csv_groups_the_flattened_rows_by_logical_id() -> None:
+    wl = load_eu_fsf_csv(FIXTURES / "eu_fsf.csv")
+    assert wl.as_of == dt.date(2026, 11, 20)  # fileGenerationDate, DD/MM/YYYY
+    sechin, rosoboron = wl.entries
+    assert (sechin.id, sechin.name, sechin.type) == ("13180", "Igor Ivanovich SECHIN",
+                                                     "individual")
+    assert sechin.aliases == ("Игорь Иванович СЕЧИН",)
+    assert sechin.programs == ("UKR",) and sechin.countries == ("RU",)
+    # six rows (three names times two addresses) make one entry with three names
+    assert (rosoboron.name, rosoboron.aliases) == (
+        "Joint Stock Company Rosoboronexport", ("АО Рособоронэкспорт", "Rosoboronexport"))
+    assert rosoboron.type == "entity" and rosoboron.countries == ("RU",)
+    screener = Screener([wl], 88)
+    assert screener.screen(["Rosoboronexport JSC"]).entry_id == "139018"
+    assert screener.screen(["Сечин Игорь"]).entry_id == "13180"
+
+
+def test_uk_sanctions_list_groups_names_by_unique_id() -> None:
+    wl = load_uk_sanctions_list(FIXTURES / "UK-Sanctions-List.csv")
+    assert wl.as_of == dt.date(2026, 11, 20)  # the "Report Date" line
+    by_id = {e.id: e for e in wl.entries}
+    sechin = by_id["RUS0251"]
+    assert sechin.name == "SECHIN, Igor Ivanovich"  # the primary name, listed after an alias
+    assert sechin.aliases == ("SETCHINE, Igor", "Игорь Иванович СЕЧИН")
+    assert (sechin.type, sechin.countries) == ("individual", ("RU",))
+    exchange = by_id["AFG0001"]
+    assert exchange.type == "entity" and exchange.countries == ("PK",)
+    assert "HAJI KHAIRULLAH HAJI SATTAR SARAFI" in exchange.aliases
+    assert exchange.programs == ("The Afghanistan (Sanctions) (EU Exit) Regulations 2020",)
+    assert by_id["RUS2176"].type == "vessel"
+    assert Screener([wl], 88).screen(["Korolev Prospect"]).entry_id == "RUS2176"
+
+
+def test_the_fixtures_carry_the_published_headers() -> None:
+    eu = (FIXTURES / "eu_fsf.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert tuple(eu.split(";")) == EU_CSV_COLUMNS and len(EU_CSV_COLUMNS) == 118
+    uk = (FIXTURES / "UK-Sanctions-List.csv").read_text(encoding="utf-8-sig").splitlines()[1]
+    assert tuple(uk.split(",")) == UK_LIST_COLUMNS and len(UK_LIST_COLUMNS) == 58
+
+
 # -- bad input ------------------------------------------------------------------------------------
 
 
@@ -188,6 +259,82 @@ def test_an_xml_entity_declaration_is_refused(tmp_path: Path) -> None:
                     "<export>&lol;</export>\n", encoding="utf-8")
     with pytest.raises(ListImportError, match=r"bomb.xml:2: a DTD or entity declaration"):
         load_eu_fsf(bomb)
+
+
+def _lines(name: str) -> list[str]:
+    return (FIXTURES / name).read_text(encoding="utf-8-sig").splitlines()
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_eu_and_uk_csv_refuse_each_others_format(tmp_path: Path) -> None:
+    with pytest.raises(ListImportError, match=r"UK-Sanctions-List.csv:1: header lacks column"
+                                              r"\(s\) Entity_LogicalId"):
+        load_eu_fsf_csv(FIXTURES / "UK-Sanctions-List.csv")
+    with pytest.raises(ListImportError, match=r"eu_fsf.csv:1: header lacks column\(s\) "
+                                              r"Unique ID"):
+        load_uk_sanctions_list(FIXTURES / "eu_fsf.csv")
+    with pytest.raises(ListImportError, match=r"ConList.csv:1: header lacks column\(s\) "
+                                              r"Unique ID.*not the UK Sanctions List"):
+        load_uk_sanctions_list(FIXTURES / "ConList.csv")  # the former OFSI format
+
+
+def test_eu_and_uk_csv_truncated_name_the_line(tmp_path: Path) -> None:
+    eu = _lines("eu_fsf.csv")
+    cut = _write(tmp_path / "eu.csv", [*eu[:-1], eu[-1][:200]])
+    with pytest.raises(ListImportError, match=rf"eu.csv:{len(eu)}: expected 118 columns as in "
+                                              r"the header, found \d+ \(a truncated"):
+        load_eu_fsf_csv(cut)
+    uk = _lines("UK-Sanctions-List.csv")
+    cut = _write(tmp_path / "uk.csv", [*uk[:-1], uk[-1][:60]])
+    with pytest.raises(ListImportError, match=rf"uk.csv:{len(uk)}: expected 58 columns"):
+        load_uk_sanctions_list(cut)
+
+
+def test_eu_and_uk_csv_in_utf16(tmp_path: Path) -> None:
+    for name, load in (("eu_fsf.csv", load_eu_fsf_csv),
+                       ("UK-Sanctions-List.csv", load_uk_sanctions_list)):
+        text = (FIXTURES / name).read_text(encoding="utf-8-sig")
+        with_bom = tmp_path / f"bom-{name}"
+        with_bom.write_bytes(text.encode("utf-16"))
+        assert load(with_bom).entries == load(FIXTURES / name).entries
+        without = tmp_path / f"nobom-{name}"
+        without.write_bytes(text.encode("utf-16-le"))
+        with pytest.raises(ListImportError, match=rf"nobom-{name}:1: NUL byte: a UTF-16 file"):
+            load(without)
+
+
+def test_eu_csv_duplicate_logical_id_and_rows_without_one(tmp_path: Path) -> None:
+    eu = _lines("eu_fsf.csv")
+    # Sechin's rows (lines 2-3), Rosoboronexport's (4-9), then Sechin's id again
+    dup = _write(tmp_path / "dup.csv", [*eu, eu[1]])
+    with pytest.raises(ListImportError, match=r"dup.csv:10: duplicate Entity_LogicalId '13180' "
+                                              r"\(first at line 2"):
+        load_eu_fsf_csv(dup)
+    orphan = _write(tmp_path / "orphan.csv", [*eu, eu[2].replace(";13180;", ";;", 1)])
+    with pytest.raises(ListImportError, match=r"orphan.csv:10: row has no Entity_LogicalId"):
+        load_eu_fsf_csv(orphan)
+
+
+def test_uk_csv_duplicate_unique_id_and_alias_of_an_unknown_entry(tmp_path: Path) -> None:
+    uk = _lines("UK-Sanctions-List.csv")
+    ship = uk[-1]
+    other = _write(tmp_path / "dup.csv", [*uk, ship.replace("KOROLEV PROSPECT", "OTHER SHIP")])
+    with pytest.raises(ListImportError, match=rf"dup.csv:{len(uk) + 1}: duplicate Unique ID "
+                                              rf"'RUS2176': primary name 'OTHER SHIP' here, "
+                                              rf"'KOROLEV PROSPECT' at line {len(uk)}"):
+        load_uk_sanctions_list(other)
+    kind = _write(tmp_path / "kind.csv", [*uk, ship.replace(",Ship,", ",Entity,")])
+    with pytest.raises(ListImportError, match=r"duplicate Unique ID 'RUS2176': designation type"):
+        load_uk_sanctions_list(kind)
+    alias = ship.replace("RUS2176", "RUS9999").replace("Primary Name", "Alias")
+    orphan = _write(tmp_path / "orphan.csv", [*uk, alias])
+    with pytest.raises(ListImportError, match=rf"orphan.csv:{len(uk) + 1}: alias row of Unique "
+                                              r"ID 'RUS9999', which has no Primary Name row"):
+        load_uk_sanctions_list(orphan)
 
 
 # -- atomic writes ---------------------------------------------------------------------------

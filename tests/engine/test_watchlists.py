@@ -13,16 +13,14 @@ import yaml
 
 from engine.contract import is_country
 from engine.errors import ListImportError
+from engine.listformats import country_code, load_ofac_sdn, load_opensanctions
 from engine.watchlists import (
     ENTRY_TYPES,
     SCHEMA_LINE,
     Watchlist,
     WatchlistEntry,
-    country_code,
     dump_watchlist,
     json_schema,
-    load_ofac_sdn,
-    load_opensanctions,
     load_watchlist,
     parse_watchlist,
     write_watchlist,
