@@ -472,7 +472,7 @@ def _blame_rejected_rules(spec: ast.PackSpec, compiled: CompiledRules, sink: Dia
                    f"or alternatives: {detail}); split it", Position(spec.files[0], 1, 1))
 
 
-INDEX_FORMAT = 1  # bump when the screening index or its state changes shape
+INDEX_FORMAT = 2  # bump when the screening index or its state changes shape
 
 
 def index_cache_dir() -> Path | None:

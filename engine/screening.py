@@ -509,7 +509,15 @@ class Screener:
         for text in vocabulary:
             if len(text) >= MIN_FUZZY_TOKEN:
                 for i, (start, size) in enumerate(_pieces(len(text))):
-                    pieces.setdefault((len(text), i, text[start:start + size]), []).append(text)
+                    piece = text[start:start + size]
+                    pieces.setdefault((len(text), i, piece), []).append(text)
+                    # Two letters swapped across the piece's left edge ("sechin" written
+                    # "sehcin") change two pieces at once, which one edit must not: the piece
+                    # is also filed as it then reads, its first letter the one before it.
+                    if start:
+                        swapped = (len(text), i, text[start - 1] + piece[1:])
+                        if swapped[2] != piece:
+                            pieces.setdefault(swapped, []).append(text)
         self._pieces = {key: tuple(texts) for key, texts in pieces.items()}
         self._finish()
         self._build_partial()
