@@ -13,9 +13,14 @@ to reach `--entries` entries (default 30,000) with aliases, and prints:
   Cyrillic lookalikes, Cyrillic script, other romanisations, partial names): share found
   (match or possible) and the share the index agrees with a full scan on;
 * the false-positive rate on a corpus of unlisted company and person names (match, and
-  match or possible).
+  match or possible);
+* with `--workers N`, the private memory of N worker processes forked after the index was
+  loaded (as gunicorn's master does, `engine.pack.warm_screening`): Private_Clean +
+  Private_Dirty of /proc/PID/smaps_rollup when idle and after `--worker-queries` new names
+  each, against a worker that reads its own copy of the index from the cache bytes.
 
     python benchmarks/screening.py [--entries 30000] [--queries 3000] [--sample 300]
+                                   [--workers 3 --worker-queries 300]
 """
 
 from __future__ import annotations
@@ -23,10 +28,13 @@ from __future__ import annotations
 import argparse
 import gc
 import marshal
+import os
 import random
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -177,6 +185,66 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
+def private_mib() -> float:
+    """Private memory of this process (MiB): pages no other process shares."""
+    total = 0
+    with open("/proc/self/smaps_rollup", encoding="ascii") as rollup:
+        for line in rollup:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def worker_memory(blob: bytes, workers: int, queries: int, rng: random.Random,
+                  names: list[str]) -> None:
+    """As a server does: a fresh master process reads the index from the cache bytes
+    (`engine.pack.warm_screening`), freezes it out of the GC and forks `workers` workers;
+    print each one's private memory idle and after screening `queries` new names, and that
+    of a worker which reads its own copy of the index instead."""
+    batches = [[VARIANTS[rng.choice(list(VARIANTS))](rng, rng.choice(names))
+                for _ in range(queries)] for _ in range(workers + 1)]
+    with tempfile.TemporaryDirectory() as directory:
+        (Path(directory) / "index").write_bytes(blob)
+        (Path(directory) / "names").write_bytes(marshal.dumps(batches))
+        subprocess.run([sys.executable, __file__, "--master", directory], check=True)
+
+
+def master(directory: Path) -> None:
+    """The master process of `worker_memory` (run as `--master DIR`)."""
+    blob = (directory / "index").read_bytes()
+    batches: list[list[str]] = marshal.loads((directory / "names").read_bytes())
+    screener = Screener.from_state(marshal.loads(blob))
+    gc.collect()
+    gc.freeze()
+    workers, queries = len(batches) - 1, len(batches[0])
+    results: list[tuple[str, float, float]] = []
+    for number, batch in enumerate(batches):
+        own_copy = number == workers
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            os.close(read)
+            index = Screener.from_state(marshal.loads(blob)) if own_copy else screener
+            if own_copy:
+                gc.collect()
+                gc.freeze()
+            idle = private_mib()
+            for name in batch:
+                index.screen([name])
+            os.write(write, f"{idle} {private_mib()}".encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            idle, busy = map(float, pipe.read().split())
+        os.waitpid(pid, 0)
+        results.append(("own copy of the index" if own_copy else f"worker {number + 1}",
+                        idle, busy))
+    print(f"private memory per worker (MiB, smaps_rollup Private_Clean + Private_Dirty), idle "
+          f"/ after {queries} new names (its caches, and the shared pages it wrote to):")
+    for label, idle, busy in results:
+        print(f"    {label}: {idle:.1f} / {busy:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--entries", type=int, default=30_000)
@@ -184,7 +252,14 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=300, help="names checked by full scan")
     parser.add_argument("--threshold", type=float, default=88)
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--workers", type=int, default=0,
+                        help="fork this many workers and print their private memory")
+    parser.add_argument("--worker-queries", type=int, default=300)
+    parser.add_argument("--master", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.master:
+        master(Path(args.master))
+        return
     rng = random.Random(args.seed)
 
     start = time.process_time()
@@ -215,6 +290,8 @@ def main() -> None:
           f"reading {(rss_after - rss_before) / 1024:.0f} MiB")
 
     listed_names = [n for w in lists for e in w.entries for n in (e.name, *e.aliases)]
+    if args.workers:
+        worker_memory(blob, args.workers, args.worker_queries, rng, listed_names)
     queries = [rng.choice(listed_names) for _ in range(args.queries // 2)]
     queries = [VARIANTS[rng.choice(list(VARIANTS))](rng, q) for q in queries]
     unlisted = [rng.choice(UNLISTED_COMPANIES) + f" {rng.choice(UNLISTED_SUFFIXES)} {i}"

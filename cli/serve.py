@@ -54,6 +54,9 @@ def register(subparsers: Any) -> None:
                         help="API keys file (default $RISKRULES_KEYS_FILE or ./var/keys.yaml)")
     parser.add_argument("--insecure-no-auth", action="store_true",
                         help="serve without authentication (development only)")
+    parser.add_argument("--production", action="store_true",
+                        help="refuse to start on sample or stale watchlists, as "
+                             "screening.production: true in pack.yaml does")
     parser.add_argument("--watch-rules", action="store_true",
                         help="reload the pack when a file under --rules changes (per worker)")
     parser.set_defaults(func=handle)
@@ -103,6 +106,13 @@ def handle(args: argparse.Namespace) -> int:
     if not Path(args.rules).is_dir():
         print(f"riskrules serve: rule pack directory {args.rules} does not exist",
               file=sys.stderr)
+        return 2
+    from engine.pack import screening_refusals
+
+    refusals = screening_refusals(args.rules, production=args.production)
+    if refusals:
+        print("riskrules serve: the pack's watchlists are not fit to screen with: refusing to "
+              "start.\n  " + "\n  ".join(refusals), file=sys.stderr)
         return 2
     url = database_url(args.database_url)
     try:

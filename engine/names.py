@@ -123,6 +123,14 @@ def _lookalikes() -> dict[str, str]:
     return table
 
 
+def load_tables() -> None:
+    """Read the lookalike table and AnyAscii's tables of the common scripts now: a server's
+    master calls this before forking, so that its workers share them instead of each reading
+    its own copy on first use."""
+    _lookalikes()
+    anyascii("\u0391\u0430\u0627\u05d0\u4e2d\uac00\u3042\u0e01\u0905")
+
+
 def visible_text(text: str) -> str:
     """`text` as displayed: runs under a right-to-left override reversed, format characters
     (Cf) removed, compatibility forms folded, combining marks dropped (but for й, ё, ї, ў)."""

@@ -17,7 +17,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -472,7 +472,7 @@ def _blame_rejected_rules(spec: ast.PackSpec, compiled: CompiledRules, sink: Dia
                    f"or alternatives: {detail}); split it", Position(spec.files[0], 1, 1))
 
 
-INDEX_FORMAT = 2  # bump when the screening index or its state changes shape
+INDEX_FORMAT = 3  # bump when the screening index or its state changes shape
 
 
 def index_cache_dir() -> Path | None:
@@ -529,6 +529,39 @@ def warm_screening(root: str | Path) -> bool:
     _WARM.clear()
     _WARM[screener.index_key] = screener
     return True
+
+
+LIFECYCLE_REFUSALS = ("E041", "E042", "E043")  # empty, sample, stale (the last two: production)
+
+
+def screening_refusals(root: str | Path, *, production: bool = False) -> list[str]:
+    """Why the pack at `root` must not serve: an empty watchlist, and under production rules
+    (`screening.production: true` in pack.yaml, or `production=True`: `riskrules serve
+    --production`) a sample or stale one. Empty when it may serve; other problems of the pack
+    are left to its load. The index built or read here is kept for the workers to share
+    (`warm_screening`)."""
+    root = Path(root)
+    sink = DiagnosticSink()
+    pack_file = root / PACK_FILE
+    try:
+        settings = parse_pack_settings(read_file(pack_file, str(pack_file), sink),
+                                       str(pack_file), sink)
+    except Exception:  # the load reports it properly
+        return []
+    screening: ast.ScreeningSettings | None = settings.get("screening")  # type: ignore[assignment]
+    if sink.errors:
+        return []
+    if screening is None:
+        return [f"{pack_file}: production screening needs watchlists (screening.watchlists "
+                "in pack.yaml)"] if production else []
+    if production and not screening.production:
+        screening = replace(screening, production=True)
+    screener, _ = _screener(root, screening, sink, [])
+    refusals = [str(d) for d in sink.errors if d.code in LIFECYCLE_REFUSALS]
+    if screener is not None and not sink.errors:
+        _WARM.clear()
+        _WARM[screener.index_key] = screener
+    return refusals
 
 
 def _cached_screener(key: str, cache: Path | None) -> Any:

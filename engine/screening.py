@@ -35,13 +35,13 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from engine.names import READINGS, Raw, fold, primary_raw, raw_readings
+from engine.names import READINGS, Raw, fold, load_tables, primary_raw, raw_readings
 from engine.watchlists import Watchlist, WatchlistEntry, id_sort_key
 
 # Legal forms, dropped wherever they stand. Cyrillic abbreviations are dropped before
@@ -430,6 +430,31 @@ class _Hit:
         return (-self.score, BASES.index(self.basis), self.variant, self.position)
 
 
+# How the index is kept so that screening writes to none of it: a server's workers share the
+# index their master loaded (copy-on-write pages), and every Python object a query touches
+# gets its reference count written, which copies its page into the worker. Variant numbers
+# are bytes read through a memoryview (each read makes a new integer), the pieces of the
+# pigeonhole index are strings keyed by strings (a dict with string keys compares them
+# without touching them), their strings joined into one.
+_SEPARATOR = "\x00"  # never in a token: tokens are [a-z0-9]
+
+
+def _ids(values: Iterable[int]) -> bytes:
+    """Variant numbers as the index stores them (native 32-bit integers)."""
+    return array("i", values).tobytes()
+
+
+def _read_ids(data: bytes) -> memoryview:
+    """The variant numbers of `_ids` bytes, read in place."""
+    return memoryview(data).cast("i")
+
+
+@cache
+def _piece_head(length: int, piece: int) -> str:
+    """The key prefix of the `piece`-th piece of vocabulary strings of `length` letters."""
+    return f"{length}.{piece}."
+
+
 @dataclass(frozen=True)
 class _Reach:
     """What one query token reaches in the index (see `Screener._reach_uncached`)."""
@@ -441,6 +466,7 @@ class _Reach:
     lengths: array[int] = field(default_factory=lambda: array("i"))
 
 
+@cache
 def _pieces(length: int) -> tuple[tuple[int, int], ...]:
     """(start, length) of the pieces a vocabulary string of `length` is cut into: one more
     than the edits a pair with it may have, so that one piece survives any allowed edits."""
@@ -498,27 +524,28 @@ class Screener:
                 for token in set(tokens):
                     by_token.setdefault(token, []).append(variant)
                 by_joined.setdefault("".join(tokens), []).append(variant)
-        self._owner = tuple(owner)
+        self._owner: memoryview = _read_ids(_ids(owner))
         self._names = tuple(names)
         self._tokens = tuple(variant_tokens)
-        self._by_token = {token: tuple(ids) for token, ids in by_token.items()}
-        self._by_joined = {key: tuple(ids) for key, ids in by_joined.items()}
+        self._by_token = {token: _ids(ids) for token, ids in by_token.items()}
+        self._by_joined = {key: _ids(ids) for key, ids in by_joined.items()}
         vocabulary = sorted(set(self._by_token) | set(self._by_joined))
         self._vocabulary = tuple(vocabulary)
-        pieces: dict[tuple[int, int, str], list[str]] = {}
+        pieces: dict[str, list[str]] = {}
         for text in vocabulary:
             if len(text) >= MIN_FUZZY_TOKEN:
                 for i, (start, size) in enumerate(_pieces(len(text))):
                     piece = text[start:start + size]
-                    pieces.setdefault((len(text), i, piece), []).append(text)
+                    head = _piece_head(len(text), i)
+                    pieces.setdefault(head + piece, []).append(text)
                     # Two letters swapped across the piece's left edge ("sechin" written
                     # "sehcin") change two pieces at once, which one edit must not: the piece
                     # is also filed as it then reads, its first letter the one before it.
                     if start:
-                        swapped = (len(text), i, text[start - 1] + piece[1:])
-                        if swapped[2] != piece:
-                            pieces.setdefault(swapped, []).append(text)
-        self._pieces = {key: tuple(texts) for key, texts in pieces.items()}
+                        swapped = text[start - 1] + piece[1:]
+                        if swapped != piece:
+                            pieces.setdefault(head + swapped, []).append(text)
+        self._pieces = {key: _SEPARATOR.join(texts) for key, texts in pieces.items()}
         self._finish()
         self._build_partial()
 
@@ -527,14 +554,16 @@ class Screener:
               "_pieces", "_cores", "_core_index", "_acronyms")
 
     def state(self) -> tuple[Any, ...]:
-        """The index as plain data (tuples, dicts, strings, numbers) for `marshal`: no code
-        runs when it is read back, unlike a pickle."""
+        """The index as plain data (tuples, dicts, strings, bytes, numbers) for `marshal`: no
+        code runs when it is read back, unlike a pickle."""
         lists = tuple((w.name, w.description, w.source,
                        w.as_of.isoformat() if w.as_of else None, w.sample, w.license,
                        tuple((e.id, e.name, e.aliases, e.type, e.programs, e.countries,
                               e.source) for e in w.entries), w.skipped)
                       for w in self.watchlists)
-        return (self.threshold, lists, *(getattr(self, name) for name in self._STATE))
+        return (self.threshold, lists, *(
+            value.tobytes() if isinstance(value, memoryview) else value
+            for value in (getattr(self, name) for name in self._STATE)))
 
     @classmethod
     def from_state(cls, state: tuple[Any, ...]) -> Screener:
@@ -560,9 +589,13 @@ class Screener:
 
     def _finish(self) -> None:
         """What is derived from the stored parts (cheaper to recompute than to store)."""
+        stored: Any = self._owner  # bytes when read back by `from_state`
+        if isinstance(stored, bytes):
+            self._owner = _read_ids(stored)
         self._sorted = tuple(" ".join(sorted(tokens)) for tokens in self._tokens)
         self._natural = tuple(" ".join(tokens) for tokens in self._tokens)
-        self._chars = tuple(sum(map(len, tokens)) for tokens in self._tokens)
+        self._chars = array("i", (sum(map(len, tokens)) for tokens in self._tokens))
+        load_tables()  # in this process, before a server forks its workers
         self._similar = lru_cache(maxsize=SIMILAR_CACHE)(self._similar_uncached)
         self._reach = lru_cache(maxsize=REACH_CACHE)(self._reach_uncached)
 
@@ -574,7 +607,7 @@ class Screener:
                 entries_with.setdefault(token, set()).add(self._owner[variant])
         core_index: dict[str, list[int]] = {}
         acronyms: dict[str, list[int]] = {}
-        cores: dict[int, tuple[str, ...]] = {}
+        cores = [""] * len(self._tokens)
         for variant, tokens in enumerate(self._tokens):
             if self._listed[self._owner[variant]].entry.type == "individual":
                 continue
@@ -583,15 +616,15 @@ class Screener:
                 continue
             if len(core) == 1 and len(entries_with[core[0]]) > DISTINCTIVE_ENTRIES:
                 continue
-            cores[variant] = core
+            cores[variant] = " ".join(core)
             rarest = min(core, key=lambda t: (len(entries_with[t]), t))
             core_index.setdefault(rarest, []).append(variant)
             words = [t for t in tokens if t not in ACRONYM_STOPWORDS]
             if len(words) >= 3:
                 acronyms.setdefault("".join(t[0] for t in words), []).append(variant)
-        self._cores = cores
-        self._core_index = {k: tuple(v) for k, v in core_index.items()}
-        self._acronyms = {k: tuple(v) for k, v in acronyms.items() if len(k) >= MIN_ACRONYM}
+        self._cores = tuple(cores)
+        self._core_index = {k: _ids(v) for k, v in core_index.items()}
+        self._acronyms = {k: _ids(v) for k, v in acronyms.items() if len(k) >= MIN_ACRONYM}
 
     def __len__(self) -> int:
         """Number of indexed name variants."""
@@ -615,16 +648,23 @@ class Screener:
         while i < len(vocabulary) and vocabulary[i].startswith(text):
             out.add(vocabulary[i])
             i += 1
+        pieces = self._pieces
         for other in range(max(MIN_FUZZY_TOKEN, size - 2), size + 3):
             allowed = _allowed(min(size, other))
-            if abs(size - other) > allowed:
+            grown = size - other
+            if abs(grown) > allowed:
                 continue
+            # A piece moves by the insertions less the deletions before it; with `allowed`
+            # edits of which the net is `grown`, that is between these two shifts.
+            slack = (allowed - abs(grown)) // 2
+            low, high = min(0, grown) - slack, max(0, grown) + slack
             pool: set[str] = set()
             for piece, (start, length) in enumerate(_pieces(other)):
-                for shift in range(-allowed, allowed + 1):
-                    at = start + shift
-                    if at >= 0 and at + length <= size:
-                        pool.update(self._pieces.get((other, piece, text[at:at + length]), ()))
+                head = _piece_head(other, piece)
+                for at in range(max(0, start + low), min(size - length, start + high) + 1):
+                    found = pieces.get(head + text[at:at + length])
+                    if found is not None:
+                        pool.update(found.split(_SEPARATOR))
             pool.difference_update(out)
             if pool:  # verified in one C call per length
                 out.update(near for near, _, _ in process.extract(
@@ -639,7 +679,7 @@ class Screener:
         for near in self._similar(token):
             ids = self._by_token.get(near)
             if ids:
-                found.update(ids)
+                found.update(_read_ids(ids))
                 longest = max(longest, len(near))
         if len(found) <= COMMON_REACH:
             return _Reach(frozenset(found), len(token) + longest)
@@ -695,9 +735,9 @@ class Screener:
                      if 100.0 * covered >= floor * (query_chars + chars[v]))
         joined = "".join(tokens)
         for near in self._similar(joined):
-            found.update(self._by_joined.get(near, ()))
+            found.update(_read_ids(self._by_joined.get(near, b"")))
             if len(tokens) > 1:
-                found.update(self._by_token.get(near, ()))
+                found.update(_read_ids(self._by_token.get(near, b"")))
         return sorted(found)
 
     def candidates(self, name: str) -> list[int]:
@@ -758,17 +798,22 @@ class Screener:
         out: list[_Hit] = []
         seen: set[int] = set()
         for token in set(tokens):
+            # a core's word pairs only with a close token (`_close`): equal, or one edit apart
+            # in long words; of the compatible strings, only those can reach a core
+            long = len(token) >= PARTIAL_FUZZY
             for near in self._similar(token):
-                for variant in self._core_index.get(near, ()):
+                if near != token and not (long and _close(near, token)):
+                    continue
+                for variant in _read_ids(self._core_index.get(near, b"")):
                     if variant in seen:
                         continue
                     seen.add(variant)
-                    if _covers(tokens, self._cores[variant]):
+                    if _covers(tokens, self._cores[variant].split(" ")):
                         out.append(_Hit(self.partial_score, variant, position, reading, tokens,
                                         "partial"))
         distinctive = [t for t in tokens if t not in GENERIC_WORDS]
         if len(distinctive) == 1:
-            for variant in self._acronyms.get(distinctive[0], ()):
+            for variant in _read_ids(self._acronyms.get(distinctive[0], b"")):
                 out.append(_Hit(self.partial_score, variant, position, reading, tokens,
                                 "acronym"))
         return out
