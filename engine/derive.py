@@ -8,7 +8,14 @@ declares them (a derived field's type names the derivation):
   holding on in full), the EU "owned or controlled" test (over 50 %, or control), listed
   owners at any depth, and the chain of holdings that proves a finding;
 - `licence` (type `licence_status`): for every technology, whether licence records in force
-  on the assessment date cover it for every receiving party.
+  on the assessment date, of a regime that can authorise its export (an ITAR item needs an
+  ITAR licence, an EAR item an EAR licence), cover it for every receiving party.
+
+Only a match on a *blocking* watchlist blocks: the deriver is given the names of the
+watchlists that block no property (sectoral lists such as the SSI List, export-control
+end-user lists such as the Entity List), and an owner matched only on one of those counts as
+listed (`listed_owner`) but not as blocked (`blocked_percent`, `ofac_blocked`,
+`eu_owned_or_controlled`).
 
 Which objects get which derivation is planned once per contract (by walking its types); the
 walk over a proposal follows the data only.
@@ -27,6 +34,19 @@ DERIVATIONS = (SCREENING, OWNERSHIP, LICENCE)
 RECIPIENT_ROLES = ("counterparties", "end_users", "consignees")
 OFAC_THRESHOLD = 50.0  # OFAC: 50 % or more in the aggregate
 EU_THRESHOLD = 50.0  # EU: more than 50 %
+# the licence regimes that can authorise an item, by its claimed export-control status
+EXPORT_REGIMES = ("itar", "ear", "eu_dual_use", "uk")
+LICENCE_REGIMES = {"itar": ("itar",), "ear_controlled": ("ear",),
+                   "dual_use": ("ear", "eu_dual_use", "uk")}
+
+
+def blocking_match(non_blocking: frozenset[str] = frozenset()) -> Callable[[Any], bool]:
+    """Whether a screening fact is a match on a blocking watchlist (one not named in
+    `non_blocking`)."""
+    def blocks(screening: Any) -> bool:
+        return isinstance(screening, dict) and screening.get("matched") is True and \
+            screening.get("list") not in non_blocking
+    return blocks
 
 
 class _Plan:
@@ -87,8 +107,10 @@ def _pct(value: float) -> int | float:
     return int(rounded) if rounded.is_integer() else rounded
 
 
-def ownership(node: dict[str, Any], path: str, owners_field: str = "owners") -> dict[str, Any]:
-    """The ownership facts of `node`, from its owners' (already computed) facts."""
+def ownership(node: dict[str, Any], path: str, owners_field: str = "owners",
+              blocks: Callable[[Any], bool] = blocking_match()) -> dict[str, Any]:
+    """The ownership facts of `node`, from its owners' (already computed) facts; `blocks`
+    tells a blocking watchlist match from a sectoral or export-control one."""
     blocked = eu = 0.0
     controlled = listed = unknown = False
     best = 0.0
@@ -102,7 +124,8 @@ def ownership(node: dict[str, Any], path: str, owners_field: str = "owners") -> 
         where = f"{path}.{owners_field}[{i}]" if path else f"{owners_field}[{i}]"
         facts = owner.get("ownership") or {}
         screening = owner.get("screening") or {}
-        own_listed = screening.get("matched") is True
+        own_matched = screening.get("matched") is True
+        own_listed = blocks(screening)
         score = _number(screening.get("score")) or 0.0
         best = max(best, score, _number(facts.get("max_owner_score")) or 0.0)
         share = _number(owner.get("percent"))
@@ -118,6 +141,8 @@ def ownership(node: dict[str, Any], path: str, owners_field: str = "owners") -> 
             chain.append(f"{label}: {why}")
             if not own_listed:
                 chain.extend(facts.get("chain") or ())
+        elif own_matched:
+            chain.append(f"{label}: on {screening.get('list')} (restricted, not blocked)")
         if own_listed or facts.get("eu_owned_or_controlled") is True:
             eu += share
             if owner.get("controls") is True:
@@ -127,7 +152,7 @@ def ownership(node: dict[str, Any], path: str, owners_field: str = "owners") -> 
                     chain.extend(facts.get("chain") or ())
                 else:
                     chain.append(f"{where} controls")
-        listed = listed or own_listed or facts.get("listed_owner") is True
+        listed = listed or own_matched or facts.get("listed_owner") is True
         unknown = unknown or facts.get("percent_unknown") is True
         country = owner.get("country")
         if isinstance(country, str):
@@ -135,7 +160,7 @@ def ownership(node: dict[str, Any], path: str, owners_field: str = "owners") -> 
         for c in facts.get("owner_countries") or ():
             countries[c] = None
         depth = max(depth, 1 + int(facts.get("depth") or 0))
-    self_listed = (node.get("screening") or {}).get("matched") is True
+    self_listed = blocks(node.get("screening"))
     blocked = min(blocked, 100.0)
     ofac = self_listed or blocked >= OFAC_THRESHOLD
     eu_found = self_listed or eu > EU_THRESHOLD or controlled
@@ -170,11 +195,13 @@ def licence_status(item: dict[str, Any], data: dict[str, Any], day: str) -> dict
             if isinstance(party, dict) and isinstance(party.get("name"), str):
                 recipients.setdefault(_key(party["name"]), party["name"])
     name = _key(item.get("name"))
+    regimes_ok = LICENCE_REGIMES.get(str(item.get("export_control")), EXPORT_REGIMES)
     covered: set[str] = set()
     numbers: list[str] = []
     regimes: list[str] = []
     for licence in data.get("licences") or ():
-        if not isinstance(licence, dict) or not _in_force(licence, day):
+        if not isinstance(licence, dict) or not _in_force(licence, day) or \
+                licence.get("regime") not in regimes_ok:
             continue
         if name not in {_key(i) for i in licence.get("items") or ()}:
             continue
@@ -193,8 +220,9 @@ def licence_status(item: dict[str, Any], data: dict[str, Any], day: str) -> dict
 class Deriver:
     """`derive(data, day, screen)` writes every derived fact into `data` (an enriched copy)."""
 
-    def __init__(self, contract: FieldSpec) -> None:
+    def __init__(self, contract: FieldSpec, non_blocking: frozenset[str] = frozenset()) -> None:
         self._plan = _plan(contract, {})
+        self._blocks = blocking_match(non_blocking)
 
     @property
     def active(self) -> bool:
@@ -212,6 +240,6 @@ class Deriver:
         for path, node, plan in reversed(nodes):
             for name, kind in plan.derived.items():
                 if kind == OWNERSHIP:
-                    node[name] = ownership(node, path)
+                    node[name] = ownership(node, path, blocks=self._blocks)
                 elif kind == LICENCE:
                     node[name] = licence_status(node, data, today)

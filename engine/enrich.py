@@ -110,9 +110,10 @@ class Enricher:
     (bounded): the same counterparties come back again and again, and a result depends only
     on the names and the pack's watchlists."""
 
-    def __init__(self, contract: FieldSpec, screener: Any = None) -> None:
+    def __init__(self, contract: FieldSpec, screener: Any = None,
+                 non_blocking: frozenset[str] = frozenset()) -> None:
         self._plan = _Plan.of(contract)
-        self._derive = Deriver(contract)
+        self._derive = Deriver(contract, non_blocking)
         self._screener = screener
         self._cache: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()

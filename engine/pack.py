@@ -49,6 +49,8 @@ from engine.screening import POSSIBLE_AT
 from engine.validation import Validator
 
 PACK_FILE = "pack.yaml"
+# the pack lists naming the watchlists whose entries are restricted, not blocked
+NON_BLOCKING_LISTS = ("sectoral_watchlists", "export_control_watchlists")
 
 
 @dataclass(frozen=True)
@@ -225,13 +227,21 @@ class Pack:
         self._fired_order = {n: (order[rid], rid) for n, rid in self.compiled.names.items()}
         self._evidence = {rid: compile_evidence(c) for rid, c in self.conditions.items()}
         self._missing = MissingInformation(self.spec.rules, self.contract.root)
-        self._enrich = Enricher(self.contract.root, self.screener)
+        self._enrich = Enricher(self.contract.root, self.screener, self._non_blocking())
         self._validate = Validator(self.contract.root)
         self._score = Scorer(self.spec.factors, self.spec.bands, self.spec.knockout_decision,
                              self.spec.rules)
         self._decide = Decider(self.spec.rules, self.spec.knockout_decision,
                                self.spec.incomplete_decision)
         self._band_decisions = {b.name: b.decision for b in self.spec.bands}
+
+    def _non_blocking(self) -> frozenset[str]:
+        """The watchlists that block no property: those the pack names in its lists
+        `sectoral_watchlists` and `export_control_watchlists` (rules/README.md). An owner
+        matched only on one of them does not count towards the 50 Percent Rule."""
+        return frozenset(str(e) for name in NON_BLOCKING_LISTS
+                         if (ref := self.spec.lists.get(name)) is not None
+                         for e in ref.values)
 
     # -- description ------------------------------------------------------------------------
     @property

@@ -244,3 +244,52 @@ def test_a_rule_on_derived_ownership_shows_the_chain_in_its_evidence(tmp_path: P
         assert sanctioned in evidence[1]["value"][1]
     finally:
         pack.close()
+
+
+def _screen_on_lists(party: dict[str, Any], path: str = "") -> dict[str, Any]:
+    """S is on the blocking list, R on a sectoral list, E on an export-control list."""
+    lists = {"S": "sdn", "R": "ssi", "E": "entity_list"}
+    name = party.get("name")
+    return {"matched": name in lists, "score": 100 if name in lists else 10,
+            "list": lists.get(name, "")}
+
+
+@pytest.mark.parametrize(("owners", "percent", "ofac", "eu", "listed"), [
+    ([o("R", 60), o("X", 40)], 0, False, False, True),        # sectoral majority: no block
+    ([o("E", 100)], 0, False, False, True),                    # Entity List owner: no block
+    ([o("R", 30, controls=True), o("X", 70)], 0, False, False, True),
+    ([o("S", 30), o("R", 30), o("X", 40)], 30, False, False, True),
+    ([o("X", 60, o("S", 50)), o("R", 40)], 60, True, False, True),
+])
+def test_only_blocking_watchlists_block_by_ownership(owners: list[dict[str, Any]],
+                                                     percent: float, ofac: bool, eu: bool,
+                                                     listed: bool) -> None:
+    proposal = {
+        "title": "t", "initiator": {"name": "Us", "country": "US", "type": "private_company"},
+        "counterparties": [{"name": "P", "country": "AE", "type": "private_company",
+                            "owners": owners}],
+        "deal": {"type": "other"}, "sectors": ["other"]}
+    validate(proposal)
+    Deriver(BUNDLED.root, frozenset({"ssi", "entity_list"}))(proposal, DAY, _screen_on_lists)
+    facts = proposal["counterparties"][0]["ownership"]
+    assert (facts["blocked_percent"], facts["ofac_blocked"], facts["eu_owned_or_controlled"],
+            facts["listed_owner"]) == (percent, ofac, eu, listed), facts
+
+
+def test_a_licence_of_the_wrong_regime_covers_nothing() -> None:
+    proposal = {"title": "t", "initiator": {"name": "Us", "country": "US",
+                                            "type": "private_company"},
+                "counterparties": [{"name": "Geo Co", "country": "IN",
+                                    "type": "private_company"}],
+                "deal": {"type": "supply_agreement"}, "sectors": ["space"],
+                "technologies": [{"name": "payload", "category": "satellites",
+                                  "export_control": "itar"},
+                                 {"name": "bus", "category": "satellites",
+                                  "export_control": "ear_controlled"}],
+                "licences": [{"regime": "ear", "number": "D1", "items": ["payload", "bus"],
+                              "parties": ["Geo Co"]}]}
+    validate(proposal)
+    Deriver(BUNDLED.root)(proposal, DAY, None)
+    payload, bus = proposal["technologies"]
+    assert payload["licence"]["valid"] is False  # an ITAR item needs an ITAR licence
+    assert bus["licence"]["valid"] is True
