@@ -49,6 +49,9 @@ def blocking_match(non_blocking: frozenset[str] = frozenset()) -> Callable[[Any]
     return blocks
 
 
+ANY_MATCH = blocking_match()
+
+
 class _Plan:
     """For one object type: which derived fields it carries, and where to descend."""
 
@@ -108,9 +111,11 @@ def _pct(value: float) -> int | float:
 
 
 def ownership(node: dict[str, Any], path: str, owners_field: str = "owners",
-              blocks: Callable[[Any], bool] = blocking_match()) -> dict[str, Any]:
+              blocks: Callable[[Any], bool] | None = None) -> dict[str, Any]:
     """The ownership facts of `node`, from its owners' (already computed) facts; `blocks`
-    tells a blocking watchlist match from a sectoral or export-control one."""
+    tells a blocking watchlist match from a sectoral or export-control one (default: every
+    match blocks)."""
+    blocks = blocks or ANY_MATCH
     blocked = eu = 0.0
     controlled = listed = unknown = False
     best = 0.0
