@@ -19,12 +19,12 @@ from typing import Any, cast
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from engine import ast, contract
+from engine import contract, syntax
 from engine.contract import FieldSpec, Kind
 from engine.errors import FieldError
 
 BANDS = ("low", "medium", "high", "critical")
-DECISIONS = ast.DECISIONS
+DECISIONS = syntax.DECISIONS
 RULE_KINDS = ("risk", "mitigation", "knockout")
 ROOT_PATH = "$"
 
@@ -447,7 +447,7 @@ class RuleHitSchema(_Closed):
     source = fields.String(required=True, allow_none=True)
     legal_basis = fields.List(fields.Nested(LegalBasisSchema))
     evidence = fields.List(fields.Nested(EvidenceSchema), required=True)
-    at_least = fields.String(validate=validate.OneOf(ast.FLOOR_DECISIONS), metadata={
+    at_least = fields.String(validate=validate.OneOf(syntax.FLOOR_DECISIONS), metadata={
         "description": "only on a floor: the decision is at least this when the rule fires"})
 
 
@@ -457,7 +457,7 @@ class CheckedClearSchema(_Closed):
     rule = fields.String(required=True)
     title = fields.String(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(RULE_KINDS))
-    at_least = fields.String(validate=validate.OneOf(ast.FLOOR_DECISIONS),
+    at_least = fields.String(validate=validate.OneOf(syntax.FLOOR_DECISIONS),
                              metadata={"description": "only on a floor"})
 
 

@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.engine import DAY, synthetic_proposals  # noqa: E402
-from engine import Pack, ast, load_pack  # noqa: E402
+from engine import Pack, load_pack, syntax  # noqa: E402
 from engine.contract import FieldSpec, Kind  # noqa: E402
 from engine.contractfile import load_contract  # noqa: E402
 from engine.reference import fired_rules  # noqa: E402
@@ -133,7 +133,7 @@ def _or(parts: list[str]) -> str:
 _ZEN_RESERVED = frozenset({"and", "or", "not", "in", "true", "false", "null"})
 
 
-def zen_expression(cond: ast.Condition, scope: str | None = None) -> str:
+def zen_expression(cond: syntax.Condition, scope: str | None = None) -> str:
     """The condition as a ZEN expression. `scope` is None at the top (paths from the proposal)
     and "#" inside `some`/`all` (paths from the current item).
 
@@ -142,12 +142,12 @@ def zen_expression(cond: ast.Condition, scope: str | None = None) -> str:
     rule-engine translation, it relies on what the proposal contract guarantees (lists where
     lists are declared, numbers where numbers are): on a contract-invalid proposal ZEN may
     raise (a loud failure, never a silent difference)."""
-    if isinstance(cond, ast.All | ast.Any):
-        joiner = " and " if isinstance(cond, ast.All) else " or "
+    if isinstance(cond, syntax.All | syntax.Any):
+        joiner = " and " if isinstance(cond, syntax.All) else " or "
         return "(" + joiner.join(zen_expression(c, scope) for c in cond.items) + ")"
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         return f"not ({zen_expression(cond.item, scope)})"
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         function = "some" if cond.kind == "some" else "all"
         items = _zen_path(cond.path, scope)
         return f"{function}({items} ?? [], {zen_expression(cond.condition, '#')})"
@@ -163,7 +163,7 @@ def _zen_path(path: tuple[str, ...], scope: str | None) -> str:
     return ".".join([scope, *names])
 
 
-def _zen_leaf(leaf: ast.Leaf, x: str) -> str:
+def _zen_leaf(leaf: syntax.Leaf, x: str) -> str:
     op = leaf.op
     if op == "exists":
         return f"{x} != null"
@@ -241,19 +241,19 @@ _RE_RESERVED = frozenset({"and", "or", "not", "in", "for", "if", "true", "false"
                           "inf", "nan", "else"})
 
 
-def rule_engine_expression(cond: ast.Condition, scope: str | None = None, depth: int = 0) -> str:
+def rule_engine_expression(cond: syntax.Condition, scope: str | None = None, depth: int = 0) -> str:
     """The condition in rule-engine's language. Inside a quantifier the item is the
     comprehension variable i<depth>.
 
     rule-engine raises on `<` between a string and a number and cannot test a value's type,
     so numeric tests assume what the proposal contract guarantees (numbers where numbers are
     declared, lists where lists are); a contract-invalid proposal makes it raise, never lie."""
-    if isinstance(cond, ast.All | ast.Any):
-        joiner = " and " if isinstance(cond, ast.All) else " or "
+    if isinstance(cond, syntax.All | syntax.Any):
+        joiner = " and " if isinstance(cond, syntax.All) else " or "
         return "(" + joiner.join(rule_engine_expression(c, scope, depth) for c in cond.items) + ")"
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         return f"not ({rule_engine_expression(cond.item, scope, depth)})"
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         x = _re_path(cond.path, scope)
         var = f"i{depth + 1}"
         inner = rule_engine_expression(cond.condition, var, depth + 1)
@@ -278,7 +278,7 @@ def _re_path(path: tuple[str, ...], scope: str | None) -> str:
     return head + "".join(f"&[{_string(name)}]" for name in rest)
 
 
-def _re_leaf(leaf: ast.Leaf, x: str) -> str:
+def _re_leaf(leaf: syntax.Leaf, x: str) -> str:
     op = leaf.op
     if op == "exists":
         return f"{x} != null"
@@ -395,9 +395,9 @@ def _member(values: Sequence[object]) -> Predicate:
     return lambda x: any(t(x) for t in tests)
 
 
-def python_predicate(cond: ast.Condition) -> Predicate:
+def python_predicate(cond: syntax.Condition) -> Predicate:
     """The condition as a tree of closures, built once per pack."""
-    if isinstance(cond, ast.All):
+    if isinstance(cond, syntax.All):
         parts = [python_predicate(c) for c in cond.items]
 
         def every_part(d: Any) -> bool:
@@ -407,7 +407,7 @@ def python_predicate(cond: ast.Condition) -> Predicate:
             return True
 
         return every_part
-    if isinstance(cond, ast.Any):
+    if isinstance(cond, syntax.Any):
         options = [python_predicate(c) for c in cond.items]
 
         def some_option(d: Any) -> bool:
@@ -417,10 +417,10 @@ def python_predicate(cond: ast.Condition) -> Predicate:
             return False
 
         return some_option
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         inner = python_predicate(cond.item)
         return lambda d: not inner(d)
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         get, test = _getter(cond.path), python_predicate(cond.condition)
 
         def items(d: Any) -> list[Any]:
@@ -433,7 +433,7 @@ def python_predicate(cond: ast.Condition) -> Predicate:
     return _python_leaf(cond, _getter(cond.path))
 
 
-def _python_leaf(leaf: ast.Leaf, get: Getter) -> Predicate:
+def _python_leaf(leaf: syntax.Leaf, get: Getter) -> Predicate:
     op = leaf.op
     if op == "exists":
         return lambda d: get(d) is not None
@@ -485,14 +485,14 @@ class PythonPeer:
 Peer = ZenPeer | RuleEnginePeer | PythonPeer
 
 
-def conditions(pack: Pack, form: str) -> list[tuple[str, ast.Condition]]:
+def conditions(pack: Pack, form: str) -> list[tuple[str, syntax.Condition]]:
     """(rule id, condition) of every rule active on DAY, in declared order."""
     return [(r.id, r.when if form == "original" else pack.conditions[r.id])
             for r in pack.rules if r.active_on(DAY)]
 
 
 def translate(pack: Pack, form: str,
-              to_text: Callable[[ast.Condition], str]) -> list[Translated]:
+              to_text: Callable[[syntax.Condition], str]) -> list[Translated]:
     out: list[Translated] = []
     for rule_id, cond in conditions(pack, form):
         try:

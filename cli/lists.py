@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from cli.common import print_help_of
-from engine.ast import ScreeningSettings
 from engine.errors import DiagnosticSink, ListImportError
 from engine.language import parse_pack_settings, read_file
 from engine.listformats import (
@@ -33,6 +32,7 @@ from engine.listformats import (
     load_us_csl,
 )
 from engine.pack import PACK_FILE, WatchlistInfo
+from engine.syntax import ScreeningSettings
 from engine.watchlists import LIST_NAME, Watchlist, load_watchlist, write_watchlist
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

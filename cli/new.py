@@ -20,8 +20,8 @@ from typing import Any
 
 from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, load_or_report
 from engine import Pack, PackError, language, load_pack
-from engine.ast import RuleKind
 from engine.hints import suggest
+from engine.syntax import RuleKind
 from engine.tester import Status, load_cases, run_cases
 
 POINTS = {"risk": "10", "knockout": "100", "mitigation": "-10"}

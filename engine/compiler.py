@@ -23,7 +23,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import ast
+from engine import syntax
 from engine.errors import DiagnosticSink
 from engine.normalize import NotExpressible
 
@@ -79,7 +79,7 @@ class _Compiler:
     def __init__(self, out: CompiledRules) -> None:
         self.out = out
 
-    def rule(self, rule: ast.Rule, condition: ast.Condition, sequence: int) -> Expr:
+    def rule(self, rule: syntax.Rule, condition: syntax.Condition, sequence: int) -> Expr:
         tests: list[Expr] = []
         for flag, size in GROUP_FLAGS:
             name = f"{flag}{sequence // size}"
@@ -96,7 +96,7 @@ class _Compiler:
             tests.append({"$or": [_all_of(a) for a in alternatives]})
         return {"$and": tests}
 
-    def dnf(self, cond: ast.Condition, prefix: str, scope: Scope) -> list[list[Expr]]:
+    def dnf(self, cond: syntax.Condition, prefix: str, scope: Scope) -> list[list[Expr]]:
         """The condition as alternatives (an OR of ANDs) that durable_rules evaluates right.
 
         Measured on durable_rules 2.0.28 (and covered by the differential test): at the top
@@ -111,11 +111,11 @@ class _Compiler:
         `prefix` is where the scope lives in the fact (`p` or `$i`); `scope` is the chain of
         list paths leading to it (where `every` counts are placed).
         """
-        if isinstance(cond, ast.Leaf):
+        if isinstance(cond, syntax.Leaf):
             return [[self.leaf(cond, prefix, scope)]]
-        if isinstance(cond, ast.Quantifier):
+        if isinstance(cond, syntax.Quantifier):
             return self.quantifier(cond, prefix, scope)
-        if isinstance(cond, ast.All):
+        if isinstance(cond, syntax.All):
             result: list[list[Expr]] = [[]]
             for child in cond.items:
                 result = [a + b for a in result for b in self.dnf(child, prefix, scope)]
@@ -123,7 +123,7 @@ class _Compiler:
                     raise NotExpressible(cond, f"this condition expands to more than "
                                          f"{MAX_ALTERNATIVES} alternatives; split the rule")
             return result
-        if isinstance(cond, ast.Any):
+        if isinstance(cond, syntax.Any):
             alternatives = [a for child in cond.items for a in self.dnf(child, prefix, scope)]
             if not scope:
                 return [[_any_of([_all_of(a) for a in alternatives])]]
@@ -144,7 +144,7 @@ class _Compiler:
             self.out.top_fields.add(path[0])
         return ".".join((prefix, *path)) if path else prefix
 
-    def quantifier(self, q: ast.Quantifier, prefix: str, scope: Scope) -> list[list[Expr]]:
+    def quantifier(self, q: syntax.Quantifier, prefix: str, scope: Scope) -> list[list[Expr]]:
         where = self._at(q.path, prefix, scope)
         inner = self.dnf(q.condition, "$i", (*scope, q.path))
         if q.kind == "some":
@@ -158,7 +158,7 @@ class _Compiler:
         self.out.derived.add(Derived(scope, q.path, "count", key))
         return [[{f"{prefix}.{key}": 0}], [{"$iall": {where: _all_of(inner[0])}}]]
 
-    def _pattern_flag(self, leaf: ast.Leaf, prefix: str, scope: Scope) -> str:
+    def _pattern_flag(self, leaf: syntax.Leaf, prefix: str, scope: Scope) -> str:
         """`matches` is decided by Python's `re` in the fact builder and tested here as a flag:
         durable_rules' own `$mt` automaton gives wrong answers on ordinary patterns (e.g.
         `.*[Ll]aunch.*` does not match "launch deal"; measured), so it is never used."""
@@ -168,7 +168,7 @@ class _Compiler:
         self.out.derived.add(Derived(scope, leaf.path, "pattern", key, pattern))
         return f"{prefix}.{key}"
 
-    def leaf(self, leaf: ast.Leaf, prefix: str, scope: Scope) -> Expr:
+    def leaf(self, leaf: syntax.Leaf, prefix: str, scope: Scope) -> Expr:
         where = self._at(leaf.path, prefix, scope)
         op = leaf.op
         if op == "eq":
@@ -233,7 +233,7 @@ def _flat(op: str, tests: list[Expr]) -> Expr:
     return out[0] if len(out) == 1 else {op: out}
 
 
-def compile_rules(rules: tuple[ast.Rule, ...], conditions: dict[str, ast.Condition],
+def compile_rules(rules: tuple[syntax.Rule, ...], conditions: dict[str, syntax.Condition],
                   sink: DiagnosticSink | None = None) -> CompiledRules:
     """Compile every enabled rule; `conditions` are the normalised conditions by rule id.
 

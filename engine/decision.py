@@ -3,7 +3,7 @@ every knockout, raised to the pack's `incomplete_decision` when an absent field 
 knockout or a floor fire (a provisional decision); and the knockouts and floors that were
 checked and found clear.
 
-The vocabulary and its order are `engine.ast.DECISIONS`; the interpretive definition this
+The vocabulary and its order are `engine.syntax.DECISIONS`; the interpretive definition this
 module must agree with is `engine.reference.decide`.
 """
 
@@ -13,14 +13,14 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from engine import ast
+from engine import syntax
 from engine.missing import Reading, Truth
 
 
 class Unsettled(NamedTuple):
     """A knockout or floor that did not fire but could, once the absent `paths` are known."""
 
-    rule: ast.Rule
+    rule: syntax.Rule
     decision: str
     paths: tuple[str, ...]
 
@@ -32,13 +32,13 @@ class Unsettled(NamedTuple):
 class Outcome(NamedTuple):
     decision: str
     band_decision: str
-    floors: tuple[ast.Rule, ...]
+    floors: tuple[syntax.Rule, ...]
     provisional: bool
     unsettled: tuple[Unsettled, ...]
-    checked_clear: tuple[ast.Rule, ...]
+    checked_clear: tuple[syntax.Rule, ...]
 
 
-def clear_entry(rule: ast.Rule) -> dict[str, object]:
+def clear_entry(rule: syntax.Rule) -> dict[str, object]:
     """A checked-and-clear knockout or floor as the assessment lists it."""
     out: dict[str, object] = {"rule": rule.id, "title": rule.title, "kind": rule.kind.value}
     if rule.at_least is not None:
@@ -49,40 +49,40 @@ def clear_entry(rule: ast.Rule) -> dict[str, object]:
 class Decider:
     """`decider(fired, band_decision, readings, day)` → the Outcome, for one pack."""
 
-    def __init__(self, rules: Sequence[ast.Rule], knockout_decision: str,
+    def __init__(self, rules: Sequence[syntax.Rule], knockout_decision: str,
                  incomplete_decision: str) -> None:
         self._decisive = tuple(r for r in rules if r.decisive)
         self._knockout = knockout_decision
         self._incomplete = incomplete_decision
 
-    def forces(self, rule: ast.Rule) -> str:
+    def forces(self, rule: syntax.Rule) -> str:
         """The decision `rule` forces (knockout) or sets as a floor when it fires."""
-        if rule.kind is ast.RuleKind.KNOCKOUT:
+        if rule.kind is syntax.RuleKind.KNOCKOUT:
             return self._knockout
-        return rule.at_least or ast.DECISIONS[0]
+        return rule.at_least or syntax.DECISIONS[0]
 
-    def __call__(self, fired: Sequence[ast.Rule], band_decision: str,
-                 readings: Iterable[tuple[ast.Rule, Reading]], day: dt.date) -> Outcome:
+    def __call__(self, fired: Sequence[syntax.Rule], band_decision: str,
+                 readings: Iterable[tuple[syntax.Rule, Reading]], day: dt.date) -> Outcome:
         decision = band_decision
-        floors: list[ast.Rule] = []
+        floors: list[syntax.Rule] = []
         fired_ids: set[str] = set()
         for rule in fired:
             fired_ids.add(rule.id)
-            if rule.kind is ast.RuleKind.KNOCKOUT:
-                decision = ast.strictest(decision, self._knockout)
+            if rule.kind is syntax.RuleKind.KNOCKOUT:
+                decision = syntax.strictest(decision, self._knockout)
             elif rule.at_least is not None:
                 floors.append(rule)
-                decision = ast.strictest(decision, rule.at_least)
+                decision = syntax.strictest(decision, rule.at_least)
         unsettled: list[Unsettled] = []
         unsettled_ids: set[str] = set()
         for rule, (truth, paths) in readings:
             if truth is Truth.UNKNOWN and rule.decisive and rule.id not in fired_ids:
                 unsettled.append(Unsettled(rule, self.forces(rule), tuple(sorted(paths))))
                 unsettled_ids.add(rule.id)
-        strictness = ast.STRICTNESS
+        strictness = syntax.STRICTNESS
         provisional = any(strictness[u.decision] > strictness[decision] for u in unsettled)
         if provisional:
-            decision = ast.strictest(decision, self._incomplete)
+            decision = syntax.strictest(decision, self._incomplete)
         clear = tuple(r for r in self._decisive
                       if r.id not in fired_ids and r.id not in unsettled_ids
                       and r.active_on(day))

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from engine import ast
+from engine import syntax
 from engine.semantics import MISSING, getter, leaf_test
 
 
@@ -41,12 +41,12 @@ def join(prefix: str, tail: str) -> str:
     return f"{prefix}.{tail}" if tail else prefix
 
 
-def compile_evidence(cond: ast.Condition) -> EvidenceFn:
+def compile_evidence(cond: syntax.Condition) -> EvidenceFn:
     """A function (data, prefix) → the evidence that normalised `cond` holds on `data`, or
     None when it does not hold. Built once per rule when the pack loads."""
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         return _leaf_evidence(cond)
-    if isinstance(cond, ast.All):
+    if isinstance(cond, syntax.All):
         parts = tuple(compile_evidence(c) for c in cond.items)
 
         def every_part(data: Any, prefix: str) -> list[Evidence] | None:
@@ -59,7 +59,7 @@ def compile_evidence(cond: ast.Condition) -> EvidenceFn:
             return out
 
         return every_part
-    if isinstance(cond, ast.Any):
+    if isinstance(cond, syntax.Any):
         choices = tuple(compile_evidence(c) for c in cond.items)
 
         def any_choice(data: Any, prefix: str) -> list[Evidence] | None:
@@ -71,12 +71,12 @@ def compile_evidence(cond: ast.Condition) -> EvidenceFn:
             return out
 
         return any_choice
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         return _quantifier_evidence(cond)
     raise TypeError(f"not a normalised condition: {cond!r}")
 
 
-def _leaf_evidence(leaf: ast.Leaf) -> EvidenceFn:
+def _leaf_evidence(leaf: syntax.Leaf) -> EvidenceFn:
     get, test = getter(leaf.path), leaf_test(leaf)
     tail, text = ".".join(leaf.path), leaf.describe()
 
@@ -89,7 +89,7 @@ def _leaf_evidence(leaf: ast.Leaf) -> EvidenceFn:
     return one_leaf
 
 
-def _quantifier_evidence(q: ast.Quantifier) -> EvidenceFn:
+def _quantifier_evidence(q: syntax.Quantifier) -> EvidenceFn:
     get, per_item, tail = getter(q.path), compile_evidence(q.condition), ".".join(q.path)
     if q.kind == "some":
         def some_item(data: Any, prefix: str) -> list[Evidence] | None:

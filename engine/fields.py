@@ -11,23 +11,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from engine import ast
+from engine import syntax
 from engine.contract import Contract, FieldSpec, Kind
 
 Entry = tuple[str, str]  # (section: the object type's name, field path inside it)
 
 
-def exact_reads(cond: ast.Condition, prefix: str = "") -> set[str]:
+def exact_reads(cond: syntax.Condition, prefix: str = "") -> set[str]:
     """The field paths a condition tests (pattern form, `counterparties[].country`), without
     their ancestors; a quantifier reads its list."""
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         tail = ".".join(cond.path)
         return {f"{prefix}.{tail}" if prefix and tail else prefix or tail}
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         tail = ".".join(cond.path)
         where = f"{prefix}.{tail}" if prefix else tail
         return {where} | exact_reads(cond.condition, f"{where}[]")
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         return exact_reads(cond.item, prefix)
     out: set[str] = set()
     for item in cond.items:
@@ -56,7 +56,7 @@ def locate(contract: Contract, pattern: str) -> Entry | None:
     return section, inside.removesuffix("[]")
 
 
-def readers(contract: Contract, rules: Iterable[ast.Rule]) -> dict[Entry, list[str]]:
+def readers(contract: Contract, rules: Iterable[syntax.Rule]) -> dict[Entry, list[str]]:
     out: dict[Entry, list[str]] = {}
     for rule in rules:
         for pattern in sorted(exact_reads(rule.when)):
@@ -120,7 +120,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def reference(contract: Contract, rules: Sequence[ast.Rule], pack_name: str = "") -> str:
+def reference(contract: Contract, rules: Sequence[syntax.Rule], pack_name: str = "") -> str:
     """The field reference as Markdown."""
     read = readers(contract, rules)
     lines = [f"# Proposal fields{f' of {pack_name}' if pack_name else ''}", "",

@@ -12,13 +12,13 @@ from collections.abc import Iterable
 
 import pycountry
 
-from engine import ast
+from engine import syntax
 
 # Below this similarity (difflib ratio) a "did you mean" misleads more than it helps:
 # 'nato_members' is not 'brics_members' (0.64); 'titel' is 'title' (0.80).
 SIMILARITY_FLOOR = 0.75
 
-OPERATORS: tuple[str, ...] = (*ast.LEAF_OPERATORS, *ast.QUANTIFIERS, *ast.COMBINATORS)
+OPERATORS: tuple[str, ...] = (*syntax.LEAF_OPERATORS, *syntax.QUANTIFIERS, *syntax.COMBINATORS)
 
 # Operators analysts bring from other languages, and what this one calls them.
 OPERATOR_CONFUSIONS: dict[str, str] = {

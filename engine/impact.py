@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from engine import ast
+from engine import syntax
 from engine.errors import EngineError, PackError, ProposalError, RiskrulesError
 from engine.language import DECISIONS
 from engine.pack import Pack, load_pack
@@ -655,8 +655,8 @@ def pack_changes(base: Pack, head: Pack) -> tuple[PackChange, ...]:
     return tuple(out)
 
 
-def _screening_changes(old: ast.ScreeningSettings | None,
-                       new: ast.ScreeningSettings | None) -> list[PackChange]:
+def _screening_changes(old: syntax.ScreeningSettings | None,
+                       new: syntax.ScreeningSettings | None) -> list[PackChange]:
     out = []
     if (old.threshold if old else None) != (new.threshold if new else None):
         out.append(PackChange("screening", "screening", "threshold",
@@ -668,7 +668,7 @@ def _screening_changes(old: ast.ScreeningSettings | None,
     return out
 
 
-def _rule_changes(old_rules: Sequence[ast.Rule], new_rules: Sequence[ast.Rule]) -> list[PackChange]:
+def _rule_changes(old_rules: Sequence[syntax.Rule], new_rules: Sequence[syntax.Rule]) -> list[PackChange]:
     out = []
     old_by_id = {r.id: r for r in old_rules}
     new_ids = {r.id for r in new_rules}
@@ -681,8 +681,8 @@ def _rule_changes(old_rules: Sequence[ast.Rule], new_rules: Sequence[ast.Rule]) 
             before, after = getattr(old, name), getattr(rule, name)
             if before != after:
                 out.append(PackChange("rule", rule.id, name,
-                                      before.value if isinstance(before, ast.RuleKind) else before,
-                                      after.value if isinstance(after, ast.RuleKind) else after))
+                                      before.value if isinstance(before, syntax.RuleKind) else before,
+                                      after.value if isinstance(after, syntax.RuleKind) else after))
         if old.when != rule.when:  # positions do not take part in AST equality
             out.append(PackChange("rule", rule.id, "condition"))
     out += [PackChange("rule", r.id, "removed", r.points, None)
@@ -690,8 +690,8 @@ def _rule_changes(old_rules: Sequence[ast.Rule], new_rules: Sequence[ast.Rule]) 
     return out
 
 
-def _list_changes(old: Mapping[str, ast.RefList],
-                  new: Mapping[str, ast.RefList]) -> list[PackChange]:
+def _list_changes(old: Mapping[str, syntax.RefList],
+                  new: Mapping[str, syntax.RefList]) -> list[PackChange]:
     out = []
     for name in sorted(set(old) | set(new)):
         if name not in old:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from engine import ast, hints
+from engine import hints, syntax
 from engine.contract import (
     RESERVED_NAMES,
     FieldSpec,
@@ -31,7 +31,7 @@ from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml
 RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 BAND_NAMES = ("low", "medium", "high", "critical")
-DECISIONS = ast.DECISIONS
+DECISIONS = syntax.DECISIONS
 LIST_KINDS = ("country", "subdivision", "currency", "string")
 
 PACK_KEYS = ("name", "version", "description", "factors", "bands", "knockouts", "screening",
@@ -211,9 +211,9 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
     if screening is not None:
         out["screening"] = _screening(r, screening, root.pos)
     incomplete = r.text(root.get("incomplete_decision"), "incomplete_decision")
-    if incomplete is not None and incomplete not in ast.INCOMPLETE_DECISIONS:
+    if incomplete is not None and incomplete not in syntax.INCOMPLETE_DECISIONS:
         sink.error("E018", "incomplete_decision must be one of "
-                   f"{', '.join(ast.INCOMPLETE_DECISIONS)} (an approval is never provisional)",
+                   f"{', '.join(syntax.INCOMPLETE_DECISIONS)} (an approval is never provisional)",
                    root.values["incomplete_decision"].pos)
     elif incomplete:
         out["incomplete_decision"] = incomplete
@@ -231,8 +231,8 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
     return out
 
 
-def _factors(r: _Reader, node: YNode | None, pos: Position) -> tuple[ast.Factor, ...]:
-    factors: list[ast.Factor] = []
+def _factors(r: _Reader, node: YNode | None, pos: Position) -> tuple[syntax.Factor, ...]:
+    factors: list[syntax.Factor] = []
     seen: set[str] = set()
     items = r.seq(node, "factors")
     if node is not None and not items and isinstance(node, YSeq):
@@ -253,13 +253,13 @@ def _factors(r: _Reader, node: YNode | None, pos: Position) -> tuple[ast.Factor,
             continue
         if fid and label and weight is not None:
             seen.add(fid)
-            factors.append(ast.Factor(fid, label, weight,
+            factors.append(syntax.Factor(fid, label, weight,
                                       r.text(m.get("description"), "description") or "", m.pos))
     return tuple(factors)
 
 
-def _bands(r: _Reader, node: YNode | None, pos: Position) -> tuple[ast.Band, ...]:
-    bands: list[ast.Band] = []
+def _bands(r: _Reader, node: YNode | None, pos: Position) -> tuple[syntax.Band, ...]:
+    bands: list[syntax.Band] = []
     for item in r.seq(node, "bands"):
         m = r.mapping(item, "a band", pos)
         if m is None:
@@ -280,13 +280,13 @@ def _bands(r: _Reader, node: YNode | None, pos: Position) -> tuple[ast.Band, ...
             r.sink.error("E030", "band min must be between 0 and 100", m.values["min"].pos)
             low = None
         if name and low is not None and decision:
-            bands.append(ast.Band(name, low, decision, m.pos))
+            bands.append(syntax.Band(name, low, decision, m.pos))
     if node is not None and isinstance(node, YSeq):
         _check_band_order(r.sink, bands, node.pos)
     return tuple(bands)
 
 
-def _check_band_order(sink: DiagnosticSink, bands: list[ast.Band], pos: Position) -> None:
+def _check_band_order(sink: DiagnosticSink, bands: list[syntax.Band], pos: Position) -> None:
     if not bands:
         sink.error("E030", "a pack needs at least one band", pos)
         return
@@ -303,7 +303,7 @@ def _check_band_order(sink: DiagnosticSink, bands: list[ast.Band], pos: Position
         sink.error("E030", "bands must come in the order low, medium, high, critical", pos)
 
 
-def _screening(r: _Reader, node: YNode, pos: Position) -> ast.ScreeningSettings | None:
+def _screening(r: _Reader, node: YNode, pos: Position) -> syntax.ScreeningSettings | None:
     m = r.mapping(node, "screening", pos)
     if m is None:
         return None
@@ -333,7 +333,7 @@ def _screening(r: _Reader, node: YNode, pos: Position) -> ast.ScreeningSettings 
             production = value
     if threshold is None:
         return None
-    return ast.ScreeningSettings(threshold, tuple(f for f in files if f), m.pos, max_age,
+    return syntax.ScreeningSettings(threshold, tuple(f for f in files if f), m.pos, max_age,
                                  production)
 
 
@@ -341,7 +341,7 @@ def _screening(r: _Reader, node: YNode, pos: Position) -> ast.ScreeningSettings 
 # lists
 
 
-def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) -> ast.RefList | None:
+def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) -> syntax.RefList | None:
     r = _Reader(sink)
     if node is None:  # unreadable: already reported
         return None
@@ -360,7 +360,7 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
         sink.error("E018", f"list kind '{kind}' must be one of {', '.join(LIST_KINDS)}"
                    f"{_suggest(kind, LIST_KINDS)}", m.values["kind"].pos)
         kind = None
-    entries: list[ast.ListEntry] = []
+    entries: list[syntax.ListEntry] = []
     seen: dict[str, Position] = {}
     for item in r.seq(m.get("entries"), "entries"):
         em = r.mapping(item, "a list entry", m.pos)
@@ -393,12 +393,12 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
             since = day.isoformat() if day else None
         elif isinstance(since_node, YScalar) and since_node.value is not None:
             since = str(since_node.value)
-        entries.append(ast.ListEntry(value, r.text(em.get("note"), "entry note") or "", source,
+        entries.append(syntax.ListEntry(value, r.text(em.get("note"), "entry note") or "", source,
                                      since, em.pos))
     if m.get("entries") is not None and not entries and not sink.errors:
         sink.error("E017", "a list needs at least one entry", m.pos)
     as_of = r.date(m.get("as_of"), "as_of")
-    return ast.RefList(name, kind or "string", r.text(m.get("description"), "description") or "",
+    return syntax.RefList(name, kind or "string", r.text(m.get("description"), "description") or "",
                        as_of, r.text(m.get("source"), "list source") or "", tuple(entries), m.pos)
 
 
@@ -409,8 +409,8 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
 class RuleParser:
     """Parses rule files against the factors and lists of one pack."""
 
-    def __init__(self, sink: DiagnosticSink, factors: tuple[ast.Factor, ...],
-                 lists: dict[str, ast.RefList], contract: FieldSpec) -> None:
+    def __init__(self, sink: DiagnosticSink, factors: tuple[syntax.Factor, ...],
+                 lists: dict[str, syntax.RefList], contract: FieldSpec) -> None:
         self.r = _Reader(sink)
         self.contract = contract
         self.sink = sink
@@ -419,7 +419,7 @@ class RuleParser:
         self.seen_ids: dict[str, Position] = {}
         self.index = 0
 
-    def parse_file(self, node: YNode | None, label: str) -> list[ast.Rule]:
+    def parse_file(self, node: YNode | None, label: str) -> list[syntax.Rule]:
         if node is None:  # unreadable: already reported
             return []
         m = self.r.mapping(node, "a rule file", Position(label, 1, 1))
@@ -433,7 +433,7 @@ class RuleParser:
                 rules.append(rule)
         return rules
 
-    def parse_rule(self, node: YNode, pos: Position) -> ast.Rule | None:
+    def parse_rule(self, node: YNode, pos: Position) -> syntax.Rule | None:
         r = self.r
         m = r.mapping(node, "a rule", pos)
         if m is None:
@@ -461,18 +461,18 @@ class RuleParser:
         kind = None
         if kind_text is not None:
             try:
-                kind = ast.RuleKind(kind_text)
+                kind = syntax.RuleKind(kind_text)
             except ValueError:
                 self.sink.error("E018", f"kind '{kind_text}' must be risk, mitigation or "
-                                f"knockout{_suggest(kind_text, [k.value for k in ast.RuleKind])}",
+                                f"knockout{_suggest(kind_text, [k.value for k in syntax.RuleKind])}",
                                 m.values["kind"].pos)
         points = r.number(m.get("points"), "points")
         if points is not None and kind is not None:
             ppos = m.values["points"].pos
-            if kind is ast.RuleKind.MITIGATION and points >= 0:
+            if kind is syntax.RuleKind.MITIGATION and points >= 0:
                 self.sink.error("E020", "a mitigation's points must be negative (it lowers the "
                                 f"score): write points: -{_plain(abs(points)) or 10}", ppos)
-            elif kind is not ast.RuleKind.MITIGATION and points < 0:
+            elif kind is not syntax.RuleKind.MITIGATION and points < 0:
                 self.sink.error("E020", f"a {kind.value} rule's points must be 0 or more: a rule "
                                 "that lowers the score is kind: mitigation", ppos)
             elif abs(points) > 100:
@@ -482,10 +482,10 @@ class RuleParser:
         at_least = r.text(m.get("at_least"), "at_least")
         if at_least is not None:
             apos = m.values["at_least"].pos
-            if at_least not in ast.FLOOR_DECISIONS:
+            if at_least not in syntax.FLOOR_DECISIONS:
                 self.sink.error("E018", "at_least must be one of "
-                                f"{', '.join(ast.FLOOR_DECISIONS)}", apos)
-            elif kind is not None and kind is not ast.RuleKind.RISK:
+                                f"{', '.join(syntax.FLOOR_DECISIONS)}", apos)
+            elif kind is not None and kind is not syntax.RuleKind.RISK:
                 self.sink.error("E023", f"only a risk rule sets a floor (at_least); a {kind.value} "
                                 "rule cannot", apos)
         when_node = m.get("when")
@@ -515,11 +515,11 @@ class RuleParser:
                                                               points, when):
             return None
         assert rid and title and factor and kind and points is not None and when is not None
-        return ast.Rule(rid, title, factor, kind, points, when, rationale or "", source or "",
+        return syntax.Rule(rid, title, factor, kind, points, when, rationale or "", source or "",
                         enabled if enabled is not None else True, tags, start, end, m.pos,
                         self.index, legal_basis, at_least)
 
-    def legal_basis(self, node: YNode | None) -> tuple[ast.LegalBasis, ...]:
+    def legal_basis(self, node: YNode | None) -> tuple[syntax.LegalBasis, ...]:
         """`legal_basis`: one mapping or a non-empty list of them (instrument, provision, url,
         as_of)."""
         if node is None:
@@ -528,7 +528,7 @@ class RuleParser:
         items: list[YNode] = [node] if isinstance(node, YMap) else r.seq(node, "legal_basis")
         if isinstance(node, YSeq) and not items:
             self.sink.error("E017", "legal_basis needs at least one entry", node.pos)
-        found: list[ast.LegalBasis] = []
+        found: list[syntax.LegalBasis] = []
         for item in items:
             m = r.mapping(item, "a legal_basis entry", node.pos)
             if m is None:
@@ -543,12 +543,12 @@ class RuleParser:
                 url = None
             as_of = r.date(m.get("as_of"), "as_of")
             if instrument and provision and url and as_of:
-                found.append(ast.LegalBasis(instrument, provision, url, as_of))
+                found.append(syntax.LegalBasis(instrument, provision, url, as_of))
         return tuple(found)
 
     # -- conditions ---------------------------------------------------------------------------
 
-    def condition(self, node: YNode, scope: FieldSpec, where: str, depth: int) -> ast.Condition | None:
+    def condition(self, node: YNode, scope: FieldSpec, where: str, depth: int) -> syntax.Condition | None:
         """Parse a condition whose paths are relative to `scope` (the proposal or a list item)."""
         if depth > 32:
             self.sink.error("E004", "condition nested more than 32 levels deep", node.pos)
@@ -559,7 +559,7 @@ class RuleParser:
                             node.pos)
             return None
         keys = set(node.values)
-        combinators = keys & set(ast.COMBINATORS)
+        combinators = keys & set(syntax.COMBINATORS)
         if combinators:
             if len(keys) != 1:
                 self.sink.error("E004", f"'{sorted(combinators)[0]}' must stand alone in its "
@@ -569,7 +569,7 @@ class RuleParser:
             child = node.values[key]
             if key == "not":
                 inner = self.condition(child, scope, where, depth + 1)
-                return ast.Not(inner, node.pos) if inner is not None else None
+                return syntax.Not(inner, node.pos) if inner is not None else None
             items = self.r.seq(child, key)
             if isinstance(child, YSeq) and not items:
                 self.sink.error("E017", f"'{key}' needs at least one condition", child.pos)
@@ -578,11 +578,11 @@ class RuleParser:
             if not items or any(p is None for p in parsed):
                 return None
             conds = tuple(p for p in parsed if p is not None)
-            return ast.All(conds, node.pos) if key == "all" else ast.Any(conds, node.pos)
+            return syntax.All(conds, node.pos) if key == "all" else syntax.Any(conds, node.pos)
         return self.test(node, scope, where, depth)
 
-    def test(self, node: YMap, scope: FieldSpec, where: str, depth: int) -> ast.Condition | None:
-        ops = [k for k in node.order if k in ast.LEAF_OPERATORS or k in ast.QUANTIFIERS]
+    def test(self, node: YMap, scope: FieldSpec, where: str, depth: int) -> syntax.Condition | None:
+        ops = [k for k in node.order if k in syntax.LEAF_OPERATORS or k in syntax.QUANTIFIERS]
         for key in node.order:
             if key != "path" and key not in ops:
                 self.sink.error("E002", hints.unknown_operator(key), node.keys[key])
@@ -598,7 +598,7 @@ class RuleParser:
             return None
         op = ops[0]
         operand = node.values[op]
-        if op in ast.PRESENCE:
+        if op in syntax.PRESENCE:
             if "path" in node.values:
                 self.sink.error("E004", f"write '{op}: PATH' without a separate 'path'",
                                 node.keys["path"])
@@ -607,7 +607,7 @@ class RuleParser:
         else:
             path_node = node.values.get("path")
         if path_node is None:
-            if scope.kind in (Kind.OBJECT, Kind.LIST) or op in ast.QUANTIFIERS:
+            if scope.kind in (Kind.OBJECT, Kind.LIST) or op in syntax.QUANTIFIERS:
                 self.sink.error("E003", f"'{op}' needs a 'path'", node.pos)
                 return None
             path: tuple[str, ...] = ()
@@ -620,13 +620,13 @@ class RuleParser:
         assert spec is not None
         full = ".".join(p for p in (where, *path) if p) or "the item"
         pos = node.keys[op]
-        if op in ast.QUANTIFIERS:
+        if op in syntax.QUANTIFIERS:
             if spec.kind is not Kind.LIST or spec.item is None:
                 self.sink.error("E014", f"'{op}' needs a list field; {full} is {spec.kind.value}",
                                 pos)
                 return None
             inner = self.condition(operand, spec.item, f"{full}[]", depth + 1)
-            return ast.Quantifier(op, path, inner, node.pos) if inner is not None else None
+            return syntax.Quantifier(op, path, inner, node.pos) if inner is not None else None
         return self.leaf(op, operand, path, spec, full, pos)
 
     def path(self, node: YNode, scope: FieldSpec, where: str) -> tuple[tuple[str, ...], FieldSpec] | None:
@@ -665,11 +665,11 @@ class RuleParser:
         return segments, spec
 
     def leaf(self, op: str, operand: YNode, path: tuple[str, ...], spec: FieldSpec, full: str,
-             pos: Position) -> ast.Leaf | None:
+             pos: Position) -> syntax.Leaf | None:
         sink = self.sink
-        if op in ast.PRESENCE:
-            return ast.Leaf(op, path, pos=pos)
-        if op in ast.CONTAINMENT:
+        if op in syntax.PRESENCE:
+            return syntax.Leaf(op, path, pos=pos)
+        if op in syntax.CONTAINMENT:
             if spec.kind is not Kind.LIST or spec.item is None or spec.item.kind in (Kind.OBJECT, Kind.LIST):
                 sink.error("E014", f"'{op}' needs a list of plain values; {full} is "
                            f"{_describe(spec)}{_containment_hint(op, spec, full)}", pos)
@@ -680,9 +680,9 @@ class RuleParser:
                                "'contains_any'", operand.pos)
                     return None
                 value = self.operand_value(operand, spec.item, full)
-                return None if value is _BAD else ast.Leaf(op, path, value=value, pos=pos)
+                return None if value is _BAD else syntax.Leaf(op, path, value=value, pos=pos)
             values = self.operand_values(op, operand, spec.item, full)
-            return None if values is None else ast.Leaf(op, path, values=values, pos=pos)
+            return None if values is None else syntax.Leaf(op, path, values=values, pos=pos)
         if spec.kind in (Kind.LIST, Kind.OBJECT):
             sink.error("E014", f"'{op}' cannot test {full}, which is {_describe(spec)}"
                        f"{_whole_list_hint(op, spec, full)}", pos)
@@ -692,13 +692,13 @@ class RuleParser:
                 sink.error("E014", f"'{op}' needs a number field; {full} is {_describe(spec)}", pos)
                 return None
             value = self.operand_value(operand, spec, full)
-            return None if value is _BAD else ast.Leaf(op, path, value=value, pos=pos)
+            return None if value is _BAD else syntax.Leaf(op, path, value=value, pos=pos)
         if op in ("eq", "ne"):
             value = self.operand_value(operand, spec, full)
-            return None if value is _BAD else ast.Leaf(op, path, value=value, pos=pos)
+            return None if value is _BAD else syntax.Leaf(op, path, value=value, pos=pos)
         if op in ("in", "not_in"):
             values = self.operand_values(op, operand, spec, full)
-            return None if values is None else ast.Leaf(op, path, values=values, pos=pos)
+            return None if values is None else syntax.Leaf(op, path, values=values, pos=pos)
         if op in ("in_list", "not_in_list"):
             return self.list_leaf(op, operand, path, spec, full, pos)
         # matches
@@ -717,10 +717,10 @@ class RuleParser:
         except RegexError as exc:
             sink.error("E015", f"invalid pattern: {exc}", operand.pos)
             return None
-        return ast.Leaf(op, path, value=pattern, pos=pos)
+        return syntax.Leaf(op, path, value=pattern, pos=pos)
 
     def list_leaf(self, op: str, operand: YNode, path: tuple[str, ...], spec: FieldSpec,
-                  full: str, pos: Position) -> ast.Leaf | None:
+                  full: str, pos: Position) -> syntax.Leaf | None:
         if isinstance(operand, YSeq):
             values_op = "in" if op == "in_list" else "not_in"
             self.sink.error("E004", f"'{op}' takes the name of a reference list, not values: to "
@@ -751,7 +751,7 @@ class RuleParser:
                     self.sink.error("E018", f"list '{name}' entry '{entry.value}' is not a value "
                                     f"of {full} ({', '.join(spec.choices)})", operand.pos)
                     return None
-        return ast.Leaf(op, path, values=ref.values, list_name=name, pos=pos)
+        return syntax.Leaf(op, path, values=ref.values, list_name=name, pos=pos)
 
     def operand_values(self, op: str, node: YNode, spec: FieldSpec,
                        full: str) -> tuple[object, ...] | None:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from engine import ast
+from engine import syntax
 from engine.errors import DiagnosticSink
 from engine.semantics import same
 
 
-def lint(spec: ast.PackSpec, conditions: dict[str, ast.Condition], sink: DiagnosticSink) -> None:
-    seen: dict[tuple[str, ast.Condition], ast.Rule] = {}
+def lint(spec: syntax.PackSpec, conditions: dict[str, syntax.Condition], sink: DiagnosticSink) -> None:
+    seen: dict[tuple[str, syntax.Condition], syntax.Rule] = {}
     for rule in spec.rules:
         cond = conditions.get(rule.id)
         if cond is None:
@@ -32,42 +32,42 @@ def lint(spec: ast.PackSpec, conditions: dict[str, ast.Condition], sink: Diagnos
     _unused_lists(spec, sink)
 
 
-def _unused_lists(spec: ast.PackSpec, sink: DiagnosticSink) -> None:
+def _unused_lists(spec: syntax.PackSpec, sink: DiagnosticSink) -> None:
     used = {leaf.list_name for rule in spec.rules for leaf in leaves(rule.when) if leaf.list_name}
     for name, ref in sorted(spec.lists.items()):
         if name not in used:
             sink.warning("W030", f"list {name} is not used by any rule", ref.pos)
 
 
-def leaves(cond: ast.Condition) -> Iterator[ast.Leaf]:
-    if isinstance(cond, ast.Leaf):
+def leaves(cond: syntax.Condition) -> Iterator[syntax.Leaf]:
+    if isinstance(cond, syntax.Leaf):
         yield cond
-    elif isinstance(cond, ast.Not):
+    elif isinstance(cond, syntax.Not):
         yield from leaves(cond.item)
-    elif isinstance(cond, ast.Quantifier):
+    elif isinstance(cond, syntax.Quantifier):
         yield from leaves(cond.condition)
     else:
         for item in cond.items:
             yield from leaves(item)
 
 
-def contradiction(cond: ast.Condition) -> str | None:
+def contradiction(cond: syntax.Condition) -> str | None:
     """Why a normalised condition can never hold, when that is evident, else None."""
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         return None
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         reason = contradiction(cond.condition)
         return reason if reason and cond.kind == "some" else None
-    if isinstance(cond, ast.Any):
+    if isinstance(cond, syntax.Any):
         reasons = [contradiction(i) for i in cond.items]
         return reasons[0] if all(reasons) else None
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         return None
     for item in cond.items:
         reason = contradiction(item)
         if reason:
             return reason
-    tests = [i for i in cond.items if isinstance(i, ast.Leaf)]
+    tests = [i for i in cond.items if isinstance(i, syntax.Leaf)]
     for i, a in enumerate(tests):
         for b in tests[i + 1:]:
             if a.path == b.path:
@@ -77,7 +77,7 @@ def contradiction(cond: ast.Condition) -> str | None:
     return None
 
 
-def _allowed(leaf: ast.Leaf) -> tuple[object, ...] | None:
+def _allowed(leaf: syntax.Leaf) -> tuple[object, ...] | None:
     if leaf.op == "eq":
         return (leaf.value,)
     if leaf.op in ("in", "in_list"):
@@ -85,7 +85,7 @@ def _allowed(leaf: ast.Leaf) -> tuple[object, ...] | None:
     return None
 
 
-def _conflict(a: ast.Leaf, b: ast.Leaf) -> str | None:
+def _conflict(a: syntax.Leaf, b: syntax.Leaf) -> str | None:
     where = ".".join(a.path) or "the item"
     if a.op == "missing" and b.op != "missing":
         return f"{where} is required missing and tested with '{b.op}'"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from typing import Any, Protocol
 
-from engine import ast
+from engine import syntax
 from engine.contract import FieldSpec, Kind
 from engine.explain import join
 from engine.semantics import MISSING, compile_holds, getter, leaf_test
@@ -54,14 +54,14 @@ class _AllAbsent:
 ALL_ABSENT: Absent = _AllAbsent()
 
 
-def compile_needed(cond: ast.Condition, pattern: str = "") -> ThreeValued:
+def compile_needed(cond: syntax.Condition, pattern: str = "") -> ThreeValued:
     """A function (data, prefix, absent) → the three-valued truth of the original (not
     normalised) condition and the absent fields, as indexed paths, that decided it.
 
     `pattern` is the condition's scope in pattern form (`counterparties[]`). A composite
     part that reads none of the `absent` fields cannot meet an absent value: it is read with
     a plain two-valued test, which is much cheaper than collecting paths item by item."""
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         return _leaf(cond)
     full = _composite(cond, pattern)
     reads, holds = read_paths(cond, pattern), compile_holds(cond)
@@ -74,8 +74,8 @@ def compile_needed(cond: ast.Condition, pattern: str = "") -> ThreeValued:
     return pruned
 
 
-def _composite(cond: ast.Condition, pattern: str) -> ThreeValued:
-    if isinstance(cond, ast.Not):
+def _composite(cond: syntax.Condition, pattern: str) -> ThreeValued:
+    if isinstance(cond, syntax.Not):
         inner = compile_needed(cond.item, pattern)
 
         def negated(data: Any, prefix: str, absent: Absent) -> Reading:
@@ -83,11 +83,11 @@ def _composite(cond: ast.Condition, pattern: str) -> ThreeValued:
             return _FLIP[truth], paths
 
         return negated
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         return _quantifier(cond, pattern)
-    assert isinstance(cond, ast.All | ast.Any)
+    assert isinstance(cond, syntax.All | syntax.Any)
     parts = tuple(compile_needed(c, pattern) for c in cond.items)
-    any_of = isinstance(cond, ast.Any)
+    any_of = isinstance(cond, syntax.Any)
     if _decides_without_paths(cond):
         decisive, other = (Truth.TRUE, Truth.FALSE) if any_of else (Truth.FALSE, Truth.TRUE)
 
@@ -111,23 +111,23 @@ def _composite(cond: ast.Condition, pattern: str) -> ThreeValued:
     return combined
 
 
-def _decides_without_paths(cond: ast.Condition) -> bool:
+def _decides_without_paths(cond: syntax.Condition) -> bool:
     """True when every TRUE or FALSE reading of `cond` comes with no absent field, so the
     first decisive part decides and the others need not be read.
 
     Only `exists` and `missing` are decided on an absent field (every other test is UNKNOWN
     there, and so is a quantifier over an absent list); `not` and the combinations keep a
     decided part's fields, and without such a test there are none (by induction)."""
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         return cond.op not in ("exists", "missing")
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         return _decides_without_paths(cond.item)
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         return _decides_without_paths(cond.condition)
     return all(_decides_without_paths(c) for c in cond.items)
 
 
-def _leaf(leaf: ast.Leaf) -> ThreeValued:
+def _leaf(leaf: syntax.Leaf) -> ThreeValued:
     get, test, tail = getter(leaf.path), leaf_test(leaf), ".".join(leaf.path)
     # on an absent field, exists/missing are decided (by the absence); the others are not
     absent_truth = {"exists": Truth.FALSE, "missing": Truth.TRUE}.get(leaf.op, Truth.UNKNOWN)
@@ -141,7 +141,7 @@ def _leaf(leaf: ast.Leaf) -> ThreeValued:
     return one_leaf
 
 
-def _quantifier(q: ast.Quantifier, pattern: str) -> ThreeValued:
+def _quantifier(q: syntax.Quantifier, pattern: str) -> ThreeValued:
     tail = ".".join(q.path)
     get, per_item = getter(q.path), compile_needed(q.condition, f"{join(pattern, tail)}[]")
     any_of = q.kind == "some"
@@ -199,18 +199,18 @@ def _combine(readings: Sequence[Reading], *, any_of: bool) -> Reading:
     return (Truth.FALSE if any_of else Truth.TRUE), every
 
 
-def read_paths(cond: ast.Condition, prefix: str = "") -> frozenset[str]:
+def read_paths(cond: syntax.Condition, prefix: str = "") -> frozenset[str]:
     """Every field path a condition reads, with its ancestors, in pattern form
     (`counterparties[].owners[].country`): a rule that reads no absent field needs no
     three-valued reading."""
     out: set[str] = set()
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         out.add(join(prefix, ".".join(cond.path)))
-    elif isinstance(cond, ast.Quantifier):
+    elif isinstance(cond, syntax.Quantifier):
         where = join(prefix, ".".join(cond.path))
         out.add(where)
         out |= read_paths(cond.condition, f"{where}[]")
-    elif isinstance(cond, ast.Not):
+    elif isinstance(cond, syntax.Not):
         out |= read_paths(cond.item, prefix)
     else:
         for item in cond.items:
@@ -264,7 +264,7 @@ class MissingInformation:
     """`missing(data, day)`: the absent fields that decided some rule active on `day`, each
     with those rules' ids, sorted by path; compiled once for a pack's rules and contract."""
 
-    def __init__(self, rules: Sequence[ast.Rule], contract: FieldSpec) -> None:
+    def __init__(self, rules: Sequence[syntax.Rule], contract: FieldSpec) -> None:
         self._rules = tuple(rules)
         self._plan = _plan(contract)
         self._needed = tuple(compile_needed(rule.when) for rule in self._rules)
@@ -280,7 +280,7 @@ class MissingInformation:
         _walk(self._plan, data, "", out)
         return out
 
-    def readings(self, data: Any, day: dt.date) -> tuple[Absent, list[tuple[ast.Rule, Reading]]]:
+    def readings(self, data: Any, day: dt.date) -> tuple[Absent, list[tuple[syntax.Rule, Reading]]]:
         """The absent fields of `data` and, for each rule active on `day` that reads one of
         them, its three-valued reading (rules that read no absent field are two-valued: not
         listed)."""
@@ -288,7 +288,7 @@ class MissingInformation:
         candidates: set[int] = set()
         for path in absent:
             candidates |= self._readers.get(path, NO_RULES)
-        out: list[tuple[ast.Rule, Reading]] = []
+        out: list[tuple[syntax.Rule, Reading]] = []
         for index in sorted(candidates):
             rule = self._rules[index]
             if rule.active_on(day):
@@ -299,7 +299,7 @@ class MissingInformation:
         return needed_by_path(self.readings(data, day)[1])
 
 
-def needed_by_path(readings: Iterable[tuple[ast.Rule, Reading]]
+def needed_by_path(readings: Iterable[tuple[syntax.Rule, Reading]]
                    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Missing information from rule readings: each absent field that decided some rule, with
     those rules' ids (in reading order), sorted by path."""

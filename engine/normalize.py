@@ -9,7 +9,7 @@ internal `not_matches` (present and not matching) or `missing`.
 
 from __future__ import annotations
 
-from engine import ast
+from engine import syntax
 from engine.errors import DiagnosticSink
 
 _COMPLEMENT = {
@@ -21,27 +21,28 @@ _COMPLEMENT = {
 class NotExpressible(Exception):
     """A construct durable_rules cannot run; carries the offending node."""
 
-    def __init__(self, node: ast.Condition, message: str) -> None:
+    def __init__(self, node: syntax.Condition, message: str) -> None:
         super().__init__(message)
         self.node = node
 
 
-def normalize(cond: ast.Condition) -> ast.Condition:
+def normalize(cond: syntax.Condition) -> syntax.Condition:
     """Negation-free, flattened equivalent of `cond`. Raises NotExpressible."""
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         return cond
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         return _negate(cond.item)
-    if isinstance(cond, ast.Quantifier):
-        return ast.Quantifier(cond.kind, cond.path, normalize(cond.condition), cond.pos)
+    if isinstance(cond, syntax.Quantifier):
+        return syntax.Quantifier(cond.kind, cond.path, normalize(cond.condition), cond.pos)
     items = _flatten(type(cond), [normalize(i) for i in cond.items])
     if len(items) == 1:
         return items[0]
     return type(cond)(tuple(items), cond.pos)
 
 
-def _flatten(kind: type[ast.All] | type[ast.Any], items: list[ast.Condition]) -> list[ast.Condition]:
-    out: list[ast.Condition] = []
+def _flatten(kind: type[syntax.All] | type[syntax.Any],
+             items: list[syntax.Condition]) -> list[syntax.Condition]:
+    out: list[syntax.Condition] = []
     for item in items:
         for sub in (item.items if isinstance(item, kind) else (item,)):
             if sub not in out:
@@ -49,43 +50,43 @@ def _flatten(kind: type[ast.All] | type[ast.Any], items: list[ast.Condition]) ->
     return out
 
 
-def _negate(cond: ast.Condition) -> ast.Condition:
-    if isinstance(cond, ast.Not):
+def _negate(cond: syntax.Condition) -> syntax.Condition:
+    if isinstance(cond, syntax.Not):
         return normalize(cond.item)
-    if isinstance(cond, ast.All):
-        return normalize(ast.Any(tuple(ast.Not(i, i.pos) for i in cond.items), cond.pos))
-    if isinstance(cond, ast.Any):
-        return normalize(ast.All(tuple(ast.Not(i, i.pos) for i in cond.items), cond.pos))
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.All):
+        return normalize(syntax.Any(tuple(syntax.Not(i, i.pos) for i in cond.items), cond.pos))
+    if isinstance(cond, syntax.Any):
+        return normalize(syntax.All(tuple(syntax.Not(i, i.pos) for i in cond.items), cond.pos))
+    if isinstance(cond, syntax.Quantifier):
         other = "every" if cond.kind == "some" else "some"
-        return ast.Quantifier(other, cond.path, _negate(cond.condition), cond.pos)
+        return syntax.Quantifier(other, cond.path, _negate(cond.condition), cond.pos)
     return _negate_leaf(cond)
 
 
-def _negate_leaf(leaf: ast.Leaf) -> ast.Condition:
+def _negate_leaf(leaf: syntax.Leaf) -> syntax.Condition:
     if leaf.op == "exists":
-        return ast.Leaf("missing", leaf.path, pos=leaf.pos)
+        return syntax.Leaf("missing", leaf.path, pos=leaf.pos)
     if leaf.op == "missing":
-        return ast.Leaf("exists", leaf.path, pos=leaf.pos)
+        return syntax.Leaf("exists", leaf.path, pos=leaf.pos)
     if leaf.op in ("matches", "not_matches"):
         other = "not_matches" if leaf.op == "matches" else "matches"
-        return ast.Any((ast.Leaf(other, leaf.path, value=leaf.value, pos=leaf.pos),
-                        ast.Leaf("missing", leaf.path, pos=leaf.pos)), leaf.pos)
+        return syntax.Any((syntax.Leaf(other, leaf.path, value=leaf.value, pos=leaf.pos),
+                        syntax.Leaf("missing", leaf.path, pos=leaf.pos)), leaf.pos)
     if leaf.op in ("contains", "contains_any"):
         # not (list contains x) = every item differs (true for an empty or absent list)
         item_op = "ne" if leaf.op == "contains" else "not_in"
-        inner = ast.Leaf(item_op, (), value=leaf.value, values=leaf.values, pos=leaf.pos)
-        return ast.Quantifier("every", leaf.path, inner, leaf.pos)
-    complement = ast.Leaf(_COMPLEMENT[leaf.op], leaf.path, value=leaf.value, values=leaf.values,
+        inner = syntax.Leaf(item_op, (), value=leaf.value, values=leaf.values, pos=leaf.pos)
+        return syntax.Quantifier("every", leaf.path, inner, leaf.pos)
+    complement = syntax.Leaf(_COMPLEMENT[leaf.op], leaf.path, value=leaf.value, values=leaf.values,
                           list_name=leaf.list_name, pos=leaf.pos)
     if not leaf.path:
         return complement  # a list item itself is never absent
-    return ast.Any((complement, ast.Leaf("missing", leaf.path, pos=leaf.pos)), leaf.pos)
+    return syntax.Any((complement, syntax.Leaf("missing", leaf.path, pos=leaf.pos)), leaf.pos)
 
 
-def normalize_rules(rules: tuple[ast.Rule, ...], sink: DiagnosticSink) -> dict[str, ast.Condition]:
+def normalize_rules(rules: tuple[syntax.Rule, ...], sink: DiagnosticSink) -> dict[str, syntax.Condition]:
     """Normalised condition of each rule by id; inexpressible ones become E019 diagnostics."""
-    out: dict[str, ast.Condition] = {}
+    out: dict[str, syntax.Condition] = {}
     for rule in rules:
         try:
             out[rule.id] = normalize(rule.when)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from engine import ast
+from engine import syntax
 from engine.compiler import CompiledRules, compile_rules
 from engine.contract import Contract
 from engine.contractfile import CONTRACT_FILE, parse_contract
@@ -87,7 +87,7 @@ class WatchlistInfo:
 class RuleHit(NamedTuple):
     """A fired rule and the evidence that its condition held."""
 
-    rule: ast.Rule
+    rule: syntax.Rule
     evidence: tuple[Evidence, ...]
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,7 +127,7 @@ class Assessment:
 
     @property
     def floors(self) -> list[RuleHit]:
-        return [h for h in self.hits if h.rule.kind is ast.RuleKind.RISK
+        return [h for h in self.hits if h.rule.kind is syntax.RuleKind.RISK
                 and h.rule.at_least is not None]
 
     @property
@@ -148,7 +148,7 @@ class Assessment:
 
     @property
     def knockouts(self) -> list[RuleHit]:
-        return [h for h in self.hits if h.rule.kind is ast.RuleKind.KNOCKOUT]
+        return [h for h in self.hits if h.rule.kind is syntax.RuleKind.KNOCKOUT]
 
     def to_dict(self) -> dict[str, Any]:
         by_factor: dict[str, list[dict[str, Any]]] = {}
@@ -207,11 +207,11 @@ def _number(value: float) -> int | float:
 class Pack:
     """A compiled rule pack. Thread-safe: matching is serialised inside the matcher."""
 
-    spec: ast.PackSpec
+    spec: syntax.PackSpec
     digest: str
     diagnostics: tuple[Diagnostic, ...]
     compiled: CompiledRules
-    conditions: dict[str, ast.Condition]
+    conditions: dict[str, syntax.Condition]
     contract: Contract
     screener: Any = None
     watchlists: tuple[WatchlistInfo, ...] = ()
@@ -253,15 +253,15 @@ class Pack:
         return self.spec.version
 
     @property
-    def factors(self) -> tuple[ast.Factor, ...]:
+    def factors(self) -> tuple[syntax.Factor, ...]:
         return self.spec.factors
 
     @property
-    def bands(self) -> tuple[ast.Band, ...]:
+    def bands(self) -> tuple[syntax.Band, ...]:
         return self.spec.bands
 
     @property
-    def rules(self) -> tuple[ast.Rule, ...]:
+    def rules(self) -> tuple[syntax.Rule, ...]:
         return self.spec.rules
 
     @property
@@ -271,14 +271,14 @@ class Pack:
         return self.spec.four_eyes
 
     @property
-    def lists(self) -> dict[str, ast.RefList]:
+    def lists(self) -> dict[str, syntax.RefList]:
         return self.spec.lists
 
     @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity is Severity.WARNING]
 
-    def rule(self, rule_id: str) -> ast.Rule | None:
+    def rule(self, rule_id: str) -> syntax.Rule | None:
         return self._rules_by_id.get(rule_id)
 
     # -- evaluation -------------------------------------------------------------------------
@@ -322,7 +322,7 @@ class Pack:
         outcome = self._decide(fired, self._band_decisions[scores.band], readings, day)
         top = max(scores.factors, key=lambda f: f.contribution, default=None)
         top_label = top.factor.label if top and top.contribution > 0 else None
-        knockouts = [(r.id, r.title) for r in fired if r.kind is ast.RuleKind.KNOCKOUT]
+        knockouts = [(r.id, r.title) for r in fired if r.kind is syntax.RuleKind.KNOCKOUT]
         reference = proposal.get("reference")
         record = self.screening_record(parties, day) if self.screener is not None else None
         text = summary(scores.band, scores.score, top_label,
@@ -346,13 +346,13 @@ class Pack:
         )
 
     def decider(self, proposal: Mapping[str, Any],
-                day: dt.date) -> Callable[[Sequence[ast.Rule]], tuple[Scores, str]]:
+                day: dt.date) -> Callable[[Sequence[syntax.Rule]], tuple[Scores, str]]:
         """For what-if analysis (engine.whatif): a function giving the scores and the decision
         had exactly `fired` fired on `proposal` (its missing information unchanged)."""
         data = self.enrich(proposal, day)
         _, readings = self._missing.readings(data, day)
 
-        def decide(fired: Sequence[ast.Rule]) -> tuple[Scores, str]:
+        def decide(fired: Sequence[syntax.Rule]) -> tuple[Scores, str]:
             scores = self._score(fired)
             outcome = self._decide(fired, self._band_decisions[scores.band], readings, day)
             return scores, outcome.decision
@@ -412,14 +412,14 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
     files = [pack_file]
     settings = parse_pack_settings(read_file(pack_file, str(pack_file), sink), str(pack_file),
                                    sink)
-    lists: dict[str, ast.RefList] = {}
+    lists: dict[str, syntax.RefList] = {}
     for list_file in sorted((root / "lists").glob("*.yaml")):
         files.append(list_file)
         ref = parse_list(read_file(list_file, _label(root, list_file), sink), list_file.stem,
                          _label(root, list_file), sink)
         if ref is not None:
             lists[ref.name] = ref
-    factors: tuple[ast.Factor, ...] = settings["factors"]  # type: ignore[assignment]
+    factors: tuple[syntax.Factor, ...] = settings["factors"]  # type: ignore[assignment]
     contract_file = root / CONTRACT_FILE
     contract: Contract | None = None
     if contract_file.is_file():
@@ -432,16 +432,16 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
     if contract is None:
         raise PackError(sink.sorted())
     parser = RuleParser(sink, factors, lists, contract.root)
-    rules: list[ast.Rule] = []
+    rules: list[syntax.Rule] = []
     for rule_file in sorted(p for p in root.glob("*.yaml") if p.name not in (PACK_FILE, CONTRACT_FILE)):
         files.append(rule_file)
         rules.extend(parser.parse_file(read_file(rule_file, _label(root, rule_file), sink),
                                        _label(root, rule_file)))
     if not rules and not sink.errors:
         sink.error("E017", "the pack has no rules", Position(str(pack_file), 1, 1))
-    screening: ast.ScreeningSettings | None = settings["screening"]  # type: ignore[assignment]
+    screening: syntax.ScreeningSettings | None = settings["screening"]  # type: ignore[assignment]
     screener, watchlists = _screener(root, screening, sink, files)
-    spec = ast.PackSpec(
+    spec = syntax.PackSpec(
         root=str(root), name=str(settings["name"]), version=str(settings["version"]),
         description=str(settings["description"]), factors=factors,
         bands=settings["bands"],  # type: ignore[arg-type]
@@ -464,7 +464,7 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         raise PackError(sink.sorted()) from None
 
 
-def _blame_rejected_rules(spec: ast.PackSpec, compiled: CompiledRules, sink: DiagnosticSink,
+def _blame_rejected_rules(spec: syntax.PackSpec, compiled: CompiledRules, sink: DiagnosticSink,
                           detail: str) -> None:
     """durable_rules refused the whole ruleset: find the rules it refuses on their own, so that
     the author gets positions rather than an opaque engine code."""
@@ -529,7 +529,7 @@ def warm_screening(root: str | Path) -> bool:
                                        str(pack_file), sink)
     except Exception:  # the workers report it properly
         return False
-    screening: ast.ScreeningSettings | None = settings.get("screening")  # type: ignore[assignment]
+    screening: syntax.ScreeningSettings | None = settings.get("screening")  # type: ignore[assignment]
     if screening is None or sink.errors:
         return False
     files: list[Path] = []
@@ -558,7 +558,7 @@ def screening_refusals(root: str | Path, *, production: bool = False) -> list[st
                                        str(pack_file), sink)
     except Exception:  # the load reports it properly
         return []
-    screening: ast.ScreeningSettings | None = settings.get("screening")  # type: ignore[assignment]
+    screening: syntax.ScreeningSettings | None = settings.get("screening")  # type: ignore[assignment]
     if sink.errors:
         return []
     if screening is None:
@@ -604,7 +604,7 @@ def _store_screener(key: str, cache: Path | None, screener: Any) -> None:
             os.unlink(temporary)
 
 
-def _screener(root: Path, settings: ast.ScreeningSettings | None, sink: DiagnosticSink,
+def _screener(root: Path, settings: syntax.ScreeningSettings | None, sink: DiagnosticSink,
               files: list[Path]) -> tuple[Any, tuple[WatchlistInfo, ...]]:
     """The screener of the pack's watchlists, from the index cache when the lists' bytes are
     unchanged (a full-size list parses and indexes in seconds; the cache reads in a fraction
@@ -674,7 +674,7 @@ def _check_as_of_quoted(file: str, data: bytes, sink: DiagnosticSink) -> None:
                                                            found.start() + 1))
 
 
-def _check_watchlist(info: WatchlistInfo, settings: ast.ScreeningSettings, today: dt.date,
+def _check_watchlist(info: WatchlistInfo, settings: syntax.ScreeningSettings, today: dt.date,
                      sink: DiagnosticSink) -> None:
     """Empty lists are errors (screening would clear every name); sample and stale lists are
     warnings, and errors under `production: true`."""

@@ -12,20 +12,20 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from engine import ast
+from engine import syntax
 from engine.explain import EVERY_EMPTY, Evidence, join
 from engine.missing import NO_PATHS, Reading, Truth
 from engine.semantics import MISSING, leaf_holds, lookup
 
 
-def holds(cond: ast.Condition, data: Any) -> bool:
-    if isinstance(cond, ast.Leaf):
+def holds(cond: syntax.Condition, data: Any) -> bool:
+    if isinstance(cond, syntax.Leaf):
         return leaf_holds(cond, lookup(data, cond.path) if cond.path else data)
-    if isinstance(cond, ast.All):
+    if isinstance(cond, syntax.All):
         return all(holds(c, data) for c in cond.items)
-    if isinstance(cond, ast.Any):
+    if isinstance(cond, syntax.Any):
         return any(holds(c, data) for c in cond.items)
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         return not holds(cond.item, data)
     items = lookup(data, cond.path)
     items = items if isinstance(items, list) else [] if items is MISSING else [items]
@@ -34,26 +34,26 @@ def holds(cond: ast.Condition, data: Any) -> bool:
     return all(holds(cond.condition, item) for item in items)
 
 
-def fired_rules(rules: Iterable[ast.Rule], proposal: Any, day: dt.date) -> list[str]:
+def fired_rules(rules: Iterable[syntax.Rule], proposal: Any, day: dt.date) -> list[str]:
     """Ids of the rules that fire on `proposal` (already enriched with screening) on `day`."""
     return [r.id for r in rules if r.active_on(day) and holds(r.when, proposal)]
 
 
-def evidence(cond: ast.Condition, data: Any, prefix: str = "") -> list[Evidence] | None:
+def evidence(cond: syntax.Condition, data: Any, prefix: str = "") -> list[Evidence] | None:
     """The evidence that normalised `cond` holds on `data`, or None when it does not hold."""
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         value = lookup(data, cond.path) if cond.path else data
         if not leaf_holds(cond, value):
             return None
         shown = None if value is MISSING else value
         return [Evidence(join(prefix, ".".join(cond.path)), shown, cond.describe())]
-    if isinstance(cond, ast.All | ast.Any):
+    if isinstance(cond, syntax.All | syntax.Any):
         found = [evidence(item, data, prefix) for item in cond.items]
         held = [e for e in found if e is not None]
-        if len(held) < len(found) if isinstance(cond, ast.All) else not held:
+        if len(held) < len(found) if isinstance(cond, syntax.All) else not held:
             return None
         return [e for part in held for e in part]
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         where = join(prefix, ".".join(cond.path))
         items = lookup(data, cond.path)
         listed = items if isinstance(items, list) else []
@@ -68,10 +68,10 @@ def evidence(cond: ast.Condition, data: Any, prefix: str = "") -> list[Evidence]
     raise TypeError(f"not a normalised condition: {cond!r}")
 
 
-def needed_absent_paths(cond: ast.Condition, data: Any, prefix: str = "") -> Reading:
+def needed_absent_paths(cond: syntax.Condition, data: Any, prefix: str = "") -> Reading:
     """Three-valued reading of the original condition (a comparison on an absent field is
     UNKNOWN) and the absent fields that decided it: the definition of missing information."""
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         value = lookup(data, cond.path) if cond.path else data
         if value is not MISSING:
             return (Truth.TRUE if leaf_holds(cond, value) else Truth.FALSE), NO_PATHS
@@ -79,10 +79,10 @@ def needed_absent_paths(cond: ast.Condition, data: Any, prefix: str = "") -> Rea
         if cond.op in ("exists", "missing"):
             return (Truth.TRUE if cond.op == "missing" else Truth.FALSE), blamed
         return Truth.UNKNOWN, blamed
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         truth, paths = needed_absent_paths(cond.item, data, prefix)
         return {Truth.TRUE: Truth.FALSE, Truth.FALSE: Truth.TRUE}.get(truth, truth), paths
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         where = join(prefix, ".".join(cond.path))
         items = lookup(data, cond.path)
         if items is MISSING:
@@ -91,7 +91,7 @@ def needed_absent_paths(cond: ast.Condition, data: Any, prefix: str = "") -> Rea
                    for i, item in enumerate(items if isinstance(items, list) else [])]
         return _combine(results, any_of=cond.kind == "some")
     results = [needed_absent_paths(item, data, prefix) for item in cond.items]
-    return _combine(results, any_of=isinstance(cond, ast.Any))
+    return _combine(results, any_of=isinstance(cond, syntax.Any))
 
 
 def _combine(results: list[Reading], *, any_of: bool) -> Reading:
@@ -104,20 +104,20 @@ def _combine(results: list[Reading], *, any_of: bool) -> Reading:
     return other, frozenset().union(*(paths for _, paths in results))
 
 
-def decide(rules: Iterable[ast.Rule], proposal: Any, day: dt.date, band_decision: str,
+def decide(rules: Iterable[syntax.Rule], proposal: Any, day: dt.date, band_decision: str,
            knockout_decision: str, incomplete_decision: str) -> dict[str, Any]:
     """The definition of the final decision (engine.decision must agree): the strictest of the
     band's decision, every fired knockout's and every fired floor's; when a knockout or floor
     that did not fire reads UNKNOWN (an absent field could make it fire) and would be stricter,
     the decision is provisional and at least `incomplete_decision`."""
-    order = list(ast.DECISIONS)
+    order = list(syntax.DECISIONS)
 
-    def forces(rule: ast.Rule) -> str:
-        return knockout_decision if rule.kind is ast.RuleKind.KNOCKOUT else str(rule.at_least)
+    def forces(rule: syntax.Rule) -> str:
+        return knockout_decision if rule.kind is syntax.RuleKind.KNOCKOUT else str(rule.at_least)
 
     active = [r for r in rules if r.active_on(day)]
-    decisive = [r for r in active if r.kind is ast.RuleKind.KNOCKOUT or
-                (r.kind is ast.RuleKind.RISK and r.at_least is not None)]
+    decisive = [r for r in active if r.kind is syntax.RuleKind.KNOCKOUT or
+                (r.kind is syntax.RuleKind.RISK and r.at_least is not None)]
     fired = [r for r in decisive if holds(r.when, proposal)]
     base = max([band_decision, *(forces(r) for r in fired)], key=order.index)
     unsettled = [r for r in decisive if r not in fired
@@ -127,7 +127,7 @@ def decide(rules: Iterable[ast.Rule], proposal: Any, day: dt.date, band_decision
     return {
         "decision": final,
         "provisional": provisional,
-        "floors": [r.id for r in fired if r.kind is ast.RuleKind.RISK],
+        "floors": [r.id for r in fired if r.kind is syntax.RuleKind.RISK],
         "unsettled": [r.id for r in unsettled],
         "checked_clear": [r.id for r in decisive if r not in fired and r not in unsettled],
     }

@@ -2,7 +2,7 @@
 
 An analyst editing the pack in an editor with the YAML language server gets completion and
 red squiggles from `rules/schema/*.json`. Those files are generated here from the key tuples
-and enumerations of `engine.language`, `engine.ast`, `engine.watchlists`, `engine.tester` and
+and enumerations of `engine.language`, `engine.syntax`, `engine.watchlists`, `engine.tester` and
 the proposal contract (`engine.contract`), so that they cannot say something the checker does
 not: `riskrules schema --check` (run in CI) fails when the committed files drift.
 
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine import ast, contract, language, tester, watchlists
+from engine import contract, language, syntax, tester, watchlists
 from engine.contract import Contract, FieldSpec, Kind
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -201,7 +201,7 @@ class _Conditions:
 
     def __init__(self, defs: _Defs) -> None:
         self.defs = defs
-        missing = [op for op in (*ast.LEAF_OPERATORS, *ast.QUANTIFIERS, *ast.COMBINATORS)
+        missing = [op for op in (*syntax.LEAF_OPERATORS, *syntax.QUANTIFIERS, *syntax.COMBINATORS)
                    if op not in OPERATOR_HELP]
         if missing:
             raise ValueError(f"no editor help for operator(s) {', '.join(missing)}")
@@ -235,15 +235,15 @@ class _Conditions:
         properties: dict[str, Schema] = self._combinators(name)
         properties["path"] = {**path_enum, "description": "the field to test, a dotted path "
                               + ("into the proposal" if not where else "relative to the item")}
-        for op in ast.LEAF_OPERATORS:
-            if op in ast.PRESENCE:
+        for op in syntax.LEAF_OPERATORS:
+            if op in syntax.PRESENCE:
                 properties[op] = {**path_enum, "description": f"{op}: PATH — "
                                   f"{OPERATOR_HELP[op]}"}
             else:
                 properties[op] = {**_generic_operand(op), "description": OPERATOR_HELP[op]}
-        for op in ast.QUANTIFIERS:
+        for op in syntax.QUANTIFIERS:
             properties[op] = {"type": "object", "description": OPERATOR_HELP[op]}
-        alone = [*ast.COMBINATORS, *ast.PRESENCE]
+        alone = [*syntax.COMBINATORS, *syntax.PRESENCE]
         by_type: dict[str, list[str]] = {}
         for path in paths:
             kind = specs[path].kind
@@ -302,16 +302,16 @@ class _Conditions:
                 out["contains"] = {**value, "description": OPERATOR_HELP["contains"]}
                 out["contains_any"] = _values(value, OPERATOR_HELP["contains_any"])
             inner = self.condition(item, f"{where}[]")
-            for op in ast.QUANTIFIERS:
+            for op in syntax.QUANTIFIERS:
                 out[op] = {**inner, "description": OPERATOR_HELP[op]}
             return out
         if kind is Kind.OBJECT:
             return out
         value = self.defs.value(spec, where)
-        for op in ast.COMPARISONS:
+        for op in syntax.COMPARISONS:
             if op in ("eq", "ne") or kind.is_numeric:
                 out[op] = {**value, "description": OPERATOR_HELP[op]}
-        for op in ast.MEMBERSHIP:
+        for op in syntax.MEMBERSHIP:
             if op in ("in", "not_in"):
                 out[op] = _values(value, OPERATOR_HELP[op])
             elif kind.is_textual:
@@ -457,7 +457,7 @@ def pack_schema() -> Schema:
                                  "strictly increasing minimums"},
         "knockouts": knockouts,
         "screening": screening,
-        "incomplete_decision": {"enum": list(ast.INCOMPLETE_DECISIONS), "description": "the "
+        "incomplete_decision": {"enum": list(syntax.INCOMPLETE_DECISIONS), "description": "the "
                                 "least decision when an absent field could make a knockout or "
                                 "a floor fire (the assessment is then provisional); default "
                                 "review"},
@@ -483,14 +483,14 @@ def rules_schema(declared: Contract) -> Schema:
     """A rule file (a top-level `rules:` list), its paths from the pack's contract."""
     defs = _Defs(declared)
     when = _Conditions(defs).condition(declared.root, "")
-    mitigation = ast.RuleKind.MITIGATION.value
+    mitigation = syntax.RuleKind.MITIGATION.value
     rule = _closed({
         "id": {"type": "string", "pattern": language.RULE_ID.pattern,
                "description": "unique in the pack: a letter, then letters, digits, - and _"},
         "title": _text("one line saying what the rule detects"),
         "factor": {"type": "string", "pattern": language.NAME.pattern,
                    "description": "one of the factor ids of pack.yaml"},
-        "kind": {"enum": [k.value for k in ast.RuleKind], "description": "risk and knockout "
+        "kind": {"enum": [k.value for k in syntax.RuleKind], "description": "risk and knockout "
                  "rules add points (a knockout also forces the knockout decision); a "
                  "mitigation subtracts them"},
         "points": {"type": "number", "description": "risk and knockout: 0 or more; "
@@ -503,7 +503,7 @@ def rules_schema(declared: Contract) -> Schema:
         "tags": {"type": "array", "items": _text("a tag")},
         "effective_from": {**DATE, "description": "the rule does not fire before this date"},
         "effective_until": {**DATE, "description": "the rule does not fire after this date"},
-        "at_least": {"enum": list(ast.FLOOR_DECISIONS), "description": "risk rules only: a "
+        "at_least": {"enum": list(syntax.FLOOR_DECISIONS), "description": "risk rules only: a "
                      "floor; when the rule fires, the decision is at least this"},
     }, language.RULE_KEYS, language.RULE_REQUIRED)
     rule["if"] = {"required": ["kind"], "properties": {"kind": {"const": mitigation}}}

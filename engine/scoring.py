@@ -19,11 +19,11 @@ from functools import cache
 from math import lcm
 from typing import NamedTuple
 
-from engine import ast
+from engine import syntax
 
 
 class FactorScore(NamedTuple):
-    factor: ast.Factor
+    factor: syntax.Factor
     inherent: float
     score: float
     contribution: float
@@ -55,8 +55,8 @@ class Scorer:
     (factor positions, integer weights, band thresholds in cents, each rule's cents) worked
     out once: `scorer(fired)` runs on every assessment."""
 
-    def __init__(self, factors: Sequence[ast.Factor], bands: Sequence[ast.Band],
-                 knockout_decision: str, rules: Sequence[ast.Rule] = ()) -> None:
+    def __init__(self, factors: Sequence[syntax.Factor], bands: Sequence[syntax.Band],
+                 knockout_decision: str, rules: Sequence[syntax.Rule] = ()) -> None:
         self._factors = tuple(factors)
         self._position = {f.id: i for i, f in enumerate(self._factors)}
         self._weights = _integer_weights(tuple(f.weight for f in self._factors))
@@ -65,13 +65,13 @@ class Scorer:
         self._knockout_decision = knockout_decision
         self._terms = {r.id: self._term(r) for r in rules}
 
-    def _term(self, rule: ast.Rule) -> tuple[ast.Rule, int, int, bool, bool]:
+    def _term(self, rule: syntax.Rule) -> tuple[syntax.Rule, int, int, bool, bool]:
         """(rule, factor position, cents, is a mitigation, is a knockout)."""
         # Points carry at most two decimals (the language checks it): integer cents are exact.
         return (rule, self._position[rule.factor], round(rule.points * 100),
-                rule.kind is ast.RuleKind.MITIGATION, rule.kind is ast.RuleKind.KNOCKOUT)
+                rule.kind is syntax.RuleKind.MITIGATION, rule.kind is syntax.RuleKind.KNOCKOUT)
 
-    def __call__(self, fired: Sequence[ast.Rule]) -> Scores:
+    def __call__(self, fired: Sequence[syntax.Rule]) -> Scores:
         count = len(self._factors)
         risk, relief = [0] * count, [0] * count
         knocked_out = False
@@ -110,8 +110,8 @@ class Scorer:
         )
 
 
-def score(factors: Sequence[ast.Factor], bands: Sequence[ast.Band], knockout_decision: str,
-          fired: Sequence[ast.Rule]) -> Scores:
+def score(factors: Sequence[syntax.Factor], bands: Sequence[syntax.Band], knockout_decision: str,
+          fired: Sequence[syntax.Rule]) -> Scores:
     """The scores of `fired` (for one-off use: a pack keeps its Scorer)."""
     return Scorer(factors, bands, knockout_decision)(fired)
 

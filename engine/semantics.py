@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine import ast
+from engine import syntax
 from engine.regex import full_match
 
 MISSING: Any = object()
@@ -38,7 +38,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _member(value: Any, leaf: ast.Leaf) -> bool:
+def _member(value: Any, leaf: syntax.Leaf) -> bool:
     try:
         found: bool = (isinstance(value, bool), value) in leaf.members
         return found
@@ -46,7 +46,7 @@ def _member(value: Any, leaf: ast.Leaf) -> bool:
         return False
 
 
-def leaf_holds(leaf: ast.Leaf, value: Any) -> bool:
+def leaf_holds(leaf: syntax.Leaf, value: Any) -> bool:
     """Does `leaf` hold for `value` (already looked up; MISSING when absent)?"""
     op = leaf.op
     if op == "exists":
@@ -123,7 +123,7 @@ def _equal_to(target: Any) -> Test:
     return lambda value: type(value) is kind and value == target
 
 
-def _member_of(leaf: ast.Leaf) -> Test:
+def _member_of(leaf: syntax.Leaf) -> Test:
     """`_member(value, leaf)` for one leaf: plain set membership when every member is a string
     (then only a string can be a member), the type-tagged test otherwise."""
     if all(type(v) is str for v in leaf.values):
@@ -132,7 +132,7 @@ def _member_of(leaf: ast.Leaf) -> Test:
     return lambda value: _member(value, leaf)
 
 
-def leaf_test(leaf: ast.Leaf) -> Test:
+def leaf_test(leaf: syntax.Leaf) -> Test:
     """`leaf_holds(leaf, value)` as a closure over `value` for one leaf."""
     op = leaf.op
     if op == "exists":
@@ -143,7 +143,7 @@ def leaf_test(leaf: ast.Leaf) -> Test:
     return lambda value: value is not MISSING and test(value)
 
 
-def _positive_test(leaf: ast.Leaf) -> Test:
+def _positive_test(leaf: syntax.Leaf) -> Test:
     op = leaf.op
     if op == "eq":
         return _equal_to(leaf.value)
@@ -176,21 +176,21 @@ def _positive_test(leaf: ast.Leaf) -> Test:
     raise ValueError(f"unknown operator {op}")
 
 
-def compile_holds(cond: ast.Condition) -> Test:
+def compile_holds(cond: syntax.Condition) -> Test:
     """The two-valued truth of a condition (as written, or normalised) as a closure over the
     data: what the reference interpreter's `holds` means, except that a field holding
     something other than a list has no items (in a validated proposal it is always a list).
     Loops are written out: generator expressions cost more than the tests they run."""
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         get, test = getter(cond.path), leaf_test(cond)
         return lambda data: test(get(data))
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         inner = compile_holds(cond.item)
         return lambda data: not inner(data)
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         return _quantifier_holds(cond)
     parts = tuple(compile_holds(c) for c in cond.items)
-    if isinstance(cond, ast.Any):
+    if isinstance(cond, syntax.Any):
         def any_part(data: Any) -> bool:
             for part in parts:  # noqa: SIM110 (no generator: see the docstring)
                 if part(data):
@@ -208,7 +208,7 @@ def compile_holds(cond: ast.Condition) -> Test:
     return every_part
 
 
-def _quantifier_holds(q: ast.Quantifier) -> Test:
+def _quantifier_holds(q: syntax.Quantifier) -> Test:
     get, per_item = getter(q.path), compile_holds(q.condition)
     if q.kind == "some":
         def some(data: Any) -> bool:

@@ -22,7 +22,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from engine import ast
+from engine import syntax
 from engine.errors import (
     Diagnostic,
     DiagnosticSink,
@@ -332,7 +332,7 @@ class _CaseReader:
         knockouts = None
         if node.get("knockouts") is not None:
             knockouts = self.rule_ids(node.get("knockouts"), "knockouts", sink,
-                                      kind=ast.RuleKind.KNOCKOUT)
+                                      kind=syntax.RuleKind.KNOCKOUT)
         floors = None
         if node.get("floors") is not None:
             floors = self.rule_ids(node.get("floors"), "floors", sink, floor=True)
@@ -362,7 +362,7 @@ class _CaseReader:
         return value
 
     def rule_ids(self, node: YNode | None, what: str, sink: DiagnosticSink,
-                 kind: ast.RuleKind | None = None, *, floor: bool = False) -> tuple[str, ...]:
+                 kind: syntax.RuleKind | None = None, *, floor: bool = False) -> tuple[str, ...]:
         out: list[str] = []
         for item in _seq(node, what, "rule ids", sink):
             value = _text(item, f"a rule id in {what}", sink)

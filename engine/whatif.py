@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import ast
+from engine import syntax
 from engine.contract import FieldSpec, Kind, iso_countries
 from engine.explain import join
 from engine.language import DECISIONS
@@ -195,20 +195,20 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
 # candidate values
 
 
-def _leaves(cond: ast.Condition, prefix: str = "") -> Iterator[tuple[str, ast.Leaf]]:
+def _leaves(cond: syntax.Condition, prefix: str = "") -> Iterator[tuple[str, syntax.Leaf]]:
     """Every leaf of a condition with its full pattern path."""
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         yield join(prefix, ".".join(cond.path)), cond
-    elif isinstance(cond, ast.Quantifier):
+    elif isinstance(cond, syntax.Quantifier):
         yield from _leaves(cond.condition, f"{join(prefix, '.'.join(cond.path))}[]")
-    elif isinstance(cond, ast.Not):
+    elif isinstance(cond, syntax.Not):
         yield from _leaves(cond.item, prefix)
     else:
         for item in cond.items:
             yield from _leaves(item, prefix)
 
 
-def _operands(leaf: ast.Leaf) -> list[Any]:
+def _operands(leaf: syntax.Leaf) -> list[Any]:
     if leaf.values:
         return list(leaf.values)
     return [] if leaf.value is None else [leaf.value]
@@ -250,7 +250,7 @@ def _outside(spec: FieldSpec, used: set[Any]) -> Any:
     return None
 
 
-def _scalar_values(spec: FieldSpec, leaves: Sequence[ast.Leaf]) -> list[Any]:
+def _scalar_values(spec: FieldSpec, leaves: Sequence[syntax.Leaf]) -> list[Any]:
     if spec.kind is Kind.BOOLEAN:
         return [True, False]
     if spec.kind.is_numeric:
@@ -303,9 +303,9 @@ def _object_with(spec: FieldSpec, given: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def candidate_values(pattern: str, spec: FieldSpec, rules: Sequence[ast.Rule]) -> list[Any]:
+def candidate_values(pattern: str, spec: FieldSpec, rules: Sequence[syntax.Rule]) -> list[Any]:
     """Values worth trying for the absent field at `pattern`, given the rules that read it."""
-    leaves: dict[str, list[ast.Leaf]] = {}
+    leaves: dict[str, list[syntax.Leaf]] = {}
     for rule in rules:
         for where, leaf in _leaves(rule.when):
             if where == pattern or where.startswith((pattern + ".", pattern + "[]")):
@@ -381,10 +381,10 @@ def _band_index(pack: Any, band: str) -> int:
     return next(i for i, b in enumerate(pack.bands) if b.name == band)
 
 
-Decide = Callable[[Sequence[ast.Rule]], tuple[Scores, str]]
+Decide = Callable[[Sequence[syntax.Rule]], tuple[Scores, str]]
 
 
-def band_edge_moves(pack: Any, decide: Decide, fired: Sequence[ast.Rule], day: dt.date, *,
+def band_edge_moves(pack: Any, decide: Decide, fired: Sequence[syntax.Rule], day: dt.date, *,
                     margin: float = DEFAULT_MARGIN, max_changes: int = DEFAULT_MAX_CHANGES,
                     limit: int = 3) -> tuple[list[tuple[str, float]], list[EdgeMove], bool]:
     """The thresholds within `margin` of the score and, for each, up to `limit` smallest sets
@@ -405,13 +405,13 @@ def band_edge_moves(pack: Any, decide: Decide, fired: Sequence[ast.Rule], day: d
     for direction, threshold in near:
         if direction == "down":
             options = [Change(r.id, r.title, r.kind.value, r.factor, r.points, False)
-                       for r in fired if r.kind is not ast.RuleKind.MITIGATION]
+                       for r in fired if r.kind is not syntax.RuleKind.MITIGATION]
             options += [Change(r.id, r.title, r.kind.value, r.factor, r.points, True)
-                        for r in pack.rules if r.kind is ast.RuleKind.MITIGATION
+                        for r in pack.rules if r.kind is syntax.RuleKind.MITIGATION
                         and r.id not in fired_ids and r.active_on(day)]
         else:
             options = [Change(r.id, r.title, r.kind.value, r.factor, r.points, False)
-                       for r in fired if r.kind is ast.RuleKind.MITIGATION]
+                       for r in fired if r.kind is syntax.RuleKind.MITIGATION]
         found, done = _smallest_sets(pack, decide, fired, options, direction, index,
                                      max_changes)
         complete = complete and done
@@ -421,7 +421,7 @@ def band_edge_moves(pack: Any, decide: Decide, fired: Sequence[ast.Rule], day: d
     return near, moves, complete
 
 
-def _smallest_sets(pack: Any, decide: Decide, fired: Sequence[ast.Rule],
+def _smallest_sets(pack: Any, decide: Decide, fired: Sequence[syntax.Rule],
                    options: Sequence[Change], direction: str, index: int,
                    max_changes: int) -> tuple[list[tuple[tuple[Change, ...], Outcome]], bool]:
     by_id = {r.id: r for r in pack.rules}

@@ -16,7 +16,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from engine import ast
+from engine import syntax
 
 DECISIONS = ("approve", "review", "escalate", "reject")
 BANDS = ("low", "medium", "high", "critical")
@@ -82,9 +82,9 @@ def _cents(value: Any) -> Decimal:
 # conditions in words
 
 
-def condition_words(cond: ast.Condition) -> dict[str, Any]:
+def condition_words(cond: syntax.Condition) -> dict[str, Any]:
     """A condition as nested {text, children} for the templates."""
-    if isinstance(cond, ast.Leaf):
+    if isinstance(cond, syntax.Leaf):
         path = ".".join(cond.path) or "the item"
         op = OPERATORS.get(cond.op, cond.op)
         if cond.op in ("exists", "missing"):
@@ -96,13 +96,13 @@ def condition_words(cond: ast.Condition) -> dict[str, Any]:
             more = f" (+{len(cond.values) - 12} more)" if len(cond.values) > 12 else ""
             return {"text": f"{path} {op} {shown}{more}", "children": []}
         return {"text": f"{path} {op} {show(cond.value)}", "children": []}
-    if isinstance(cond, ast.All):
+    if isinstance(cond, syntax.All):
         return {"text": "all of:", "children": [condition_words(c) for c in cond.items]}
-    if isinstance(cond, ast.Any):
+    if isinstance(cond, syntax.Any):
         return {"text": "any of:", "children": [condition_words(c) for c in cond.items]}
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         return {"text": "not:", "children": [condition_words(cond.item)]}
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         path = ".".join(cond.path)
         head = (f"some item of {path} where" if cond.kind == "some"
                 else f"every item of {path} (none counts as every) where")

@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from engine import ast
+from engine import syntax
 
 COUNTRIES = ["RU", "US", "CN", "IR", "AE"]
 RAILS = ["swift", "crypto", "cips", "barter"]
@@ -55,7 +55,7 @@ TECH_SCALARS: list[tuple[tuple[str, ...], str, list[Any]]] = [
 
 
 def _leaf(scalars: list[tuple[tuple[str, ...], str, list[Any]]],
-          lists: list[tuple[tuple[str, ...], list[Any]]]) -> st.SearchStrategy[ast.Condition]:
+          lists: list[tuple[tuple[str, ...], list[Any]]]) -> st.SearchStrategy[syntax.Condition]:
     options = []
     for path, kind, domain in scalars:
         ops = ["eq", "ne", "in", "not_in", "exists", "missing"]
@@ -70,56 +70,56 @@ def _leaf(scalars: list[tuple[tuple[str, ...], str, list[Any]]],
     return st.one_of(options).flatmap(_make_leaf)
 
 
-def _make_leaf(spec: tuple[tuple[str, ...], str, list[Any], str]) -> st.SearchStrategy[ast.Condition]:
+def _make_leaf(spec: tuple[tuple[str, ...], str, list[Any], str]) -> st.SearchStrategy[syntax.Condition]:
     path, op, domain, kind = spec
     if op in ("exists", "missing"):
-        return st.just(ast.Leaf(op, path))
+        return st.just(syntax.Leaf(op, path))
     if op == "matches":
-        return st.sampled_from(PATTERNS).map(lambda p: ast.Leaf("matches", path, value=p))
+        return st.sampled_from(PATTERNS).map(lambda p: syntax.Leaf("matches", path, value=p))
     if op in ("in", "not_in", "contains_any"):
         return st.lists(st.sampled_from(domain), min_size=1, max_size=3, unique=True).map(
-            lambda vs: ast.Leaf(op, path, values=tuple(vs)))
-    return st.sampled_from(domain).map(lambda v: ast.Leaf(op, path, value=v))
+            lambda vs: syntax.Leaf(op, path, values=tuple(vs)))
+    return st.sampled_from(domain).map(lambda v: syntax.Leaf(op, path, value=v))
 
 
-def _item_self(domain: list[Any]) -> st.SearchStrategy[ast.Condition]:
+def _item_self(domain: list[Any]) -> st.SearchStrategy[syntax.Condition]:
     return st.one_of(
-        st.sampled_from(domain).map(lambda v: ast.Leaf("eq", (), value=v)),
-        st.sampled_from(domain).map(lambda v: ast.Leaf("ne", (), value=v)),
+        st.sampled_from(domain).map(lambda v: syntax.Leaf("eq", (), value=v)),
+        st.sampled_from(domain).map(lambda v: syntax.Leaf("ne", (), value=v)),
         st.lists(st.sampled_from(domain), min_size=1, max_size=2, unique=True).map(
-            lambda vs: ast.Leaf("in", (), values=tuple(vs))),
+            lambda vs: syntax.Leaf("in", (), values=tuple(vs))),
         st.lists(st.sampled_from(domain), min_size=1, max_size=2, unique=True).map(
-            lambda vs: ast.Leaf("not_in", (), values=tuple(vs))),
+            lambda vs: syntax.Leaf("not_in", (), values=tuple(vs))),
     )
 
 
-def _combine(base: st.SearchStrategy[ast.Condition], depth: int) -> st.SearchStrategy[ast.Condition]:
+def _combine(base: st.SearchStrategy[syntax.Condition], depth: int) -> st.SearchStrategy[syntax.Condition]:
     return st.recursive(base, lambda inner: st.one_of(
-        st.lists(inner, min_size=1, max_size=3).map(lambda xs: ast.All(tuple(xs))),
-        st.lists(inner, min_size=1, max_size=3).map(lambda xs: ast.Any(tuple(xs))),
-        inner.map(ast.Not),
+        st.lists(inner, min_size=1, max_size=3).map(lambda xs: syntax.All(tuple(xs))),
+        st.lists(inner, min_size=1, max_size=3).map(lambda xs: syntax.Any(tuple(xs))),
+        inner.map(syntax.Not),
     ), max_leaves=depth)
 
 
-def owner_condition() -> st.SearchStrategy[ast.Condition]:
+def owner_condition() -> st.SearchStrategy[syntax.Condition]:
     return _combine(_leaf(OWNER_SCALARS, []), 3)
 
 
-def party_condition() -> st.SearchStrategy[ast.Condition]:
+def party_condition() -> st.SearchStrategy[syntax.Condition]:
     owners = st.tuples(st.sampled_from(["some", "every"]), owner_condition()).map(
-        lambda t: ast.Quantifier(t[0], ("owners",), t[1]))
+        lambda t: syntax.Quantifier(t[0], ("owners",), t[1]))
     aliases = st.tuples(st.sampled_from(["some", "every"]), _item_self(["Acme", "Roscosmos"])).map(
-        lambda t: ast.Quantifier(t[0], ("aliases",), t[1]))
+        lambda t: syntax.Quantifier(t[0], ("aliases",), t[1]))
     return _combine(st.one_of(_leaf(PARTY_SCALARS, []), owners, aliases), 4)
 
 
-def condition() -> st.SearchStrategy[ast.Condition]:
+def condition() -> st.SearchStrategy[syntax.Condition]:
     parties = st.tuples(st.sampled_from(["some", "every"]), party_condition()).map(
-        lambda t: ast.Quantifier(t[0], ("counterparties",), t[1]))
+        lambda t: syntax.Quantifier(t[0], ("counterparties",), t[1]))
     techs = st.tuples(st.sampled_from(["some", "every"]), _combine(_leaf(TECH_SCALARS, []), 3)).map(
-        lambda t: ast.Quantifier(t[0], ("technologies",), t[1]))
+        lambda t: syntax.Quantifier(t[0], ("technologies",), t[1]))
     juris = st.tuples(st.sampled_from(["some", "every"]), _item_self(COUNTRIES)).map(
-        lambda t: ast.Quantifier(t[0], ("deal", "jurisdictions"), t[1]))
+        lambda t: syntax.Quantifier(t[0], ("deal", "jurisdictions"), t[1]))
     base = st.one_of(_leaf(TOP_SCALARS, TOP_LISTS), parties, techs, juris)
     return _combine(base, 6)
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from engine import ast, load_pack
+from engine import load_pack, syntax
 from engine.compiler import compile_rules
 from engine.errors import PackError, Position, RulesetRejected
 from engine.normalize import NotExpressible, normalize
@@ -188,13 +188,13 @@ def test_an_approving_incomplete_decision_is_refused(make_pack: Callable[..., Pa
 # ---------------------------------------------------------------------------------------------
 # generated packs against the reference definition
 
-BANDS = (ast.Band("low", 0, "approve", POS), ast.Band("medium", 20, "review", POS),
-         ast.Band("high", 40, "escalate", POS), ast.Band("critical", 60, "reject", POS))
+BANDS = (syntax.Band("low", 0, "approve", POS), syntax.Band("medium", 20, "review", POS),
+         syntax.Band("high", 40, "escalate", POS), syntax.Band("critical", 60, "reject", POS))
 
 
-def _rule(index: int, cond: ast.Condition, shape: tuple[str, str | None, float]) -> ast.Rule:
+def _rule(index: int, cond: syntax.Condition, shape: tuple[str, str | None, float]) -> syntax.Rule:
     kind, at_least, points = shape
-    return ast.Rule(id=f"R{index}", title=f"rule {index}", factor="f", kind=ast.RuleKind(kind),
+    return syntax.Rule(id=f"R{index}", title=f"rule {index}", factor="f", kind=syntax.RuleKind(kind),
                     points=-points if kind == "mitigation" else points, when=cond,
                     rationale="", source="", enabled=True, tags=(), effective_from=None,
                     effective_until=None, pos=POS, index=index, at_least=at_least)
@@ -208,13 +208,13 @@ SHAPES = st.sampled_from([("risk", None, 30.0), ("risk", "review", 5.0),
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rules=st.lists(st.tuples(strategies.condition(), SHAPES), min_size=1, max_size=5),
        proposals=st.lists(strategies.proposal(), min_size=1, max_size=4),
-       incomplete=st.sampled_from(ast.INCOMPLETE_DECISIONS))
+       incomplete=st.sampled_from(syntax.INCOMPLETE_DECISIONS))
 def test_assessment_decisions_agree_with_the_reference(
-        rules: list[tuple[ast.Condition, tuple[str, str | None, float]]],
+        rules: list[tuple[syntax.Condition, tuple[str, str | None, float]]],
         proposals: list[dict[str, Any]], incomplete: str) -> None:
     built = tuple(_rule(i, c, shape) for i, (c, shape) in enumerate(rules))
-    spec = ast.PackSpec(root="gen", name="gen", version="1", description="",
-                        factors=(ast.Factor("f", "F", 1, "", POS),), bands=BANDS,
+    spec = syntax.PackSpec(root="gen", name="gen", version="1", description="",
+                        factors=(syntax.Factor("f", "F", 1, "", POS),), bands=BANDS,
                         knockout_decision="reject", screening=None, lists={}, rules=built,
                         files=(), incomplete_decision=incomplete)
     try:

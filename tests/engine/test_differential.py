@@ -8,7 +8,7 @@ import os
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from engine import ast
+from engine import syntax
 from engine.compiler import compile_rules
 from engine.errors import Position, RulesetRejected
 from engine.facts import build_fact
@@ -22,8 +22,8 @@ DAY = dt.date(2026, 11, 1)
 EXAMPLES = int(os.environ.get("RISKRULES_DIFF_EXAMPLES", "150"))
 
 
-def _rule(index: int, cond: ast.Condition) -> ast.Rule:
-    return ast.Rule(id=f"R{index}", title="t", factor="f", kind=ast.RuleKind.RISK, points=1,
+def _rule(index: int, cond: syntax.Condition) -> syntax.Rule:
+    return syntax.Rule(id=f"R{index}", title="t", factor="f", kind=syntax.RuleKind.RISK, points=1,
                     when=cond, rationale="", source="", enabled=True, tags=(),
                     effective_from=None, effective_until=None, pos=Position("gen"), index=index)
 
@@ -31,7 +31,7 @@ def _rule(index: int, cond: ast.Condition) -> ast.Rule:
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conditions=st.lists(strategies.condition(), min_size=1, max_size=6),
        proposals=st.lists(strategies.proposal(), min_size=1, max_size=5))
-def test_durable_rules_and_reference_agree(conditions: list[ast.Condition],
+def test_durable_rules_and_reference_agree(conditions: list[syntax.Condition],
                                            proposals: list[dict[str, object]]) -> None:
     rules = tuple(_rule(i, c) for i, c in enumerate(conditions))
     try:
@@ -53,5 +53,5 @@ def test_durable_rules_and_reference_agree(conditions: list[ast.Condition],
 
 @settings(max_examples=200, deadline=None)
 @given(cond=strategies.condition(), proposal=strategies.proposal())
-def test_normalisation_preserves_meaning(cond: ast.Condition, proposal: dict[str, object]) -> None:
+def test_normalisation_preserves_meaning(cond: syntax.Condition, proposal: dict[str, object]) -> None:
     assert holds(normalize(cond), proposal) == holds(cond, proposal)

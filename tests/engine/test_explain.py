@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import Pack, PackError, ast, load_pack, reference
+from engine import Pack, PackError, load_pack, reference, syntax
 from engine.errors import RulesetRejected
 from engine.explain import compile_evidence, summary
 from engine.matcher import DurableMatcher
@@ -56,12 +56,12 @@ def test_missing_information_prefilter_loses_nothing(minipack: Pack, proposal: d
     assert minipack.missing_information(enriched, DAY) == expected
 
 
-def _leaves(cond: ast.Condition) -> list[ast.Leaf]:
-    if isinstance(cond, ast.Leaf):
+def _leaves(cond: syntax.Condition) -> list[syntax.Leaf]:
+    if isinstance(cond, syntax.Leaf):
         return [cond]
-    if isinstance(cond, ast.Not):
+    if isinstance(cond, syntax.Not):
         return _leaves(cond.item)
-    if isinstance(cond, ast.Quantifier):
+    if isinstance(cond, syntax.Quantifier):
         return _leaves(cond.condition)
     return [leaf for item in cond.items for leaf in _leaves(item)]
 
@@ -74,7 +74,7 @@ JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled
 
 @settings(max_examples=300, deadline=None)
 @given(cond=strategies.condition(), values=st.lists(JSON_VALUES, max_size=6))
-def test_compiled_leaf_tests_agree_with_leaf_holds(cond: ast.Condition, values: list[Any]) -> None:
+def test_compiled_leaf_tests_agree_with_leaf_holds(cond: syntax.Condition, values: list[Any]) -> None:
     for leaf in _leaves(cond):
         test = leaf_test(leaf)
         for value in [MISSING, *values, *leaf.values, leaf.value]:
@@ -83,7 +83,7 @@ def test_compiled_leaf_tests_agree_with_leaf_holds(cond: ast.Condition, values: 
 
 @settings(max_examples=300, deadline=None)
 @given(cond=strategies.condition(), proposal=strategies.proposal())
-def test_compiled_evidence_agrees_with_the_reference(cond: ast.Condition,
+def test_compiled_evidence_agrees_with_the_reference(cond: syntax.Condition,
                                                       proposal: dict[str, Any]) -> None:
     try:
         normalised = normalize(cond)
@@ -94,7 +94,7 @@ def test_compiled_evidence_agrees_with_the_reference(cond: ast.Condition,
 
 @settings(max_examples=300, deadline=None)
 @given(cond=strategies.condition(), proposal=strategies.proposal())
-def test_compiled_truth_agrees_with_the_reference(cond: ast.Condition,
+def test_compiled_truth_agrees_with_the_reference(cond: syntax.Condition,
                                                   proposal: dict[str, Any]) -> None:
     """As written and normalised (proposals keep list fields lists, as validation ensures)."""
     assert compile_holds(cond)(proposal) == reference.holds(cond, proposal)
@@ -111,7 +111,7 @@ MISSING_INFORMATION = MissingInformation((), BUNDLED.root)
 @settings(max_examples=300, deadline=None)
 @given(cond=strategies.condition(), proposal=strategies.proposal())
 def test_compiled_missing_information_agrees_with_the_reference(
-        cond: ast.Condition, proposal: dict[str, Any]) -> None:
+        cond: syntax.Condition, proposal: dict[str, Any]) -> None:
     """Also with the skipping of parts that read no absent field (the set of absent fields
     of the proposal), which must not change the reading."""
     expected = reference.needed_absent_paths(cond, proposal)

@@ -405,9 +405,9 @@ def test_a_key_the_checker_does_not_know_cannot_reach_the_schema(
 
 
 def test_an_operator_without_editor_help_fails_generation(monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import ast
+    from engine import syntax
 
-    monkeypatch.setattr(ast, "LEAF_OPERATORS", (*ast.LEAF_OPERATORS, "near"))
+    monkeypatch.setattr(syntax, "LEAF_OPERATORS", (*syntax.LEAF_OPERATORS, "near"))
     with pytest.raises(ValueError, match="near"):
         schema.rules_schema(BUNDLED)
 

@@ -12,21 +12,21 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import Pack, ast
+from engine import Pack, syntax
 from engine.errors import Position
 from engine.scoring import Scorer, _largest_remainder, score
 from tests.engine import strategies
 from tests.engine.conftest import BASE_PROPOSAL, MINIPACK, merged
 
 P = Position("t")
-FACTORS = (ast.Factor("a", "A", 3, "", P), ast.Factor("b", "B", 1, "", P),
-           ast.Factor("c", "C", 2.5, "", P))
-BANDS = (ast.Band("low", 0, "approve", P), ast.Band("medium", 25, "review", P),
-         ast.Band("high", 50, "escalate", P), ast.Band("critical", 75, "reject", P))
+FACTORS = (syntax.Factor("a", "A", 3, "", P), syntax.Factor("b", "B", 1, "", P),
+           syntax.Factor("c", "C", 2.5, "", P))
+BANDS = (syntax.Band("low", 0, "approve", P), syntax.Band("medium", 25, "review", P),
+         syntax.Band("high", 50, "escalate", P), syntax.Band("critical", 75, "reject", P))
 
 
-def rule(factor: str, kind: str, points: float, index: int = 0) -> ast.Rule:
-    return ast.Rule(f"R{index}", "t", factor, ast.RuleKind(kind), points, ast.Leaf("exists", ("title",)),
+def rule(factor: str, kind: str, points: float, index: int = 0) -> syntax.Rule:
+    return syntax.Rule(f"R{index}", "t", factor, syntax.RuleKind(kind), points, syntax.Leaf("exists", ("title",)),
                     "", "", True, (), None, None, P, index)
 
 
@@ -59,7 +59,7 @@ def test_band_thresholds_are_inclusive() -> None:
     # weight share of factor a is 3/6.5; 50 points on it → 23.08; 55 → 25.38
     assert score(FACTORS, BANDS, "reject", [rule("a", "risk", 54.166)]).band == "medium"
     assert score(FACTORS, BANDS, "reject", [rule("a", "risk", 54.0)]).band == "low"
-    single = (ast.Factor("a", "A", 1, "", P),)
+    single = (syntax.Factor("a", "A", 1, "", P),)
     assert score(single, BANDS, "reject", [rule("a", "risk", 75)]).band == "critical"
     assert score(single, BANDS, "reject", [rule("a", "risk", 74.99)]).band == "high"
 

@@ -1,4 +1,5 @@
-"""The rule-pack AST: conditions, rules, lists and pack settings, every node with its position.
+"""The rule-pack syntax tree (the AST): conditions, rules, lists and pack settings, every node
+with its position. Named `syntax`, not `ast`, so that it never shadows the standard library.
 
 Nodes are frozen so that a compiled pack can be shared by threads and compared structurally
 (the linter finds duplicate conditions by equality of their canonical form).
