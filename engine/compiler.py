@@ -25,7 +25,7 @@ from typing import Any
 
 from engine import syntax
 from engine.errors import DiagnosticSink
-from engine.normalize import NotExpressible
+from engine.operators import OPERATORS, Expr, Operand, all_of, any_of
 
 FACT_ROOT = "p"
 GROUP_FLAGS = ("rr_a", 64), ("rr_b", 8)
@@ -33,8 +33,15 @@ DAY = "rr_day"
 COUNT_SUFFIX = "__n"
 MAX_ALTERNATIVES = 64
 
-Expr = dict[str, Any]
 Scope = tuple[tuple[str, ...], ...]
+
+
+class NotExpressible(Exception):
+    """A construct durable_rules cannot run; carries the offending node."""
+
+    def __init__(self, node: syntax.Condition, message: str) -> None:
+        super().__init__(message)
+        self.node = node
 
 
 def count_key(path: tuple[str, ...]) -> str:
@@ -93,7 +100,7 @@ class _Compiler:
         if len(alternatives) == 1:
             tests.extend(alternatives[0])
         else:
-            tests.append({"$or": [_all_of(a) for a in alternatives]})
+            tests.append({"$or": [all_of(a) for a in alternatives]})
         return {"$and": tests}
 
     def dnf(self, cond: syntax.Condition, prefix: str, scope: Scope) -> list[list[Expr]]:
@@ -126,17 +133,17 @@ class _Compiler:
         if isinstance(cond, syntax.Any):
             alternatives = [a for child in cond.items for a in self.dnf(child, prefix, scope)]
             if not scope:
-                return [[_any_of([_all_of(a) for a in alternatives])]]
+                return [[any_of([all_of(a) for a in alternatives])]]
             by_field: dict[str, list[Expr]] = {}
             lifted: list[list[Expr]] = []
             for alternative in alternatives:
-                expr = _all_of(alternative)
+                expr = all_of(alternative)
                 fields = _fields(expr)
                 if len(fields) == 1 and not _has_list_test(expr):
                     by_field.setdefault(next(iter(fields)), []).append(expr)
                 else:
                     lifted.append(alternative)
-            return [[_any_of(group)] for group in by_field.values()] + lifted
+            return [[any_of(group)] for group in by_field.values()] + lifted
         raise TypeError(f"not a normalised condition: {cond!r}")  # Not never reaches here
 
     def _at(self, path: tuple[str, ...], prefix: str, scope: Scope) -> str:
@@ -148,7 +155,7 @@ class _Compiler:
         where = self._at(q.path, prefix, scope)
         inner = self.dnf(q.condition, "$i", (*scope, q.path))
         if q.kind == "some":
-            return [[{"$iany": {where: _all_of(alternative)}}] for alternative in inner]
+            return [[{"$iany": {where: all_of(alternative)}}] for alternative in inner]
         if len(inner) > 1:
             raise NotExpressible(q, "'every' over a choice (any, or not over all) between "
                                  "tests on different fields or further list tests cannot be "
@@ -156,7 +163,7 @@ class _Compiler:
                                  "separate rules, or use one every per field")
         key = count_key(q.path)
         self.out.derived.add(Derived(scope, q.path, "count", key))
-        return [[{f"{prefix}.{key}": 0}], [{"$iall": {where: _all_of(inner[0])}}]]
+        return [[{f"{prefix}.{key}": 0}], [{"$iall": {where: all_of(inner[0])}}]]
 
     def _pattern_flag(self, leaf: syntax.Leaf, prefix: str, scope: Scope) -> str:
         """`matches` is decided by Python's `re` in the fact builder and tested here as a flag:
@@ -169,29 +176,11 @@ class _Compiler:
         return f"{prefix}.{key}"
 
     def leaf(self, leaf: syntax.Leaf, prefix: str, scope: Scope) -> Expr:
+        operator = OPERATORS[leaf.op]
         where = self._at(leaf.path, prefix, scope)
-        op = leaf.op
-        if op == "eq":
-            return {where: leaf.value}
-        if op == "ne":
-            return {"$neq": {where: leaf.value}}
-        if op in ("lt", "lte", "gt", "gte"):
-            return {f"${op}": {where: leaf.value}}
-        if op in ("in", "in_list"):
-            return _any_of([{where: v} for v in leaf.values])
-        if op in ("not_in", "not_in_list"):
-            return _all_of([{"$neq": {where: v}} for v in leaf.values])
-        if op == "contains":
-            return {"$iany": {where: {"$i": leaf.value}}}
-        if op == "contains_any":
-            return {"$iany": {where: _any_of([{"$i": v} for v in leaf.values])}}
-        if op in ("matches", "not_matches"):
-            return {self._pattern_flag(leaf, prefix, scope): op == "matches"}
-        if op == "exists":
-            return {"$ex": {where: 1}}
-        if op == "missing":
-            return {"$nex": {where: 1}}
-        raise ValueError(f"unknown operator {op}")
+        if operator.operand is Operand.PATTERN:
+            where = self._pattern_flag(leaf, prefix, scope)
+        return operator.compile(where, leaf)
 
 
 def _fields(expr: Any) -> set[str]:
@@ -214,23 +203,6 @@ def _has_list_test(expr: Any) -> bool:
     if isinstance(expr, list):
         return any(_has_list_test(v) for v in expr)
     return False
-
-
-def _any_of(tests: list[Expr]) -> Expr:
-    return _flat("$or", tests)
-
-
-def _all_of(tests: list[Expr]) -> Expr:
-    return _flat("$and", tests)
-
-
-def _flat(op: str, tests: list[Expr]) -> Expr:
-    """One `$or`/`$and` with nested ones of the same kind spliced in: durable_rules misreads
-    an `$or` nested directly in an `$or` inside a list test (measured on the bundled pack)."""
-    out: list[Expr] = []
-    for test in tests:
-        out.extend(test[op] if set(test) == {op} else [test])
-    return out[0] if len(out) == 1 else {op: out}
 
 
 def compile_rules(rules: tuple[syntax.Rule, ...], conditions: dict[str, syntax.Condition],

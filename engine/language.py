@@ -25,6 +25,16 @@ from engine.contract import (
     is_subdivision,
 )
 from engine.errors import DiagnosticSink, Position
+from engine.operators import (
+    OPERATORS,
+    TAKES_PATH,
+    Fields,
+    Op,
+    Operand,
+    Operator,
+    single_of,
+    values_of,
+)
 from engine.regex import RegexError, check_pattern
 from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml
 
@@ -598,7 +608,7 @@ class RuleParser:
             return None
         op = ops[0]
         operand = node.values[op]
-        if op in syntax.PRESENCE:
+        if op in TAKES_PATH:
             if "path" in node.values:
                 self.sink.error("E004", f"write '{op}: PATH' without a separate 'path'",
                                 node.keys["path"])
@@ -627,7 +637,7 @@ class RuleParser:
                 return None
             inner = self.condition(operand, spec.item, f"{full}[]", depth + 1)
             return syntax.Quantifier(op, path, inner, node.pos) if inner is not None else None
-        return self.leaf(op, operand, path, spec, full, pos)
+        return self.leaf(OPERATORS[Op(op)], operand, path, spec, full, pos)
 
     def path(self, node: YNode, scope: FieldSpec, where: str) -> tuple[tuple[str, ...], FieldSpec] | None:
         text = self.r.text(node, "path", max_length=200)
@@ -664,50 +674,56 @@ class RuleParser:
             spec = spec.fields[segment]
         return segments, spec
 
-    def leaf(self, op: str, operand: YNode, path: tuple[str, ...], spec: FieldSpec, full: str,
-             pos: Position) -> syntax.Leaf | None:
-        sink = self.sink
-        if op in syntax.PRESENCE:
+    def leaf(self, operator: Operator, operand: YNode, path: tuple[str, ...], spec: FieldSpec,
+             full: str, pos: Position) -> syntax.Leaf | None:
+        """The test `operator: operand` on the field `spec` at `path`, type-checked: the
+        operator's declaration (`engine.operators`) says which fields and operand it takes."""
+        sink, op, fields = self.sink, operator.op, operator.fields
+        if operator.operand is Operand.PATH:
             return syntax.Leaf(op, path, pos=pos)
-        if op in syntax.CONTAINMENT:
-            if spec.kind is not Kind.LIST or spec.item is None or spec.item.kind in (Kind.OBJECT, Kind.LIST):
-                sink.error("E014", f"'{op}' needs a list of plain values; {full} is "
+        if fields is Fields.PLAIN_LIST:
+            if not fields.accepts(spec) or spec.item is None:
+                sink.error("E014", f"'{op}' needs {fields.value}; {full} is "
                            f"{_describe(spec)}{_containment_hint(op, spec, full)}", pos)
                 return None
-            if op == "contains":
-                if isinstance(operand, YSeq):
-                    sink.error("E004", "'contains' takes one value: for several, use "
-                               "'contains_any'", operand.pos)
-                    return None
-                value = self.operand_value(operand, spec.item, full)
-                return None if value is _BAD else syntax.Leaf(op, path, value=value, pos=pos)
-            values = self.operand_values(op, operand, spec.item, full)
-            return None if values is None else syntax.Leaf(op, path, values=values, pos=pos)
+            return self.operand_leaf(operator, operand, path, spec.item, full, pos)
         if spec.kind in (Kind.LIST, Kind.OBJECT):
             sink.error("E014", f"'{op}' cannot test {full}, which is {_describe(spec)}"
-                       f"{_whole_list_hint(op, spec, full)}", pos)
+                       f"{_whole_list_hint(operator, spec, full)}", pos)
             return None
-        if op in ("lt", "lte", "gt", "gte"):
-            if not spec.kind.is_numeric:
-                sink.error("E014", f"'{op}' needs a number field; {full} is {_describe(spec)}", pos)
-                return None
-            value = self.operand_value(operand, spec, full)
-            return None if value is _BAD else syntax.Leaf(op, path, value=value, pos=pos)
-        if op in ("eq", "ne"):
-            value = self.operand_value(operand, spec, full)
-            return None if value is _BAD else syntax.Leaf(op, path, value=value, pos=pos)
-        if op in ("in", "not_in"):
+        if operator.operand is Operand.LIST_NAME:
+            return self.list_leaf(operator, operand, path, spec, full, pos)
+        if operator.operand is Operand.PATTERN:
+            return self.pattern_leaf(operator, operand, path, spec, full, pos)
+        if not fields.accepts(spec):
+            sink.error("E014", f"'{op}' needs {fields.value}; {full} is {_describe(spec)}", pos)
+            return None
+        return self.operand_leaf(operator, operand, path, spec, full, pos)
+
+    def operand_leaf(self, operator: Operator, operand: YNode, path: tuple[str, ...],
+                     spec: FieldSpec, full: str, pos: Position) -> syntax.Leaf | None:
+        """A test taking one value or several, each checked against `spec`."""
+        op = operator.op
+        if operator.operand is Operand.VALUES:
             values = self.operand_values(op, operand, spec, full)
             return None if values is None else syntax.Leaf(op, path, values=values, pos=pos)
-        if op in ("in_list", "not_in_list"):
-            return self.list_leaf(op, operand, path, spec, full, pos)
-        # matches
-        if not path:
-            sink.error("E014", "'matches' cannot test the items of a plain list; test a named "
-                       "field, or list the values with in/contains_any", pos)
+        if operator.fields is Fields.PLAIN_LIST and isinstance(operand, YSeq):
+            self.sink.error("E004", f"'{op}' takes one value: for several, use "
+                            f"'{operator.several}'", operand.pos)
             return None
-        if not spec.kind.is_textual:
-            sink.error("E014", f"'matches' needs a text field; {full} is {_describe(spec)}", pos)
+        value = self.operand_value(operand, spec, full)
+        return None if value is _BAD else syntax.Leaf(op, path, value=value, pos=pos)
+
+    def pattern_leaf(self, operator: Operator, operand: YNode, path: tuple[str, ...],
+                     spec: FieldSpec, full: str, pos: Position) -> syntax.Leaf | None:
+        op = operator.op
+        if not path and operator.needs_path:
+            self.sink.error("E014", f"'{op}' cannot test the items of a plain list; test a "
+                            "named field, or list the values with in/contains_any", pos)
+            return None
+        if not operator.fields.accepts(spec):
+            self.sink.error("E014", f"'{op}' needs {operator.fields.value}; {full} is "
+                            f"{_describe(spec)}", pos)
             return None
         pattern = self.r.text(operand, "pattern", max_length=500)
         if pattern is None:
@@ -715,14 +731,15 @@ class RuleParser:
         try:
             check_pattern(pattern)
         except RegexError as exc:
-            sink.error("E015", f"invalid pattern: {exc}", operand.pos)
+            self.sink.error("E015", f"invalid pattern: {exc}", operand.pos)
             return None
         return syntax.Leaf(op, path, value=pattern, pos=pos)
 
-    def list_leaf(self, op: str, operand: YNode, path: tuple[str, ...], spec: FieldSpec,
-                  full: str, pos: Position) -> syntax.Leaf | None:
+    def list_leaf(self, operator: Operator, operand: YNode, path: tuple[str, ...],
+                  spec: FieldSpec, full: str, pos: Position) -> syntax.Leaf | None:
+        op = operator.op
         if isinstance(operand, YSeq):
-            values_op = "in" if op == "in_list" else "not_in"
+            values_op = values_of(op)
             self.sink.error("E004", f"'{op}' takes the name of a reference list, not values: to "
                             f"test against these values use '{values_op}' (the lists: "
                             f"{', '.join(sorted(self.lists))})", operand.pos)
@@ -736,8 +753,9 @@ class RuleParser:
                             f"the lists of lists/ are {', '.join(sorted(self.lists))}",
                             operand.pos)
             return None
-        if not spec.kind.is_textual:
-            self.sink.error("E014", f"'{op}' needs a text field; {full} is {_describe(spec)}", pos)
+        if not operator.fields.accepts(spec):
+            self.sink.error("E014", f"'{op}' needs {operator.fields.value}; {full} is "
+                            f"{_describe(spec)}", pos)
             return None
         fits = {Kind.COUNTRY: "country", Kind.CURRENCY: "currency",
                 Kind.SUBDIVISION: "subdivision"}.get(spec.kind, "string")
@@ -753,7 +771,7 @@ class RuleParser:
                     return None
         return syntax.Leaf(op, path, values=ref.values, list_name=name, pos=pos)
 
-    def operand_values(self, op: str, node: YNode, spec: FieldSpec,
+    def operand_values(self, op: Op, node: YNode, spec: FieldSpec,
                        full: str) -> tuple[object, ...] | None:
         if not isinstance(node, YSeq) or not node.items:
             self.sink.error("E004", self.values_hint(op, node), node.pos)
@@ -764,10 +782,9 @@ class RuleParser:
         unique = tuple(dict.fromkeys(values))
         return unique
 
-    def values_hint(self, op: str, node: YNode) -> str:
+    def values_hint(self, op: Op, node: YNode) -> str:
         """Why `op` needs a list of values here, and what the analyst probably meant."""
-        single = {"in": "eq", "not_in": "ne", "contains_any": "contains"}[op]
-        listed = {"in": "in_list", "not_in": "not_in_list"}.get(op)
+        single, listed = single_of(op), OPERATORS[op].listed
         value = node.value if isinstance(node, YScalar) else None
         if isinstance(node, YSeq):
             return f"'{op}' needs at least one value"
@@ -848,21 +865,21 @@ def _yaml_read_hint(value: object, spec: FieldSpec) -> str:
     return ""
 
 
-def _containment_hint(op: str, spec: FieldSpec, full: str) -> str:
+def _containment_hint(op: Op, spec: FieldSpec, full: str) -> str:
     """`contains` on a single value: the analyst meant `in`, `eq` or `matches`."""
     if spec.kind is Kind.LIST:
         return f": use some/every to look inside the items of {full}"
     if spec.kind is Kind.OBJECT:
         return f": test one of its fields with a dotted path ({full}.FIELD)"
     options = ["'in: [...]' for one of several values"]
-    if op == "contains":
+    if op is Op.CONTAINS:
         options.insert(0, "'eq' for one value")
         if spec.kind is Kind.STRING:
             options.append("'matches: \".*word.*\"' for text inside it")
     return f": to test {full} itself use {hints.one_of(options)}"
 
 
-def _whole_list_hint(op: str, spec: FieldSpec, full: str) -> str:
+def _whole_list_hint(operator: Operator, spec: FieldSpec, full: str) -> str:
     """A single-value operator on a list or object field, and the operator that fits."""
     if spec.kind is Kind.OBJECT:
         return f": test one of its fields with a dotted path ({full}.FIELD)"
@@ -870,12 +887,8 @@ def _whole_list_hint(op: str, spec: FieldSpec, full: str) -> str:
     if item is None or item.kind in (Kind.OBJECT, Kind.LIST):
         return f": use some/every with the paths of its items inside, as in {{path: {full}, " \
             "some: {...}}"
-    fits = {"eq": "contains: VALUE", "in": "contains_any: [...]",
-            "ne": "not: {path: " + full + ", contains: VALUE}",
-            "not_in": "not: {path: " + full + ", contains_any: [...]}",
-            "in_list": "some: {in_list: NAME}", "not_in_list": "every: {not_in_list: NAME}"}
-    if op in fits:
-        return f": to test its items use '{fits[op]}'"
+    if operator.on_list:
+        return f": to test its items use '{operator.on_list.replace('FIELD', full)}'"
     return " (use contains, contains_any, some or every)"
 
 

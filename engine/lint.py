@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from engine import syntax
 from engine.errors import DiagnosticSink
-from engine.semantics import same
+from engine.operators import OPERATORS, Admits, Bound, operands, same
 
 
 def lint(spec: syntax.PackSpec, conditions: dict[str, syntax.Condition], sink: DiagnosticSink) -> None:
@@ -77,30 +77,27 @@ def contradiction(cond: syntax.Condition) -> str | None:
     return None
 
 
-def _allowed(leaf: syntax.Leaf) -> tuple[object, ...] | None:
-    if leaf.op == "eq":
-        return (leaf.value,)
-    if leaf.op in ("in", "in_list"):
-        return leaf.values
-    return None
+def _admitted(leaf: syntax.Leaf, admits: Admits) -> tuple[object, ...] | None:
+    """The only values `leaf` admits (ONE_OF), or the values it refuses (NONE_OF)."""
+    return operands(leaf) if OPERATORS[leaf.op].admits is admits else None
 
 
 def _conflict(a: syntax.Leaf, b: syntax.Leaf) -> str | None:
     where = ".".join(a.path) or "the item"
-    if a.op == "missing" and b.op != "missing":
+    first, second = OPERATORS[a.op], OPERATORS[b.op]
+    if first.on_absent is True and b.op != a.op:
         return f"{where} is required missing and tested with '{b.op}'"
-    allowed = _allowed(a)
+    at_once = f"{where} cannot be {a.describe()} and {b.describe()} at once"
+    allowed = _admitted(a, Admits.ONE_OF)
     if allowed is not None:
-        other = _allowed(b)
+        other = _admitted(b, Admits.ONE_OF)
         if other is not None and not any(same(x, y) for x in allowed for y in other):
-            return f"{where} cannot be {a.describe()} and {b.describe()} at once"
-        if b.op in ("ne", "not_in", "not_in_list"):
-            banned = (b.value,) if b.op == "ne" else b.values
-            if all(any(same(x, y) for y in banned) for x in allowed):
-                return f"{where} cannot be {a.describe()} and {b.describe()} at once"
-    bounds = {"gt", "gte"}, {"lt", "lte"}
-    if a.op in bounds[0] and b.op in bounds[1]:
+            return at_once
+        banned = _admitted(b, Admits.NONE_OF)
+        if banned is not None and all(any(same(x, y) for y in banned) for x in allowed):
+            return at_once
+    if first.bound is Bound.LOWER and second.bound is Bound.UPPER:
         low, high = float(a.value), float(b.value)  # type: ignore[arg-type]
-        if low > high or (low == high and (a.op == "gt" or b.op == "lt")):
-            return f"{where} cannot be {a.describe()} and {b.describe()} at once"
+        if low > high or (low == high and (first.strict or second.strict)):
+            return at_once
     return None

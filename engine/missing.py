@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from engine import syntax
 from engine.contract import FieldSpec, Kind
 from engine.explain import join
+from engine.operators import OPERATORS
 from engine.semantics import MISSING, compile_holds, getter, leaf_test
 
 
@@ -35,6 +36,8 @@ ThreeValued = Callable[[Any, str, "Absent"], Reading]
 NO_PATHS: Paths = frozenset()
 _FLIP = {Truth.TRUE: Truth.FALSE, Truth.FALSE: Truth.TRUE, Truth.UNKNOWN: Truth.UNKNOWN}
 _TRUE, _FALSE = (Truth.TRUE, NO_PATHS), (Truth.FALSE, NO_PATHS)
+# a test's reading on an absent field, by its operator's `on_absent` (exists, missing: decided)
+_ABSENT_TRUTH = {None: Truth.UNKNOWN, True: Truth.TRUE, False: Truth.FALSE}
 NO_RULES: frozenset[int] = frozenset()
 
 
@@ -119,7 +122,7 @@ def _decides_without_paths(cond: syntax.Condition) -> bool:
     there, and so is a quantifier over an absent list); `not` and the combinations keep a
     decided part's fields, and without such a test there are none (by induction)."""
     if isinstance(cond, syntax.Leaf):
-        return cond.op not in ("exists", "missing")
+        return OPERATORS[cond.op].on_absent is None
     if isinstance(cond, syntax.Not):
         return _decides_without_paths(cond.item)
     if isinstance(cond, syntax.Quantifier):
@@ -130,7 +133,7 @@ def _decides_without_paths(cond: syntax.Condition) -> bool:
 def _leaf(leaf: syntax.Leaf) -> ThreeValued:
     get, test, tail = getter(leaf.path), leaf_test(leaf), ".".join(leaf.path)
     # on an absent field, exists/missing are decided (by the absence); the others are not
-    absent_truth = {"exists": Truth.FALSE, "missing": Truth.TRUE}.get(leaf.op, Truth.UNKNOWN)
+    absent_truth = _ABSENT_TRUTH[OPERATORS[leaf.op].on_absent]
 
     def one_leaf(data: Any, prefix: str, absent: Absent) -> Reading:
         value = get(data)

@@ -449,7 +449,7 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         lists=lists, rules=tuple(rules), files=tuple(str(f) for f in files),
         incomplete_decision=str(settings["incomplete_decision"]),
         four_eyes=bool(settings["four_eyes"]))
-    conditions = normalize_rules(spec.rules, sink)
+    conditions = normalize_rules(spec.rules)
     compiled = compile_rules(spec.rules, conditions, sink)
     if extra_diagnostics and not sink.errors:
         lint(spec, conditions, sink)

@@ -15,6 +15,7 @@ from typing import Any
 from engine import syntax
 from engine.explain import EVERY_EMPTY, Evidence, join
 from engine.missing import NO_PATHS, Reading, Truth
+from engine.operators import OPERATORS
 from engine.semantics import MISSING, leaf_holds, lookup
 
 
@@ -76,8 +77,9 @@ def needed_absent_paths(cond: syntax.Condition, data: Any, prefix: str = "") -> 
         if value is not MISSING:
             return (Truth.TRUE if leaf_holds(cond, value) else Truth.FALSE), NO_PATHS
         blamed = frozenset({join(prefix, ".".join(cond.path))})
-        if cond.op in ("exists", "missing"):
-            return (Truth.TRUE if cond.op == "missing" else Truth.FALSE), blamed
+        decided = OPERATORS[cond.op].on_absent
+        if decided is not None:  # exists, missing
+            return (Truth.TRUE if decided else Truth.FALSE), blamed
         return Truth.UNKNOWN, blamed
     if isinstance(cond, syntax.Not):
         truth, paths = needed_absent_paths(cond.item, data, prefix)

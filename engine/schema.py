@@ -21,6 +21,15 @@ from typing import Any
 
 from engine import contract, language, syntax, tester, watchlists
 from engine.contract import Contract, FieldSpec, Kind
+from engine.operators import (
+    COMBINATOR_HELP,
+    OPERATORS,
+    QUANTIFIER_HELP,
+    WRITTEN,
+    Fields,
+    Operand,
+    Operator,
+)
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_DIR = "schema"
@@ -29,31 +38,8 @@ Schema = dict[str, Any]
 
 # What each operator means, shown by editors on hover and completion. Every operator of the
 # language needs an entry: a new operator without one fails schema generation (and its test).
-OPERATOR_HELP: dict[str, str] = {
-    "eq": "equals the value",
-    "ne": "present and not equal to the value (false when the field is absent)",
-    "lt": "less than the number",
-    "lte": "less than or equal to the number",
-    "gt": "greater than the number",
-    "gte": "greater than or equal to the number",
-    "in": "one of the values",
-    "not_in": "present and none of the values",
-    "in_list": "in the named reference list of lists/",
-    "not_in_list": "present and not in the named reference list of lists/",
-    "contains": "the list field contains the value",
-    "contains_any": "the list field contains at least one of the values",
-    "matches": "the whole text matches the pattern (literals, ., [a-z], [^0-9], * + ? {m,n}, | "
-               "and groups; no anchors, no \\d-style escapes, no look-arounds)",
-    "exists": "the field at this path is present",
-    "missing": "the field at this path is absent",
-    "some": "at least one item of the list at `path` satisfies this condition (paths inside "
-            "are relative to the item; leave `path` out for lists of plain values)",
-    "every": "no item of the list at `path` fails this condition (true for an empty or absent "
-             "list)",
-    "all": "every condition holds (at least one)",
-    "any": "at least one condition holds (at least one)",
-    "not": "the condition does not hold (an absent field counts as 'does not hold')",
-}
+OPERATOR_HELP: dict[str, str] = {**{op: OPERATORS[op].help for op in WRITTEN},
+                                  **QUANTIFIER_HELP, **COMBINATOR_HELP}
 
 TEXT: Schema = {"type": "string", "minLength": 1, "pattern": r"\S"}
 DATE: Schema = {"type": "string", "format": "date", "description": "a date, YYYY-MM-DD"}
@@ -201,10 +187,6 @@ class _Conditions:
 
     def __init__(self, defs: _Defs) -> None:
         self.defs = defs
-        missing = [op for op in (*syntax.LEAF_OPERATORS, *syntax.QUANTIFIERS, *syntax.COMBINATORS)
-                   if op not in OPERATOR_HELP]
-        if missing:
-            raise ValueError(f"no editor help for operator(s) {', '.join(missing)}")
 
     def condition(self, spec: FieldSpec, where: str) -> Schema:
         """A reference to the condition schema of the scope `spec` (the proposal or an item)."""
@@ -235,15 +217,16 @@ class _Conditions:
         properties: dict[str, Schema] = self._combinators(name)
         properties["path"] = {**path_enum, "description": "the field to test, a dotted path "
                               + ("into the proposal" if not where else "relative to the item")}
-        for op in syntax.LEAF_OPERATORS:
-            if op in syntax.PRESENCE:
-                properties[op] = {**path_enum, "description": f"{op}: PATH — "
-                                  f"{OPERATOR_HELP[op]}"}
+        for op in WRITTEN:
+            operator = OPERATORS[op]
+            if operator.operand is Operand.PATH:
+                properties[op] = {**path_enum, "description": f"{op}: PATH — {operator.help}"}
             else:
-                properties[op] = {**_generic_operand(op), "description": OPERATOR_HELP[op]}
-        for op in syntax.QUANTIFIERS:
-            properties[op] = {"type": "object", "description": OPERATOR_HELP[op]}
-        alone = [*syntax.COMBINATORS, *syntax.PRESENCE]
+                properties[op] = {**_generic_operand(operator), "description": operator.help}
+        for quantifier in syntax.QUANTIFIERS:
+            properties[quantifier] = {"type": "object", "description": OPERATOR_HELP[quantifier]}
+        alone = [*syntax.COMBINATORS,
+                 *(op for op in WRITTEN if OPERATORS[op].operand is Operand.PATH)]
         by_type: dict[str, list[str]] = {}
         for path in paths:
             kind = specs[path].kind
@@ -291,34 +274,44 @@ class _Conditions:
         }
 
     def _operator_schemas(self, spec: FieldSpec, where: str, *, named: bool) -> dict[str, Schema]:
-        """Mirrors `RuleParser.leaf`: which operators type-check against `spec`; `named` is
-        false for the items of a plain list (tested without a path)."""
-        out: dict[str, Schema] = {}
-        kind = spec.kind
-        if kind is Kind.LIST and spec.item is not None:
-            item = spec.item
-            if item.kind not in (Kind.OBJECT, Kind.LIST):
-                value = self.defs.value(item, f"{where}[]")
-                out["contains"] = {**value, "description": OPERATOR_HELP["contains"]}
-                out["contains_any"] = _values(value, OPERATOR_HELP["contains_any"])
-            inner = self.condition(item, f"{where}[]")
-            for op in syntax.QUANTIFIERS:
-                out[op] = {**inner, "description": OPERATOR_HELP[op]}
-            return out
-        if kind is Kind.OBJECT:
-            return out
+        """The operators whose declaration (`engine.operators`) accepts `spec`, with their
+        operands, as `RuleParser.leaf` checks them; `named` is false for the items of a plain
+        list (tested without a path)."""
+        if spec.kind is Kind.OBJECT:
+            return {}
+        if spec.kind is Kind.LIST:
+            return self._list_operators(spec, where)
         value = self.defs.value(spec, where)
-        for op in syntax.COMPARISONS:
-            if op in ("eq", "ne") or kind.is_numeric:
-                out[op] = {**value, "description": OPERATOR_HELP[op]}
-        for op in syntax.MEMBERSHIP:
-            if op in ("in", "not_in"):
-                out[op] = _values(value, OPERATOR_HELP[op])
-            elif kind.is_textual:
-                out[op] = _list_name(OPERATOR_HELP[op])
-        if kind.is_textual and named:
-            out["matches"] = {**TEXT, "description": OPERATOR_HELP["matches"]}
+        return {op: self._operand(operator, value) for op in WRITTEN
+                if (operator := OPERATORS[op]).operand is not Operand.PATH
+                and operator.fields.accepts(spec) and (named or not operator.needs_path)}
+
+    def _list_operators(self, spec: FieldSpec, where: str) -> dict[str, Schema]:
+        """On a list field: the containment tests (a list of plain values) and some/every."""
+        out: dict[str, Schema] = {}
+        if spec.item is None:
+            return out
+        containment = [OPERATORS[op] for op in WRITTEN
+                       if OPERATORS[op].fields is Fields.PLAIN_LIST and
+                       OPERATORS[op].fields.accepts(spec)]
+        if containment:
+            value = self.defs.value(spec.item, f"{where}[]")
+            out = {operator.op: self._operand(operator, value) for operator in containment}
+        inner = self.condition(spec.item, f"{where}[]")
+        for quantifier in syntax.QUANTIFIERS:
+            out[quantifier] = {**inner, "description": OPERATOR_HELP[quantifier]}
         return out
+
+    @staticmethod
+    def _operand(operator: Operator, value: Schema) -> Schema:
+        """The operand of `operator` on a field whose values `value` describes."""
+        if operator.operand is Operand.VALUES:
+            return _values(value, operator.help)
+        if operator.operand is Operand.LIST_NAME:
+            return _list_name(operator.help)
+        if operator.operand is Operand.PATTERN:
+            return {**TEXT, "description": operator.help}
+        return {**value, "description": operator.help}
 
 
 def _resolved(path: str, scope: FieldSpec) -> FieldSpec:
@@ -341,16 +334,17 @@ def _list_name(description: str) -> Schema:
             "description": f"{description} (a list's name is its file name without .yaml)"}
 
 
-def _generic_operand(op: str) -> Schema:
-    """The operand of `op` before the path is known (refined per path by the `ops.*` defs)."""
-    if op in ("in", "not_in", "contains_any"):
+def _generic_operand(operator: Operator) -> Schema:
+    """The operand of `operator` before the path is known (refined per path by the `ops.*`
+    defs)."""
+    if operator.operand is Operand.VALUES:
         return {"type": "array", "minItems": 1, "items": {"type": SCALAR_TYPES}}
-    if op in ("lt", "lte", "gt", "gte"):
-        return dict(NUMBER)
-    if op in ("in_list", "not_in_list"):
+    if operator.operand is Operand.LIST_NAME:
         return {"type": "string", "pattern": language.NAME.pattern}
-    if op == "matches":
+    if operator.operand is Operand.PATTERN:
         return dict(TEXT)
+    if operator.fields is Fields.NUMBER:
+        return dict(NUMBER)
     return {"type": SCALAR_TYPES}
 
 

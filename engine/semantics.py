@@ -1,17 +1,21 @@
 """What each leaf test means, in plain Python: the specification durable_rules must agree with.
 
 Absent means "key not there or null". Every comparison is false on an absent field; only
-`missing` holds there. Equality is type-strict (true is not 1), as JSON values are.
+`missing` holds there. Equality is type-strict (true is not 1), as JSON values are. What each
+operator means on a present value is declared with the operator (`engine.operators`); this
+module adds paths, absence and the compiled forms of whole conditions.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine import syntax
-from engine.regex import full_match
+from engine.operators import OPERATORS, Test, same
+
+__all__ = ["MISSING", "Getter", "Test", "compile_holds", "getter", "leaf_holds", "leaf_test",
+           "lookup", "same"]
 
 MISSING: Any = object()
 
@@ -26,61 +30,12 @@ def lookup(data: Any, path: tuple[str, ...]) -> Any:
     return MISSING if value is None else value
 
 
-def same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    return type(a) is type(b) and a == b
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _member(value: Any, leaf: syntax.Leaf) -> bool:
-    try:
-        found: bool = (isinstance(value, bool), value) in leaf.members
-        return found
-    except TypeError:  # unhashable (a list or object where a plain value was expected)
-        return False
-
-
 def leaf_holds(leaf: syntax.Leaf, value: Any) -> bool:
     """Does `leaf` hold for `value` (already looked up; MISSING when absent)?"""
-    op = leaf.op
-    if op == "exists":
-        return value is not MISSING
-    if op == "missing":
-        return value is MISSING
+    operator = OPERATORS[leaf.op]
     if value is MISSING:
-        return False
-    if op == "eq":
-        return same(value, leaf.value)
-    if op == "ne":
-        return not same(value, leaf.value)
-    if op in ("lt", "lte", "gt", "gte"):
-        if not (_number(value) and _number(leaf.value)):
-            return False
-        number, bound = float(value), float(leaf.value)  # type: ignore[arg-type]
-        if op == "lt":
-            return number < bound
-        if op == "lte":
-            return number <= bound
-        return number > bound if op == "gt" else number >= bound
-    if op in ("in", "in_list"):
-        return _member(value, leaf)
-    if op in ("not_in", "not_in_list"):
-        return not _member(value, leaf)
-    if op == "contains":
-        return isinstance(value, list) and any(same(item, leaf.value) for item in value)
-    if op == "contains_any":
-        return isinstance(value, list) and any(_member(item, leaf) for item in value)
-    if op == "matches":
-        return isinstance(value, str) and full_match(str(leaf.value), value)
-    if op == "not_matches":
-        return isinstance(value, str) and not full_match(str(leaf.value), value)
-    raise ValueError(f"unknown operator {op}")
+        return bool(operator.on_absent)
+    return operator.holds(leaf, value)
 
 
 # -- compiled forms ------------------------------------------------------------------------------
@@ -89,7 +44,6 @@ def leaf_holds(leaf: syntax.Leaf, value: Any) -> bool:
 # mean exactly what `lookup` and `leaf_holds` mean (property-tested in tests/engine).
 
 Getter = Callable[[Any], Any]
-Test = Callable[[Any], bool]
 
 
 def getter(path: tuple[str, ...]) -> Getter:
@@ -113,67 +67,14 @@ def _itself(data: Any) -> Any:
     return data
 
 
-def _equal_to(target: Any) -> Test:
-    """`same(value, target)` for one target (value never MISSING here)."""
-    if isinstance(target, bool):
-        return lambda value: value is target
-    if _number(target):
-        return lambda value: _number(value) and value == target
-    kind = type(target)
-    return lambda value: type(value) is kind and value == target
-
-
-def _member_of(leaf: syntax.Leaf) -> Test:
-    """`_member(value, leaf)` for one leaf: plain set membership when every member is a string
-    (then only a string can be a member), the type-tagged test otherwise."""
-    if all(type(v) is str for v in leaf.values):
-        strings = frozenset(leaf.values)
-        return lambda value: isinstance(value, str) and value in strings
-    return lambda value: _member(value, leaf)
-
-
 def leaf_test(leaf: syntax.Leaf) -> Test:
     """`leaf_holds(leaf, value)` as a closure over `value` for one leaf."""
-    op = leaf.op
-    if op == "exists":
-        return lambda value: value is not MISSING
-    if op == "missing":
-        return lambda value: value is MISSING
-    test = _positive_test(leaf)
+    operator = OPERATORS[leaf.op]
+    if operator.on_absent is not None:  # exists, missing: decided by the absence alone
+        absent_holds = operator.on_absent
+        return lambda value: (value is MISSING) is absent_holds
+    test = operator.test(leaf)
     return lambda value: value is not MISSING and test(value)
-
-
-def _positive_test(leaf: syntax.Leaf) -> Test:
-    op = leaf.op
-    if op == "eq":
-        return _equal_to(leaf.value)
-    if op == "ne":
-        equal = _equal_to(leaf.value)
-        return lambda value: not equal(value)
-    if op in ("lt", "lte", "gt", "gte"):
-        if not _number(leaf.value):
-            return lambda value: False
-        bound = float(leaf.value)  # type: ignore[arg-type]
-        compare = {"lt": float.__lt__, "lte": float.__le__, "gt": float.__gt__,
-                   "gte": float.__ge__}[op]
-        return lambda value: _number(value) and compare(float(value), bound)
-    if op in ("in", "in_list"):
-        return _member_of(leaf)
-    if op in ("not_in", "not_in_list"):
-        member = _member_of(leaf)
-        return lambda value: not member(value)
-    if op == "contains":
-        equal = _equal_to(leaf.value)
-        return lambda value: isinstance(value, list) and any(equal(i) for i in value)
-    if op == "contains_any":
-        member = _member_of(leaf)
-        return lambda value: isinstance(value, list) and any(member(i) for i in value)
-    if op in ("matches", "not_matches"):
-        pattern = re.compile(str(leaf.value), re.DOTALL)
-        wanted = op == "matches"
-        return lambda value: isinstance(value, str) and \
-            (pattern.fullmatch(value) is not None) is wanted
-    raise ValueError(f"unknown operator {op}")
 
 
 def compile_holds(cond: syntax.Condition) -> Test:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from engine.errors import Position
+from engine.operators import OPERATORS, WRITTEN, Op
 
 # The decision vocabulary, from the most lenient to the strictest: the final decision of an
 # assessment is the strictest of its band's decision, every floor and every knockout.
@@ -28,13 +29,8 @@ def strictest(*decisions: str) -> str:
     return max(decisions, key=STRICTNESS.__getitem__)
 
 
-COMPARISONS = ("eq", "ne", "lt", "lte", "gt", "gte")
-MEMBERSHIP = ("in", "not_in", "in_list", "not_in_list")
-CONTAINMENT = ("contains", "contains_any")
-PRESENCE = ("exists", "missing")
-LEAF_OPERATORS = (*COMPARISONS, *MEMBERSHIP, *CONTAINMENT, "matches", *PRESENCE)
-# produced by engine.normalize only (the complement of `matches`), never written by authors
-INTERNAL_OPERATORS = ("not_matches",)
+# The leaf operators are declared in engine.operators (the registry); the other keywords:
+LEAF_OPERATORS: tuple[str, ...] = WRITTEN
 QUANTIFIERS = ("some", "every")
 COMBINATORS = ("all", "any", "not")
 
@@ -48,7 +44,7 @@ class Leaf:
     `value` holds the single operand of the others (None for exists/missing).
     """
 
-    op: str
+    op: Op
     path: tuple[str, ...]
     value: object = None
     values: tuple[object, ...] = ()
@@ -58,30 +54,14 @@ class Leaf:
                                                    repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "op", Op(self.op))  # a name as written, checked
         # Type-tagged set for O(1) membership tests (true must not match 1).
         object.__setattr__(self, "members", frozenset(
             (isinstance(v, bool), v) for v in self.values))
 
     def describe(self) -> str:
         """The test as a reader sees it in evidence: `in list sanctioned_jurisdictions`."""
-        if self.op in PRESENCE:
-            return self.op
-        if self.op in ("in_list", "not_in_list"):
-            return f"{self.op.replace('_', ' ')} {self.list_name}"
-        if self.op == "not_matches":
-            return f"does not match {_show(self.value)}"
-        if self.op in ("in", "not_in", "contains_any"):
-            shown = ", ".join(_show(v) for v in self.values)
-            return f"{self.op.replace('_', ' ')} [{shown}]"
-        return f"{self.op} {_show(self.value)}"
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    return repr(value)
+        return OPERATORS[self.op].describe(self)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from engine import syntax
+from engine.operators import OPERATORS, Operand
 
 DECISIONS = ("approve", "review", "escalate", "reject")
 BANDS = ("low", "medium", "high", "critical")
@@ -31,14 +32,6 @@ KNOWN_KEYS = frozenset({"id", "created_at", "reference", "ruleset", "as_of", "in
                         "screening"})
 _URL = re.compile(r"https?://[^\s<>\"')\]]+[^\s<>\"')\].,;:]")
 
-OPERATORS = {
-    "eq": "is", "ne": "is not", "lt": "is less than", "lte": "is at most",
-    "gt": "is more than", "gte": "is at least", "in": "is one of", "not_in": "is none of",
-    "in_list": "is in the list", "not_in_list": "is not in the list", "contains": "includes",
-    "contains_any": "includes any of", "matches": "matches the pattern",
-    "not_matches": "does not match the pattern", "exists": "is given",
-    "missing": "is not given",
-}
 
 
 def json_text(value: Any) -> str:
@@ -86,10 +79,11 @@ def condition_words(cond: syntax.Condition) -> dict[str, Any]:
     """A condition as nested {text, children} for the templates."""
     if isinstance(cond, syntax.Leaf):
         path = ".".join(cond.path) or "the item"
-        op = OPERATORS.get(cond.op, cond.op)
-        if cond.op in ("exists", "missing"):
+        operator = OPERATORS[cond.op]
+        op = operator.phrase
+        if operator.operand is Operand.PATH:
             return {"text": f"{path} {op}", "children": []}
-        if cond.op in ("in_list", "not_in_list"):
+        if operator.operand is Operand.LIST_NAME:
             return {"text": f"{path} {op} {cond.list_name}", "children": []}
         if cond.values:
             shown = ", ".join(show(v) for v in cond.values[:12])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from hypothesis import strategies as st
 
 from engine import syntax
+from engine.operators import OPERATORS, Op, Operand
 
 COUNTRIES = ["RU", "US", "CN", "IR", "AE"]
 RAILS = ["swift", "crypto", "cips", "barter"]
@@ -54,43 +56,57 @@ TECH_SCALARS: list[tuple[tuple[str, ...], str, list[Any]]] = [
 ]
 
 
+# The operators drawn for each kind of field, so that every operator of the registry
+# (engine.operators) is generated: tests/engine/test_operators.py checks that none is left out
+# (`not_matches` comes from the normalisation of `not matches`).
+_PLAIN = [Op.EQ, Op.NE, Op.IN, Op.NOT_IN, Op.EXISTS, Op.MISSING]
+_LISTED = [Op.IN_LIST, Op.NOT_IN_LIST]
+OPERATORS_BY_KIND: dict[str, list[Op]] = {
+    "text": [*_PLAIN, *_LISTED, Op.MATCHES],
+    "enum": [*_PLAIN, *_LISTED],
+    "country": [*_PLAIN, *_LISTED],
+    "bool": _PLAIN,
+    "number": [*_PLAIN, Op.LT, Op.LTE, Op.GT, Op.GTE],
+    "list": [Op.CONTAINS, Op.CONTAINS_ANY, Op.EXISTS, Op.MISSING],
+}
+# the tests of an item of a plain list (the item itself, no path)
+ITEM_OPERATORS = [Op.EQ, Op.NE, Op.IN, Op.NOT_IN, Op.IN_LIST, Op.NOT_IN_LIST]
+LIST_NAME = "generated_list"
+
+
 def _leaf(scalars: list[tuple[tuple[str, ...], str, list[Any]]],
           lists: list[tuple[tuple[str, ...], list[Any]]]) -> st.SearchStrategy[syntax.Condition]:
-    options = []
-    for path, kind, domain in scalars:
-        ops = ["eq", "ne", "in", "not_in", "exists", "missing"]
-        if kind == "number":
-            ops += ["lt", "lte", "gt", "gte"]
-        if kind == "text":
-            ops += ["matches"]
-        options.append(st.tuples(st.just(path), st.sampled_from(ops), st.just(domain), st.just(kind)))
-    for path, domain in lists:
-        options.append(st.tuples(st.just(path), st.sampled_from(["contains", "contains_any", "exists", "missing"]),
-                                 st.just(domain), st.just("list")))
+    options = [st.tuples(st.just(path), st.sampled_from(OPERATORS_BY_KIND[kind]), st.just(domain))
+               for path, kind, domain in scalars]
+    options += [st.tuples(st.just(path), st.sampled_from(OPERATORS_BY_KIND["list"]),
+                          st.just(domain)) for path, domain in lists]
     return st.one_of(options).flatmap(_make_leaf)
 
 
-def _make_leaf(spec: tuple[tuple[str, ...], str, list[Any], str]) -> st.SearchStrategy[syntax.Condition]:
-    path, op, domain, kind = spec
-    if op in ("exists", "missing"):
+def _make_leaf(spec: tuple[tuple[str, ...], Op, list[Any]]) -> st.SearchStrategy[syntax.Condition]:
+    """A test of `op` on `path` with operands drawn from `domain`, by the operator's operand."""
+    path, op, domain = spec
+    operand = OPERATORS[op].operand
+    if operand is Operand.PATH:
         return st.just(syntax.Leaf(op, path))
-    if op == "matches":
-        return st.sampled_from(PATTERNS).map(lambda p: syntax.Leaf("matches", path, value=p))
-    if op in ("in", "not_in", "contains_any"):
-        return st.lists(st.sampled_from(domain), min_size=1, max_size=3, unique=True).map(
-            lambda vs: syntax.Leaf(op, path, values=tuple(vs)))
-    return st.sampled_from(domain).map(lambda v: syntax.Leaf(op, path, value=v))
+    if operand is Operand.PATTERN:
+        return st.sampled_from(PATTERNS).map(lambda p: syntax.Leaf(op, path, value=p))
+    if operand is Operand.VALUE:
+        return st.sampled_from(domain).map(lambda v: syntax.Leaf(op, path, value=v))
+    several = st.lists(st.sampled_from(domain), min_size=1, max_size=3, unique=True)
+    name = LIST_NAME if operand is Operand.LIST_NAME else None
+    return several.map(lambda vs: syntax.Leaf(op, path, values=tuple(vs), list_name=name))
 
 
 def _item_self(domain: list[Any]) -> st.SearchStrategy[syntax.Condition]:
-    return st.one_of(
-        st.sampled_from(domain).map(lambda v: syntax.Leaf("eq", (), value=v)),
-        st.sampled_from(domain).map(lambda v: syntax.Leaf("ne", (), value=v)),
-        st.lists(st.sampled_from(domain), min_size=1, max_size=2, unique=True).map(
-            lambda vs: syntax.Leaf("in", (), values=tuple(vs))),
-        st.lists(st.sampled_from(domain), min_size=1, max_size=2, unique=True).map(
-            lambda vs: syntax.Leaf("not_in", (), values=tuple(vs))),
-    )
+    return st.tuples(st.just(()), st.sampled_from(ITEM_OPERATORS), st.just(domain)).flatmap(
+        _make_leaf)
+
+
+def window(day: dt.date) -> st.SearchStrategy[tuple[dt.date | None, dt.date | None]]:
+    """A rule's effective window (from, until) around `day`: open, closed, on its edges."""
+    edges = st.sampled_from([None, day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
+    return st.tuples(edges, edges)
 
 
 def _combine(base: st.SearchStrategy[syntax.Condition], depth: int) -> st.SearchStrategy[syntax.Condition]:

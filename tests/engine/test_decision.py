@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from engine import load_pack, syntax
-from engine.compiler import compile_rules
+from engine.compiler import NotExpressible, compile_rules
 from engine.errors import PackError, Position, RulesetRejected
-from engine.normalize import NotExpressible, normalize
+from engine.normalize import normalize
 from engine.pack import Pack
 from engine.reference import decide
 from tests.bundled import BUNDLED

@@ -9,12 +9,12 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from engine import syntax
-from engine.compiler import compile_rules
+from engine.compiler import NotExpressible, compile_rules
 from engine.errors import Position, RulesetRejected
 from engine.facts import build_fact
 from engine.matcher import DurableMatcher
-from engine.normalize import NotExpressible, normalize
-from engine.reference import holds
+from engine.normalize import normalize
+from engine.reference import fired_rules, holds
 from tests.engine import strategies
 
 DAY = dt.date(2026, 11, 1)
@@ -22,18 +22,25 @@ DAY = dt.date(2026, 11, 1)
 EXAMPLES = int(os.environ.get("RISKRULES_DIFF_EXAMPLES", "150"))
 
 
-def _rule(index: int, cond: syntax.Condition) -> syntax.Rule:
+Window = tuple[dt.date | None, dt.date | None]
+
+
+def _rule(index: int, cond: syntax.Condition, window: Window = (None, None)) -> syntax.Rule:
     return syntax.Rule(id=f"R{index}", title="t", factor="f", kind=syntax.RuleKind.RISK, points=1,
-                    when=cond, rationale="", source="", enabled=True, tags=(),
-                    effective_from=None, effective_until=None, pos=Position("gen"), index=index)
+                       when=cond, rationale="", source="", enabled=True, tags=(),
+                       effective_from=window[0], effective_until=window[1], pos=Position("gen"),
+                       index=index)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(conditions=st.lists(strategies.condition(), min_size=1, max_size=6),
+@given(conditions=st.lists(st.tuples(strategies.condition(), strategies.window(DAY)),
+                           min_size=1, max_size=6),
        proposals=st.lists(strategies.proposal(), min_size=1, max_size=5))
-def test_durable_rules_and_reference_agree(conditions: list[syntax.Condition],
+def test_durable_rules_and_reference_agree(conditions: list[tuple[syntax.Condition, Window]],
                                            proposals: list[dict[str, object]]) -> None:
-    rules = tuple(_rule(i, c) for i, c in enumerate(conditions))
+    """Every operator (strategies.OPERATORS_BY_KIND), `not`, quantifiers and effective
+    windows: the compiled pack fires exactly the rules the reference interpreter says."""
+    rules = tuple(_rule(i, c, w) for i, (c, w) in enumerate(conditions))
     try:
         compiled = compile_rules(rules, {r.id: normalize(r.when) for r in rules})
     except NotExpressible:
@@ -45,7 +52,7 @@ def test_durable_rules_and_reference_agree(conditions: list[syntax.Condition],
     try:
         for proposal in proposals:
             fired = {compiled.names[n] for n in matcher.match(build_fact(proposal, DAY, compiled))}
-            expected = {r.id for r in rules if holds(r.when, proposal)}
+            expected = set(fired_rules(rules, proposal, DAY))
             assert fired == expected, (proposal, [(r.id, r.when) for r in rules])
     finally:
         matcher.close()

@@ -404,14 +404,6 @@ def test_a_key_the_checker_does_not_know_cannot_reach_the_schema(
         schema.rules_schema(BUNDLED)
 
 
-def test_an_operator_without_editor_help_fails_generation(monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import syntax
-
-    monkeypatch.setattr(syntax, "LEAF_OPERATORS", (*syntax.LEAF_OPERATORS, "near"))
-    with pytest.raises(ValueError, match="near"):
-        schema.rules_schema(BUNDLED)
-
-
 def test_the_schema_offers_the_contract_paths_and_values() -> None:
     defs = schema.rules_schema(BUNDLED)["$defs"]
     paths = defs["paths.proposal"]["enum"]
