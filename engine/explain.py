@@ -1,8 +1,10 @@
 """Explanations: the evidence behind each fired rule and the summary sentence.
 
 durable_rules decides which rules fire; this module shows why. Evidence is read from the
-normalised condition of a fired rule: every test on the path that made it hold, with the
-actual value at an indexed path (`counterparties[0].country`). If the explainer cannot see a
+normalised condition of a fired rule: every test on the path that made it hold (of a choice,
+the first alternative that holds), with the actual value at an indexed path
+(`counterparties[0].country`), each test shown as the analyst wrote it (`not contains x`, not
+the per-item form `not` was normalised to). If the explainer cannot see a
 fired rule hold, the two disagree and we refuse to issue an assessment (EngineError) rather
 than publish an unexplained score. Each rule's evidence function is compiled once, when the
 pack loads; `engine.reference.evidence` is the interpretive definition it must agree with.
@@ -16,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from engine import syntax
-from engine.semantics import MISSING, getter, leaf_test
+from engine.semantics import MISSING, compile_holds, getter, leaf_test
 
 
 class Evidence(NamedTuple):
@@ -62,15 +64,14 @@ def compile_evidence(cond: syntax.Condition) -> EvidenceFn:
     if isinstance(cond, syntax.Any):
         choices = tuple(compile_evidence(c) for c in cond.items)
 
-        def any_choice(data: Any, prefix: str) -> list[Evidence] | None:
-            out: list[Evidence] | None = None
+        def first_choice(data: Any, prefix: str) -> list[Evidence] | None:
             for choice in choices:
                 found = choice(data, prefix)
                 if found is not None:
-                    out = found if out is None else out + found
-            return out
+                    return found
+            return None
 
-        return any_choice
+        return first_choice
     if isinstance(cond, syntax.Quantifier):
         return _quantifier_evidence(cond)
     raise TypeError(f"not a normalised condition: {cond!r}")
@@ -90,6 +91,8 @@ def _leaf_evidence(leaf: syntax.Leaf) -> EvidenceFn:
 
 
 def _quantifier_evidence(q: syntax.Quantifier) -> EvidenceFn:
+    if q.negates is not None:
+        return _negated_containment(q, q.negates)
     get, per_item, tail = getter(q.path), compile_evidence(q.condition), ".".join(q.path)
     if q.kind == "some":
         def some_item(data: Any, prefix: str) -> list[Evidence] | None:
@@ -120,6 +123,24 @@ def _quantifier_evidence(q: syntax.Quantifier) -> EvidenceFn:
         return out
 
     return every_item
+
+
+def negation(written: syntax.Leaf) -> str:
+    """The evidence text of a test written under `not`: `not contains export_license`."""
+    return f"not {written.describe()}"
+
+
+def _negated_containment(q: syntax.Quantifier, written: syntax.Leaf) -> EvidenceFn:
+    """`not contains x`, normalised to `every item ne x`, shown as written: the list itself."""
+    get, holds, tail, text = getter(q.path), compile_holds(q), ".".join(q.path), negation(written)
+
+    def negated(data: Any, prefix: str) -> list[Evidence] | None:
+        if not holds(data):
+            return None
+        items = get(data)
+        return [Evidence(join(prefix, tail), None if items is MISSING else items, text)]
+
+    return negated
 
 
 CHAIN_TEST = "the holdings that prove it (derived)"

@@ -52,16 +52,21 @@ def _negate(cond: syntax.Condition) -> syntax.Condition:
 
 
 def _negate_leaf(leaf: syntax.Leaf) -> syntax.Condition:
+    """The complement of a written test; each part keeps the test it negates (`negates`), so
+    that evidence shows the condition as the analyst wrote it."""
+    written = leaf if leaf.negates is None else None  # a negated negation reads as itself
     operator = OPERATORS[leaf.op]
     if operator.per_item:  # not (list contains x) = every item differs (true when empty)
         inner = syntax.Leaf(operator.complement, (), value=leaf.value, values=leaf.values,
                             pos=leaf.pos)
-        return syntax.Quantifier("every", leaf.path, inner, leaf.pos)
+        return syntax.Quantifier("every", leaf.path, inner, leaf.pos, negates=written)
     complement = syntax.Leaf(operator.complement, leaf.path, value=leaf.value,
-                             values=leaf.values, list_name=leaf.list_name, pos=leaf.pos)
+                             values=leaf.values, list_name=leaf.list_name, pos=leaf.pos,
+                             negates=written)
     if operator.on_absent is not None or not leaf.path:
         return complement  # exists/missing decide absence; a list item is never absent
-    return syntax.Any((complement, syntax.Leaf(Op.MISSING, leaf.path, pos=leaf.pos)), leaf.pos)
+    absent = syntax.Leaf(Op.MISSING, leaf.path, pos=leaf.pos, negates=written)
+    return syntax.Any((complement, absent), leaf.pos)
 
 
 def normalize_rules(rules: tuple[syntax.Rule, ...]) -> dict[str, syntax.Condition]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine import syntax
-from engine.explain import EVERY_EMPTY, Evidence, join
+from engine.explain import EVERY_EMPTY, Evidence, join, negation
 from engine.missing import NO_PATHS, Reading, Truth
 from engine.operators import OPERATORS
 from engine.semantics import MISSING, leaf_holds, lookup
@@ -48,15 +48,21 @@ def evidence(cond: syntax.Condition, data: Any, prefix: str = "") -> list[Eviden
             return None
         shown = None if value is MISSING else value
         return [Evidence(join(prefix, ".".join(cond.path)), shown, cond.describe())]
-    if isinstance(cond, syntax.All | syntax.Any):
+    if isinstance(cond, syntax.Any):  # the first alternative that holds
+        return next((e for e in (evidence(i, data, prefix) for i in cond.items) if e is not None),
+                    None)
+    if isinstance(cond, syntax.All):
         found = [evidence(item, data, prefix) for item in cond.items]
-        held = [e for e in found if e is not None]
-        if len(held) < len(found) if isinstance(cond, syntax.All) else not held:
+        if any(e is None for e in found):
             return None
-        return [e for part in held for e in part]
+        return [e for part in found if part is not None for e in part]
     if isinstance(cond, syntax.Quantifier):
         where = join(prefix, ".".join(cond.path))
         items = lookup(data, cond.path)
+        if cond.negates is not None:  # `not contains x` as written: the list itself
+            shown = None if items is MISSING else items
+            return [Evidence(where, shown, negation(cond.negates))] if holds(cond, data) \
+                else None
         listed = items if isinstance(items, list) else []
         per_item = [evidence(cond.condition, item, f"{where}[{i}]")
                     for i, item in enumerate(listed)]

@@ -52,6 +52,8 @@ class Leaf:
     pos: Position = field(default=Position("<memory>"), compare=False)
     members: frozenset[tuple[bool, object]] = field(default=frozenset(), compare=False,
                                                    repr=False)
+    # the written test this one negates, when `not` was pushed down to it (engine.normalize)
+    negates: Leaf | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "op", Op(self.op))  # a name as written, checked
@@ -60,7 +62,10 @@ class Leaf:
             (isinstance(v, bool), v) for v in self.values))
 
     def describe(self) -> str:
-        """The test as a reader sees it in evidence: `in list sanctioned_jurisdictions`."""
+        """The test as a reader sees it in evidence: `in list sanctioned_jurisdictions`, or as
+        the analyst wrote it when `not` was pushed down to it: `not eq true`."""
+        if self.negates is not None:
+            return f"not {self.negates.describe()}"
         return OPERATORS[self.op].describe(self)
 
 
@@ -90,6 +95,8 @@ class Quantifier:
     path: tuple[str, ...]
     condition: Condition
     pos: Position = field(default=Position("<memory>"), compare=False)
+    # the written containment test this `every` negates (`not contains x`), if any
+    negates: Leaf | None = field(default=None, compare=False, repr=False)
 
 
 Condition = Leaf | All | Any | Not | Quantifier

@@ -159,3 +159,57 @@ def test_summary_agrees_verb_and_number_of_knockouts() -> None:
     assert "1 knockout (K-1 Embargo) forces reject" in one
     assert "2 knockouts (K-1 Embargo; K-2 Listed) force reject" in two
     assert "(s)" not in one + two
+
+
+# -- evidence as the analyst wrote the condition ----------------------------------------------
+
+def _shown(cond: syntax.Condition, data: dict[str, Any]) -> list[tuple[str, Any, str]] | None:
+    """The evidence of `cond` on `data`, compiled and by the reference (which must agree)."""
+    normalised = normalize(cond)
+    found = compile_evidence(normalised)(data, "")
+    assert found == reference.evidence(normalised, data)
+    return None if found is None else [(e.path, e.value, e.test) for e in found]
+
+
+def test_not_contains_is_shown_as_written_not_per_item() -> None:
+    cond = syntax.Not(syntax.Leaf("contains", ("mitigations",), value="export_license_obtained"))
+    assert _shown(cond, {"mitigations": ["board_approval", "escrow"]}) == [
+        ("mitigations", ["board_approval", "escrow"], "not contains export_license_obtained")]
+    assert _shown(cond, {}) == [("mitigations", None, "not contains export_license_obtained")]
+    assert _shown(cond, {"mitigations": ["export_license_obtained"]}) is None
+
+
+def test_a_negated_test_is_shown_as_written_whether_present_or_absent() -> None:
+    cond = syntax.Not(syntax.Leaf("eq", ("screening", "matched"), value=True))
+    assert _shown(cond, {"screening": {"matched": False}}) == [
+        ("screening.matched", False, "not eq true")]
+    assert _shown(cond, {"screening": {}}) == [("screening.matched", None, "not eq true")]
+    negated_twice = syntax.Not(cond)
+    assert _shown(negated_twice, {"screening": {"matched": True}}) == [
+        ("screening.matched", True, "eq true")]
+
+
+def test_alternatives_are_not_shown_together() -> None:
+    """KO-007's shape: both alternatives hold, the evidence is that of the first, so deal.type
+    is shown once and nothing suggests both alternatives were needed."""
+    cond = syntax.All((
+        syntax.Leaf("eq", ("initiator", "country"), value="US"),
+        syntax.Any((
+            syntax.All((syntax.Leaf("in", ("deal", "type"), values=("joint_venture", "other")),
+                        syntax.Leaf("contains", ("deal", "jurisdictions"), value="RU"))),
+            syntax.All((syntax.Leaf("in", ("deal", "type"), values=("joint_venture",)),
+                        syntax.Quantifier("some", ("counterparties",),
+                                          syntax.Leaf("eq", ("country",), value="RU")))),
+        )),
+    ))
+    data = {"initiator": {"country": "US"},
+            "deal": {"type": "joint_venture", "jurisdictions": ["RU"]},
+            "counterparties": [{"country": "RU"}]}
+    shown = _shown(cond, data)
+    assert shown == [("initiator.country", "US", "eq US"),
+                     ("deal.type", "joint_venture", "in [joint_venture, other]"),
+                     ("deal.jurisdictions", ["RU"], "contains RU")]
+    data["deal"]["jurisdictions"] = ["CN"]  # only the second alternative holds now
+    assert _shown(cond, data) == [("initiator.country", "US", "eq US"),
+                                  ("deal.type", "joint_venture", "in [joint_venture]"),
+                                  ("counterparties[0].country", "RU", "eq RU")]
