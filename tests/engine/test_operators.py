@@ -4,12 +4,12 @@ them exercised by the differential and property tests' strategies."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import find, settings
 
 from engine import hints, syntax
+from engine.lint import leaves
 from engine.normalize import normalize
 from engine.operators import OPERATORS, WRITTEN, Fields, Op
 from engine.schema import OPERATOR_HELP
@@ -17,16 +17,8 @@ from engine.semantics import MISSING, leaf_holds
 from tests.engine import strategies
 
 
-def _ops(cond: syntax.Condition) -> Iterator[Op]:
-    if isinstance(cond, syntax.Leaf):
-        yield cond.op
-    elif isinstance(cond, syntax.Not):
-        yield from _ops(cond.item)
-    elif isinstance(cond, syntax.Quantifier):
-        yield from _ops(cond.condition)
-    else:
-        for item in cond.items:
-            yield from _ops(item)
+def _ops(cond: syntax.Condition) -> set[Op]:
+    return {leaf.op for leaf in leaves(cond)}
 
 
 def test_every_operator_is_declared_once_and_its_complement_is_declared() -> None:
@@ -56,9 +48,9 @@ def test_the_strategies_draw_every_written_operator() -> None:
 def test_the_differential_strategies_generate_every_operator(op: Op) -> None:
     """Drawn by hypothesis and normalised, as the differential test compiles them: the
     internal `not_matches` arises from `not matches`."""
-    found = find(strategies.condition(), lambda cond: op in set(_ops(normalize(cond))),
+    found = find(strategies.condition(), lambda cond: op in _ops(normalize(cond)),
                  settings=settings(max_examples=3000, database=None, derandomize=True))
-    assert op in set(_ops(normalize(found)))
+    assert op in _ops(normalize(found))
 
 
 def test_the_strategies_draw_effective_windows_on_each_side_of_the_day() -> None:
