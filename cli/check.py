@@ -8,9 +8,10 @@ from typing import Any
 
 from cli.common import EXIT_OK, EXIT_PROBLEMS, add_format, print_json
 from engine import PackError, load_pack
+from engine.codes import Code
 from engine.errors import Diagnostic, Severity
 
-SAMPLE_LIST_WARNING = "W040"
+SAMPLE_LIST_WARNING = Code.SAMPLE_WATCHLIST
 
 
 def register(sub: Any) -> None:

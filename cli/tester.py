@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_format, load_or_report, print_json
 from engine import Pack
+from engine.codes import Code
 from engine.errors import Diagnostic, Severity
 from engine.pack import RuleHit
 from engine.tester import (
@@ -309,7 +310,7 @@ def coverage_warnings(pack: Pack) -> list[Diagnostic]:
     for rule_id in cov.uncovered:
         rule = pack.rule(rule_id)
         if rule is not None:
-            out.append(Diagnostic("W020", f"rule {rule_id} is not fired by any case in "
+            out.append(Diagnostic(Code.NOT_COVERED, f"rule {rule_id} is not fired by any case in "
                                   f"{folder}: add a test case that fires it", rule.pos,
                                   Severity.WARNING))
     return out
@@ -334,7 +335,7 @@ def not_loaded(cases: Sequence[Case], problems: Sequence[Diagnostic]) -> list[Di
         what = f"{count} of {totals[file]} cases in this test file" if file in totals \
             else "this test file"
         out.append(Diagnostic(
-            "W021", f"{what} did not load, so rule coverage (W020) is not checked until they "
-            f"load; first problem: {first.code} {first.message}; `riskrules test` lists every "
-            "problem", first.position, Severity.WARNING))
+            Code.TESTS_NOT_LOADED, f"{what} did not load, so rule coverage ({Code.NOT_COVERED}) is "
+            f"not checked until they load; first problem: {first.code} {first.message}; "
+            "`riskrules test` lists every problem", first.position, Severity.WARNING))
     return out

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import syntax
+from engine.codes import Code
 from engine.errors import DiagnosticSink
 from engine.operators import OPERATORS, Expr, Operand, all_of, any_of
 
@@ -222,7 +223,7 @@ def compile_rules(rules: tuple[syntax.Rule, ...], conditions: dict[str, syntax.C
         except NotExpressible as exc:
             if sink is None:
                 raise
-            sink.error("E019", f"rule {rule.id}: {exc}", exc.node.pos)
+            sink.error(Code.NOT_EXPRESSIBLE, f"rule {rule.id}: {exc}", exc.node.pos)
             continue
         name = f"r{rule.index}"
         out.definitions[name] = expr

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from engine.codes import Code
 from engine.contract import (
     FIELD_CHECKS,
     RESERVED_NAMES,
@@ -67,20 +68,20 @@ class _Reader:
         self.resolving: set[str] = set()
         self.in_derived = False  # inside a derived object: the engine writes it, no bounds
 
-    def error(self, message: str, pos: Position, code: str = "E060") -> None:
+    def error(self, message: str, pos: Position, code: str = Code.CONTRACT_UNUSABLE) -> None:
         self.sink.error(code, message, pos)
 
     def keys(self, node: YMap, allowed: tuple[str, ...], what: str) -> None:
         for key in node.order:
             if key not in allowed:
                 self.error(f"unknown key '{key}' in {what} (allowed: {', '.join(allowed)})",
-                           node.keys[key], "E002")
+                           node.keys[key], Code.UNKNOWN_KEY)
 
     def scalar(self, node: YNode | None, what: str, check: Any, expected: str) -> Any:
         if node is None:
             return None
         if not isinstance(node, YScalar) or not check(node.value):
-            self.error(f"{what} must be {expected}", node.pos, "E004")
+            self.error(f"{what} must be {expected}", node.pos, Code.WRONG_TYPE)
             return None
         return node.value
 
@@ -99,7 +100,7 @@ class _Reader:
         if node is None:
             return
         if not isinstance(node, YMap):
-            self.error("types must be a mapping of type name to declaration", node.pos, "E004")
+            self.error("types must be a mapping of type name to declaration", node.pos, Code.WRONG_TYPE)
             return
         for name in node.order:
             decl = node.values[name]
@@ -108,7 +109,7 @@ class _Reader:
                            "type", node.keys[name])
                 continue
             if not isinstance(decl, YMap):
-                self.error(f"type {name} must be a mapping", decl.pos, "E004")
+                self.error(f"type {name} must be a mapping", decl.pos, Code.WRONG_TYPE)
                 continue
             self.raw_types[name] = decl
         # objects first, with their fields filled afterwards: types may refer to each other
@@ -162,12 +163,12 @@ class _Reader:
         out = []
         items = node.items if isinstance(node, YSeq) else []
         if not isinstance(node, YSeq):
-            self.error(f"{what} must be a list of [field, field] pairs", node.pos, "E004")
+            self.error(f"{what} must be a list of [field, field] pairs", node.pos, Code.WRONG_TYPE)
         for item in items:
             pair = [i.value for i in item.items if isinstance(i, YScalar)] \
                 if isinstance(item, YSeq) else []
             if len(pair) != 2 or not all(isinstance(p, str) for p in pair):
-                self.error(f"{what} must be a list of [field, field] pairs", item.pos, "E004")
+                self.error(f"{what} must be a list of [field, field] pairs", item.pos, Code.WRONG_TYPE)
                 continue
             out.append((str(pair[0]), str(pair[1])))
         return tuple(out)
@@ -185,7 +186,7 @@ class _Reader:
         node = decl.get("fields")
         if not isinstance(node, YMap):
             self.error(f"object {where} needs 'fields' (a mapping of field name to "
-                       "declaration)", (node or decl).pos, "E003")
+                       "declaration)", (node or decl).pos, Code.MISSING_KEY)
             return
         for fname in node.order:
             fnode = node.values[fname]
@@ -195,7 +196,7 @@ class _Reader:
                 continue
             if not isinstance(fnode, YMap):
                 self.error(f"field {where}.{fname} must be a mapping (type, description, ...)",
-                           fnode.pos, "E004")
+                           fnode.pos, Code.WRONG_TYPE)
                 continue
             sub = self.field(fnode, f"{where}.{fname}", None)
             if sub is not None:
@@ -220,7 +221,7 @@ class _Reader:
         pos = tnode.pos if tnode is not None else node.pos
         if word is None:
             self.error(f"field {where} needs a 'type' (a built-in type or one of types:)",
-                       pos, "E003")
+                       pos, Code.MISSING_KEY)
             return None
         description = self.text(node.get("description"), "description")
         required = self.scalar(node.get("required"), "required", lambda v: isinstance(v, bool),
@@ -273,15 +274,17 @@ class _Reader:
 
     def _bounded(self, spec: FieldSpec, where: str, pos: Position) -> None:
         if spec.kind is Kind.STRING and spec.max_length is None:
-            self.error(f"string {where} needs max_length: every string is bounded", pos, "E061")
+            self.error(f"string {where} needs max_length: every string is bounded", pos,
+                       Code.CONTRACT_UNBOUNDED)
         if spec.kind is Kind.LIST and spec.max_length is None:
-            self.error(f"list {where} needs max_items: every list is bounded", pos, "E061")
+            self.error(f"list {where} needs max_items: every list is bounded", pos,
+                       Code.CONTRACT_UNBOUNDED)
 
     def _list(self, node: YMap, where: str) -> FieldSpec | None:
         items = node.get("items")
         if items is None:
             self.error(f"list {where} needs 'items' (a type name or a declaration)", node.pos,
-                       "E003")
+                       Code.MISSING_KEY)
             return None
         item: FieldSpec | None
         if isinstance(items, YScalar) and isinstance(items.value, str):
@@ -290,7 +293,7 @@ class _Reader:
             item = self.field(items, f"{where}[]", None)
         else:
             self.error(f"items of {where} must be a type name or a declaration", items.pos,
-                       "E004")
+                       Code.WRONG_TYPE)
             return None
         if item is None:
             return None
@@ -300,10 +303,10 @@ class _Reader:
         lo = self.count(node.get("min_items"), "min_items")
         hi = self.count(node.get("max_items"), "max_items")
         if lo is not None and hi is not None and hi < lo:
-            self.error(f"max_items of {where} is below min_items", node.pos, "E030")
+            self.error(f"max_items of {where} is below min_items", node.pos, Code.BAD_SETTINGS)
         depth = self.count(node.get("max_depth"), "max_depth")
         if depth is not None and not 1 <= depth <= MAX_DEPTH_LIMIT:
-            self.error(f"max_depth of {where} must be 1 to {MAX_DEPTH_LIMIT}", node.pos, "E030")
+            self.error(f"max_depth of {where} must be 1 to {MAX_DEPTH_LIMIT}", node.pos, Code.BAD_SETTINGS)
             depth = None
         sum_field, sum_max = None, None
         sums = node.get("items_sum")
@@ -317,7 +320,7 @@ class _Reader:
                                "its items", sums.pos)
             else:
                 self.error(f"items_sum of {where} must be {{field: F, max: N}} over a list "
-                           "of objects", sums.pos, "E004")
+                           "of objects", sums.pos, Code.WRONG_TYPE)
         acyclic: tuple[str, ...] = ()
         anode = node.get("acyclic_by")
         if anode is not None:
@@ -339,7 +342,7 @@ class _Reader:
                 return None
             if kind is Kind.STRING and not self.in_derived:
                 self.error(f"items of {where}: a string needs max_length; declare it", pos,
-                           "E061")
+                           Code.CONTRACT_UNBOUNDED)
                 return None
             return FieldSpec(kind)
         return self.resolve_named(word, pos)
@@ -353,34 +356,34 @@ class _Reader:
                 if not all(isinstance(v, str) and FIELD_NAME.match(v) for v in values) or \
                         len(values) != len(enum.items):
                     self.error(f"enum values of {where} must be lower_snake_case text",
-                               enum.pos, "E004")
+                               enum.pos, Code.WRONG_TYPE)
                     return None
                 if len(set(values)) != len(values):
-                    self.error(f"enum of {where} repeats a value", enum.pos, "E010")
+                    self.error(f"enum of {where} repeats a value", enum.pos, Code.DUPLICATE_ID)
                 choices = tuple(str(v) for v in values)
             elif source is not None:
                 name = self.text(source, "values_from")
                 ref = self.lists.get(name or "")
                 if ref is None:
                     self.error(f"values_from of {where}: unknown list '{name}'", source.pos,
-                               "E012")
+                               Code.UNKNOWN_LIST)
                     return None
                 choices = tuple(ref.values)
             else:
                 self.error(f"enum {where} needs 'enum' (its values) or 'values_from' (a list "
-                           "of lists/)", node.pos, "E003")
+                           "of lists/)", node.pos, Code.MISSING_KEY)
                 return None
         lo = self.scalar(node.get("min"), "min", _number, "a number")
         hi = self.scalar(node.get("max"), "max", _number, "a number")
         if (lo is not None or hi is not None) and not kind.is_numeric:
-            self.error(f"min/max apply to numbers; {where} is {kind.value}", node.pos, "E004")
+            self.error(f"min/max apply to numbers; {where} is {kind.value}", node.pos, Code.WRONG_TYPE)
         if lo is not None and hi is not None and hi < lo:
-            self.error(f"max of {where} is below min", node.pos, "E030")
+            self.error(f"max of {where} is below min", node.pos, Code.BAD_SETTINGS)
         lo_len = self.count(node.get("min_length"), "min_length")
         hi_len = self.count(node.get("max_length"), "max_length")
         if (lo_len is not None or hi_len is not None) and kind is not Kind.STRING:
             self.error(f"min_length/max_length apply to strings; {where} is {kind.value}",
-                       node.pos, "E004")
+                       node.pos, Code.WRONG_TYPE)
         pattern = self.text(node.get("pattern"), "pattern")
         if pattern is not None:
             try:
@@ -388,7 +391,7 @@ class _Reader:
                     raise RegexError(f"pattern applies to strings; {where} is {kind.value}")
                 check_pattern(pattern)
             except RegexError as exc:
-                self.error(f"pattern of {where}: {exc}", node.values["pattern"].pos, "E015")
+                self.error(f"pattern of {where}: {exc}", node.values["pattern"].pos, Code.BAD_PATTERN)
                 pattern = None
         checks: tuple[str, ...] = ()
         cnode = node.get("checks")
@@ -398,7 +401,7 @@ class _Reader:
             unknown = [n for n in names if n not in FIELD_CHECKS]
             if not names or unknown or kind is not Kind.STRING:
                 self.error(f"checks of {where} must list value checks of a string "
-                           f"({', '.join(FIELD_CHECKS)})", cnode.pos, "E018")
+                           f"({', '.join(FIELD_CHECKS)})", cnode.pos, Code.BAD_VALUE)
             else:
                 checks = tuple(str(n) for n in names)
         return FieldSpec(kind, choices=choices, minimum=lo, maximum=hi, min_length=lo_len,
@@ -445,7 +448,7 @@ def _recursion(sink: DiagnosticSink, root: FieldSpec, pos: Position) -> None:
         if key in stack:
             entered = stack.index(key)
             if not any(m > entered for m in marks):
-                sink.error("E060", f"{where} nests type {spec.name or 'object'} in itself: "
+                sink.error(Code.CONTRACT_UNUSABLE, f"{where} nests type {spec.name or 'object'} in itself: "
                            "bound the list on the way with max_depth", pos)
             return
         for name, sub in spec.fields.items():
@@ -460,19 +463,19 @@ def parse_contract(node: YNode | None, label: str, sink: DiagnosticSink,
     if node is None:
         return None
     if not isinstance(node, YMap):
-        sink.error("E004", "contract.yaml must be a mapping", node.pos)
+        sink.error(Code.WRONG_TYPE, "contract.yaml must be a mapping", node.pos)
         return None
     r = _Reader(label, sink, lists)
     r.keys(node, TOP_KEYS, "contract.yaml")
     for key in TOP_REQUIRED:
         if key not in node.values:
-            sink.error("E003", f"contract.yaml needs '{key}'", node.pos)
+            sink.error(Code.MISSING_KEY, f"contract.yaml needs '{key}'", node.pos)
     version_node = node.get("version")
     version = None
     if isinstance(version_node, YScalar) and isinstance(version_node.value, str):
         version = version_node.value
     elif version_node is not None:
-        sink.error("E004", "contract version must be text: quote it", version_node.pos)
+        sink.error(Code.WRONG_TYPE, "contract version must be text: quote it", version_node.pos)
     errors = len(sink.errors)
     r.declare_types(node.get("types"))
     fields = node.get("fields")
@@ -481,7 +484,7 @@ def parse_contract(node: YNode | None, label: str, sink: DiagnosticSink,
         holder = YMap({"fields": fields}, {"fields": node.keys["fields"]}, node.pos, ["fields"])
         r._fill_fields(root, holder, "proposal")
     elif fields is not None:
-        sink.error("E004", "fields must be a mapping of field name to declaration", fields.pos)
+        sink.error(Code.WRONG_TYPE, "fields must be a mapping of field name to declaration", fields.pos)
     derivations = _derivations(r, node.get("derived"))
     if len(sink.errors) == errors:
         _recursion(sink, root, node.pos)
@@ -496,12 +499,12 @@ def _derivations(r: _Reader, node: YNode | None) -> tuple[Derivation, ...]:
     if node is None:
         return ()
     if not isinstance(node, YSeq):
-        r.error("derived must be a list of {name, description, fields}", node.pos, "E004")
+        r.error("derived must be a list of {name, description, fields}", node.pos, Code.WRONG_TYPE)
         return ()
     out = []
     for item in node.items:
         if not isinstance(item, YMap):
-            r.error("a derivation must be a mapping", item.pos, "E004")
+            r.error("a derivation must be a mapping", item.pos, Code.WRONG_TYPE)
             continue
         r.keys(item, DERIVED_KEYS, "derivation")
         name = r.text(item.get("name"), "derivation name")
@@ -512,7 +515,7 @@ def _derivations(r: _Reader, node: YNode | None) -> tuple[Derivation, ...]:
         if name and description:
             out.append(Derivation(name, description, tuple(str(p) for p in paths)))
         else:
-            r.error("a derivation needs a name and a description", item.pos, "E003")
+            r.error("a derivation needs a name and a description", item.pos, Code.MISSING_KEY)
     return tuple(out)
 
 
@@ -531,7 +534,7 @@ def load_contract(root: str | Path) -> Contract:
             lists[ref.name] = ref
     file = folder / CONTRACT_FILE
     if not file.is_file():
-        sink.error("E001", f"no {CONTRACT_FILE} in {folder}", Position(str(file), 1, 1))
+        sink.error(Code.UNREADABLE, f"no {CONTRACT_FILE} in {folder}", Position(str(file), 1, 1))
         raise PackError(sink.sorted())
     found = parse_contract(read_file(file, str(file), sink), str(file), sink, lists)
     if found is None or sink.errors:

@@ -47,7 +47,7 @@ class Diagnostic:
             "file": self.position.file,
             "line": self.position.line,
             "column": self.position.column,
-            "code": self.code,
+            "code": str(self.code),
             "severity": self.severity.value,
             "message": self.message,
         }

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine import hints, syntax
+from engine.codes import Code
 from engine.contract import (
     RESERVED_NAMES,
     FieldSpec,
@@ -79,7 +80,7 @@ class _Reader:
     def mapping(self, node: YNode | None, what: str, pos: Position) -> YMap | None:
         if isinstance(node, YMap):
             return node
-        self.sink.error("E004", f"{what} must be a mapping", node.pos if node else pos)
+        self.sink.error(Code.WRONG_TYPE, f"{what} must be a mapping", node.pos if node else pos)
         return None
 
     def keys(self, node: YMap, allowed: tuple[str, ...], required: tuple[str, ...],
@@ -91,10 +92,10 @@ class _Reader:
                 else:
                     hint = _suggest(key, allowed)
                 hint += f" (the keys of a {what}: {', '.join(allowed)})" if confusions else ""
-                self.sink.error("E002", f"unknown key '{key}' in {what}{hint}", node.keys[key])
+                self.sink.error(Code.UNKNOWN_KEY, f"unknown key '{key}' in {what}{hint}", node.keys[key])
         for key in required:
             if key not in node.values:
-                self.sink.error("E003", f"{what} needs '{key}'", node.pos)
+                self.sink.error(Code.MISSING_KEY, f"{what} needs '{key}'", node.pos)
 
     def text(self, node: YNode | None, what: str, *, pattern: re.Pattern[str] | None = None,
              max_length: int = 10_000) -> str | None:
@@ -105,14 +106,14 @@ class _Reader:
             if isinstance(node, YScalar) and node.value is not None and \
                     not isinstance(node.value, str):
                 hint = f" (YAML read it as {type(node.value).__name__} {node.value!r}: quote it)"
-            self.sink.error("E004", f"{what} must be text{hint}", node.pos)
+            self.sink.error(Code.WRONG_TYPE, f"{what} must be text{hint}", node.pos)
             return None
         if pattern is not None and not pattern.match(node.value):
-            self.sink.error("E004", f"{what} '{node.value}' must match {pattern.pattern}",
+            self.sink.error(Code.WRONG_TYPE, f"{what} '{node.value}' must match {pattern.pattern}",
                             node.pos)
             return None
         if not node.value.strip() or len(node.value) > max_length:
-            self.sink.error("E004", f"{what} must be 1 to {max_length} characters", node.pos)
+            self.sink.error(Code.WRONG_TYPE, f"{what} must be 1 to {max_length} characters", node.pos)
             return None
         return node.value
 
@@ -122,7 +123,7 @@ class _Reader:
         if (not isinstance(node, YScalar) or isinstance(node.value, bool)
                 or not isinstance(node.value, int | float)
                 or not math.isfinite(node.value)):
-            self.sink.error("E004", f"{what} must be a finite number", node.pos)
+            self.sink.error(Code.WRONG_TYPE, f"{what} must be a finite number", node.pos)
             return None
         return float(node.value)
 
@@ -130,7 +131,7 @@ class _Reader:
         if node is None:
             return None
         if not isinstance(node, YScalar) or not isinstance(node.value, bool):
-            self.sink.error("E004", f"{what} must be true or false", node.pos)
+            self.sink.error(Code.WRONG_TYPE, f"{what} must be true or false", node.pos)
             return None
         return node.value
 
@@ -141,7 +142,7 @@ class _Reader:
         if node is None:
             return []
         if not isinstance(node, YSeq):
-            self.sink.error("E004", f"{what} must be a list", node.pos)
+            self.sink.error(Code.WRONG_TYPE, f"{what} must be a list", node.pos)
             return []
         return node.items
 
@@ -153,7 +154,7 @@ def read_date(node: YNode | None, what: str, sink: DiagnosticSink) -> dt.date | 
     value = node.value if isinstance(node, YScalar) else None
     if isinstance(value, dt.date):
         day = value.date() if isinstance(value, dt.datetime) else value
-        sink.warning("W004", f"{what} {day.isoformat()} is not quoted: write "
+        sink.warning(Code.UNQUOTED_DATE, f"{what} {day.isoformat()} is not quoted: write "
                      f"\"{day.isoformat()}\" so that editors and scripts read the same text",
                      node.pos)
         return day
@@ -162,7 +163,7 @@ def read_date(node: YNode | None, what: str, sink: DiagnosticSink) -> dt.date | 
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    sink.error("E004", f"{what} must be a date (YYYY-MM-DD)", node.pos)
+    sink.error(Code.WRONG_TYPE, f"{what} must be a date (YYYY-MM-DD)", node.pos)
     return None
 
 
@@ -175,7 +176,7 @@ def read_file(path: Path, label: str, sink: DiagnosticSink) -> YNode | None:
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        sink.error("E001", f"cannot read file: {exc}", Position(label, 1, 1))
+        sink.error(Code.UNREADABLE, f"cannot read file: {exc}", Position(label, 1, 1))
         return None
     return parse_yaml(text, label, sink)
 
@@ -200,7 +201,7 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
     version = root.get("version")
     if isinstance(version, YScalar) and isinstance(version.value, int | float) \
             and not isinstance(version.value, bool):
-        sink.error("E004", f"version must be text: quote it (\"{version.value}\")", version.pos)
+        sink.error(Code.WRONG_TYPE, f"version must be text: quote it (\"{version.value}\")", version.pos)
     else:
         out["version"] = r.text(version, "version", max_length=50) or ""
     out["description"] = r.text(root.get("description"), "description") or ""
@@ -213,7 +214,7 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
             r.keys(kmap, KNOCKOUT_KEYS, KNOCKOUT_KEYS, "knockouts")
             decision = r.text(kmap.get("decision"), "knockout decision")
             if decision is not None and decision not in DECISIONS:
-                sink.error("E018", f"knockout decision must be one of {', '.join(DECISIONS)}",
+                sink.error(Code.BAD_VALUE, f"knockout decision must be one of {', '.join(DECISIONS)}",
                            kmap.values["decision"].pos)
             elif decision:
                 out["knockout_decision"] = decision
@@ -222,7 +223,7 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
         out["screening"] = _screening(r, screening, root.pos)
     incomplete = r.text(root.get("incomplete_decision"), "incomplete_decision")
     if incomplete is not None and incomplete not in syntax.INCOMPLETE_DECISIONS:
-        sink.error("E018", "incomplete_decision must be one of "
+        sink.error(Code.BAD_VALUE, "incomplete_decision must be one of "
                    f"{', '.join(syntax.INCOMPLETE_DECISIONS)} (an approval is never provisional)",
                    root.values["incomplete_decision"].pos)
     elif incomplete:
@@ -237,7 +238,7 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
                 if isinstance(four_eyes, YScalar) and isinstance(four_eyes.value, bool):
                     out["four_eyes"] = four_eyes.value
                 else:
-                    sink.error("E004", "review.four_eyes must be true or false", four_eyes.pos)
+                    sink.error(Code.WRONG_TYPE, "review.four_eyes must be true or false", four_eyes.pos)
     return out
 
 
@@ -246,7 +247,7 @@ def _factors(r: _Reader, node: YNode | None, pos: Position) -> tuple[syntax.Fact
     seen: set[str] = set()
     items = r.seq(node, "factors")
     if node is not None and not items and isinstance(node, YSeq):
-        r.sink.error("E017", "a pack needs at least one factor", node.pos)
+        r.sink.error(Code.EMPTY, "a pack needs at least one factor", node.pos)
     for item in items:
         m = r.mapping(item, "a factor", pos)
         if m is None:
@@ -256,10 +257,10 @@ def _factors(r: _Reader, node: YNode | None, pos: Position) -> tuple[syntax.Fact
         label = r.text(m.get("label"), "factor label", max_length=200)
         weight = r.number(m.get("weight"), "factor weight")
         if weight is not None and weight <= 0:
-            r.sink.error("E030", "factor weight must be greater than 0", m.values["weight"].pos)
+            r.sink.error(Code.BAD_SETTINGS, "factor weight must be greater than 0", m.values["weight"].pos)
             weight = None
         if fid and fid in seen:
-            r.sink.error("E010", f"duplicate factor id '{fid}'", m.values["id"].pos)
+            r.sink.error(Code.DUPLICATE_ID, f"duplicate factor id '{fid}'", m.values["id"].pos)
             continue
         if fid and label and weight is not None:
             seen.add(fid)
@@ -279,15 +280,15 @@ def _bands(r: _Reader, node: YNode | None, pos: Position) -> tuple[syntax.Band, 
         low = r.number(m.get("min"), "band min")
         decision = r.text(m.get("decision"), "decision")
         if name is not None and name not in BAND_NAMES:
-            r.sink.error("E018", f"band must be one of {', '.join(BAND_NAMES)}",
+            r.sink.error(Code.BAD_VALUE, f"band must be one of {', '.join(BAND_NAMES)}",
                          m.values["band"].pos)
             name = None
         if decision is not None and decision not in DECISIONS:
-            r.sink.error("E018", f"decision must be one of {', '.join(DECISIONS)}",
+            r.sink.error(Code.BAD_VALUE, f"decision must be one of {', '.join(DECISIONS)}",
                          m.values["decision"].pos)
             decision = None
         if low is not None and not 0 <= low <= 100:
-            r.sink.error("E030", "band min must be between 0 and 100", m.values["min"].pos)
+            r.sink.error(Code.BAD_SETTINGS, "band min must be between 0 and 100", m.values["min"].pos)
             low = None
         if name and low is not None and decision:
             bands.append(syntax.Band(name, low, decision, m.pos))
@@ -298,19 +299,19 @@ def _bands(r: _Reader, node: YNode | None, pos: Position) -> tuple[syntax.Band, 
 
 def _check_band_order(sink: DiagnosticSink, bands: list[syntax.Band], pos: Position) -> None:
     if not bands:
-        sink.error("E030", "a pack needs at least one band", pos)
+        sink.error(Code.BAD_SETTINGS, "a pack needs at least one band", pos)
         return
     if bands[0].min_score != 0:
-        sink.error("E030", "the first band must start at min: 0", bands[0].pos)
+        sink.error(Code.BAD_SETTINGS, "the first band must start at min: 0", bands[0].pos)
     names = [b.name for b in bands]
     for earlier, later in itertools.pairwise(bands):
         if later.min_score <= earlier.min_score:
-            sink.error("E030", "band minimums must increase strictly", later.pos)
+            sink.error(Code.BAD_SETTINGS, "band minimums must increase strictly", later.pos)
     for name in set(names):
         if names.count(name) > 1:
-            sink.error("E010", f"band '{name}' is declared twice", bands[names.index(name)].pos)
+            sink.error(Code.DUPLICATE_ID, f"band '{name}' is declared twice", bands[names.index(name)].pos)
     if names != sorted(names, key=BAND_NAMES.index):
-        sink.error("E030", "bands must come in the order low, medium, high, critical", pos)
+        sink.error(Code.BAD_SETTINGS, "bands must come in the order low, medium, high, critical", pos)
 
 
 def _screening(r: _Reader, node: YNode, pos: Position) -> syntax.ScreeningSettings | None:
@@ -320,7 +321,7 @@ def _screening(r: _Reader, node: YNode, pos: Position) -> syntax.ScreeningSettin
     r.keys(m, SCREENING_KEYS, SCREENING_REQUIRED, "screening")
     threshold = r.number(m.get("threshold"), "screening threshold")
     if threshold is not None and not 0 < threshold <= 100:
-        r.sink.error("E030", "screening threshold must be in (0, 100]", m.values["threshold"].pos)
+        r.sink.error(Code.BAD_SETTINGS, "screening threshold must be in (0, 100]", m.values["threshold"].pos)
         threshold = None
     files = [r.text(item, "watchlist file") for item in r.seq(m.get("watchlists"), "watchlists")]
     max_age: int | None = None
@@ -328,7 +329,7 @@ def _screening(r: _Reader, node: YNode, pos: Position) -> syntax.ScreeningSettin
     if age_node is not None:
         value = age_node.value if isinstance(age_node, YScalar) else None
         if type(value) is not int or value < 1:
-            r.sink.error("E030", "screening max_age_days must be a whole number of days, 1 or "
+            r.sink.error(Code.BAD_SETTINGS, "screening max_age_days must be a whole number of days, 1 or "
                          "more", age_node.pos)
         else:
             max_age = value
@@ -337,7 +338,7 @@ def _screening(r: _Reader, node: YNode, pos: Position) -> syntax.ScreeningSettin
     if production_node is not None:
         value = production_node.value if isinstance(production_node, YScalar) else None
         if not isinstance(value, bool):
-            r.sink.error("E030", "screening production must be true or false",
+            r.sink.error(Code.BAD_SETTINGS, "screening production must be true or false",
                          production_node.pos)
         else:
             production = value
@@ -361,13 +362,13 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
     r.keys(m, LIST_KEYS, LIST_REQUIRED, "list")
     declared = r.text(m.get("name"), "list name")
     if declared is not None and declared != name:
-        sink.error("E004", f"list name '{declared}' must equal the file name '{name}'",
+        sink.error(Code.WRONG_TYPE, f"list name '{declared}' must equal the file name '{name}'",
                    m.values["name"].pos)
     if not NAME.match(name):
-        sink.error("E004", f"list file name '{name}' must be lower_snake_case", m.pos)
+        sink.error(Code.WRONG_TYPE, f"list file name '{name}' must be lower_snake_case", m.pos)
     kind = r.text(m.get("kind"), "list kind")
     if kind is not None and kind not in LIST_KINDS:
-        sink.error("E018", f"list kind '{kind}' must be one of {', '.join(LIST_KINDS)}"
+        sink.error(Code.BAD_VALUE, f"list kind '{kind}' must be one of {', '.join(LIST_KINDS)}"
                    f"{_suggest(kind, LIST_KINDS)}", m.values["kind"].pos)
         kind = None
     entries: list[syntax.ListEntry] = []
@@ -382,20 +383,20 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
             continue
         vpos = em.values["value"].pos
         if kind == "country" and not is_country(value):
-            sink.error("E018", f"'{value}' is not an ISO 3166-1 alpha-2 country code"
+            sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 3166-1 alpha-2 country code"
                        f"{hints.country_code(value)}", vpos)
         elif kind == "subdivision" and not is_subdivision(value):
-            sink.error("E018", f"'{value}' is not an ISO 3166-2 subdivision code", vpos)
+            sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 3166-2 subdivision code", vpos)
         elif kind == "currency" and not is_currency(value):
-            sink.error("E018", f"'{value}' is not an ISO 4217 code or crypto ticker", vpos)
+            sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 4217 code or crypto ticker", vpos)
         if value in seen:
-            sink.error("E010", f"duplicate entry '{value}' (first at line {seen[value].line})",
+            sink.error(Code.DUPLICATE_ID, f"duplicate entry '{value}' (first at line {seen[value].line})",
                        vpos)
             continue
         seen[value] = vpos
         source = r.text(em.get("source"), "entry source") or ""
         if not source:
-            sink.warning("W031", f"list entry '{value}' has no source", vpos)
+            sink.warning(Code.LIST_ENTRY_WITHOUT_SOURCE, f"list entry '{value}' has no source", vpos)
         since_node = em.get("since")
         since = None
         if isinstance(since_node, YScalar) and isinstance(since_node.value, dt.date):
@@ -406,7 +407,7 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
         entries.append(syntax.ListEntry(value, r.text(em.get("note"), "entry note") or "", source,
                                      since, em.pos))
     if m.get("entries") is not None and not entries and not sink.errors:
-        sink.error("E017", "a list needs at least one entry", m.pos)
+        sink.error(Code.EMPTY, "a list needs at least one entry", m.pos)
     as_of = r.date(m.get("as_of"), "as_of")
     return syntax.RefList(name, kind or "string", r.text(m.get("description"), "description") or "",
                        as_of, r.text(m.get("source"), "list source") or "", tuple(entries), m.pos)
@@ -456,7 +457,7 @@ class RuleParser:
                 first = self.seen_ids[rid]
                 where = f"line {first.line}" if first.file == m.pos.file else \
                     f"{first.file}:{first.line}"
-                self.sink.error("E010", f"duplicate rule id '{rid}' (first at {where}): rule "
+                self.sink.error(Code.DUPLICATE_ID, f"duplicate rule id '{rid}' (first at {where}): rule "
                                 "ids are unique in the pack; `riskrules new rule` picks a free "
                                 "one", m.values["id"].pos)
             else:
@@ -464,7 +465,7 @@ class RuleParser:
         title = r.text(m.get("title"), "title", max_length=300)
         factor = r.text(m.get("factor"), "factor")
         if factor is not None and factor not in self.factors:
-            self.sink.error("E011", f"unknown factor '{factor}'"
+            self.sink.error(Code.UNKNOWN_FACTOR, f"unknown factor '{factor}'"
                             f"{_suggest(factor, list(self.factors))} (the factors of pack.yaml: "
                             f"{', '.join(self.factors)})", m.values["factor"].pos)
         kind_text = r.text(m.get("kind"), "kind")
@@ -473,30 +474,31 @@ class RuleParser:
             try:
                 kind = syntax.RuleKind(kind_text)
             except ValueError:
-                self.sink.error("E018", f"kind '{kind_text}' must be risk, mitigation or "
+                self.sink.error(Code.BAD_VALUE, f"kind '{kind_text}' must be risk, mitigation or "
                                 f"knockout{_suggest(kind_text, [k.value for k in syntax.RuleKind])}",
                                 m.values["kind"].pos)
         points = r.number(m.get("points"), "points")
         if points is not None and kind is not None:
             ppos = m.values["points"].pos
             if kind is syntax.RuleKind.MITIGATION and points >= 0:
-                self.sink.error("E020", "a mitigation's points must be negative (it lowers the "
+                self.sink.error(Code.BAD_POINTS, "a mitigation's points must be negative (it lowers the "
                                 f"score): write points: -{_plain(abs(points)) or 10}", ppos)
             elif kind is not syntax.RuleKind.MITIGATION and points < 0:
-                self.sink.error("E020", f"a {kind.value} rule's points must be 0 or more: a rule "
+                self.sink.error(Code.BAD_POINTS, f"a {kind.value} rule's points must be 0 or more: a rule "
                                 "that lowers the score is kind: mitigation", ppos)
             elif abs(points) > 100:
-                self.sink.error("E020", "points must be between -100 and 100", ppos)
+                self.sink.error(Code.BAD_POINTS, "points must be between -100 and 100", ppos)
             elif round(points * 100) != points * 100:
-                self.sink.error("E020", "points may have at most two decimals", ppos)
+                self.sink.error(Code.BAD_POINTS, "points may have at most two decimals", ppos)
         at_least = r.text(m.get("at_least"), "at_least")
         if at_least is not None:
             apos = m.values["at_least"].pos
             if at_least not in syntax.FLOOR_DECISIONS:
-                self.sink.error("E018", "at_least must be one of "
+                self.sink.error(Code.BAD_VALUE, "at_least must be one of "
                                 f"{', '.join(syntax.FLOOR_DECISIONS)}", apos)
             elif kind is not None and kind is not syntax.RuleKind.RISK:
-                self.sink.error("E023", f"only a risk rule sets a floor (at_least); a {kind.value} "
+                self.sink.error(Code.MISPLACED_FLOOR,
+                                f"only a risk rule sets a floor (at_least); a {kind.value} "
                                 "rule cannot", apos)
         when_node = m.get("when")
         when = self.condition(when_node, self.contract, "", 0) if when_node is not None else None
@@ -504,21 +506,21 @@ class RuleParser:
         source = r.text(m.get("source"), "source")
         label = rid or "rule"
         if rationale is None and "rationale" not in m.values:
-            self.sink.warning("W001", f"rule {label} has no rationale: add 'rationale:' saying "
+            self.sink.warning(Code.NO_RATIONALE, f"rule {label} has no rationale: add 'rationale:' saying "
                               "what the reviewer should do when it fires, and why", m.pos)
         if source is None and "source" not in m.values:
-            self.sink.warning("W002", f"rule {label} has no source: add 'source:' naming the "
+            self.sink.warning(Code.NO_SOURCE, f"rule {label} has no source: add 'source:' naming the "
                               "regulation, guidance or article it comes from", m.pos)
         legal_basis = self.legal_basis(m.get("legal_basis"))
         if "legal_basis" not in m.values:
-            self.sink.warning("W003", f"rule {label} has no legal_basis", m.pos)
+            self.sink.warning(Code.NO_LEGAL_BASIS, f"rule {label} has no legal_basis", m.pos)
         enabled = r.boolean(m.get("enabled"), "enabled")
         tags = tuple(t for t in (r.text(i, "tag", max_length=64) for i in
                                  r.seq(m.get("tags"), "tags")) if t)
         start = r.date(m.get("effective_from"), "effective_from")
         end = r.date(m.get("effective_until"), "effective_until")
         if start and end and end < start:
-            self.sink.error("E021", "effective_until is before effective_from",
+            self.sink.error(Code.BAD_WINDOW, "effective_until is before effective_from",
                             m.values["effective_until"].pos)
         self.index += 1
         if len(self.sink.errors) > errors_before or None in (rid, title, factor, kind,
@@ -537,7 +539,7 @@ class RuleParser:
         r = self.r
         items: list[YNode] = [node] if isinstance(node, YMap) else r.seq(node, "legal_basis")
         if isinstance(node, YSeq) and not items:
-            self.sink.error("E017", "legal_basis needs at least one entry", node.pos)
+            self.sink.error(Code.EMPTY, "legal_basis needs at least one entry", node.pos)
         found: list[syntax.LegalBasis] = []
         for item in items:
             m = r.mapping(item, "a legal_basis entry", node.pos)
@@ -548,7 +550,7 @@ class RuleParser:
             provision = r.text(m.get("provision"), "provision", max_length=300)
             url = r.text(m.get("url"), "url", max_length=2000)
             if url is not None and not LEGAL_URL.match(url):
-                self.sink.error("E004", f"url '{url[:80]}' must be an https:// address of the "
+                self.sink.error(Code.WRONG_TYPE, f"url '{url[:80]}' must be an https:// address of the "
                                 "official text", m.values["url"].pos)
                 url = None
             as_of = r.date(m.get("as_of"), "as_of")
@@ -561,10 +563,10 @@ class RuleParser:
     def condition(self, node: YNode, scope: FieldSpec, where: str, depth: int) -> syntax.Condition | None:
         """Parse a condition whose paths are relative to `scope` (the proposal or a list item)."""
         if depth > 32:
-            self.sink.error("E004", "condition nested more than 32 levels deep", node.pos)
+            self.sink.error(Code.WRONG_TYPE, "condition nested more than 32 levels deep", node.pos)
             return None
         if not isinstance(node, YMap):
-            self.sink.error("E004", "a condition must be a mapping (a test, all, any, not, "
+            self.sink.error(Code.WRONG_TYPE, "a condition must be a mapping (a test, all, any, not, "
                             "some or every): write a test as {path: FIELD, OPERATOR: VALUE}",
                             node.pos)
             return None
@@ -572,7 +574,7 @@ class RuleParser:
         combinators = keys & set(syntax.COMBINATORS)
         if combinators:
             if len(keys) != 1:
-                self.sink.error("E004", f"'{sorted(combinators)[0]}' must stand alone in its "
+                self.sink.error(Code.WRONG_TYPE, f"'{sorted(combinators)[0]}' must stand alone in its "
                                 "mapping: put every test inside it", node.pos)
                 return None
             key = next(iter(keys))
@@ -582,7 +584,7 @@ class RuleParser:
                 return syntax.Not(inner, node.pos) if inner is not None else None
             items = self.r.seq(child, key)
             if isinstance(child, YSeq) and not items:
-                self.sink.error("E017", f"'{key}' needs at least one condition", child.pos)
+                self.sink.error(Code.EMPTY, f"'{key}' needs at least one condition", child.pos)
                 return None
             parsed = [self.condition(i, scope, where, depth + 1) for i in items]
             if not items or any(p is None for p in parsed):
@@ -595,22 +597,22 @@ class RuleParser:
         ops = [k for k in node.order if k in syntax.LEAF_OPERATORS or k in syntax.QUANTIFIERS]
         for key in node.order:
             if key != "path" and key not in ops:
-                self.sink.error("E002", hints.unknown_operator(key), node.keys[key])
+                self.sink.error(Code.UNKNOWN_KEY, hints.unknown_operator(key), node.keys[key])
                 return None
         if len(ops) > 1:
-            self.sink.error("E004", f"a test needs exactly one operator, found {', '.join(ops)}: "
+            self.sink.error(Code.WRONG_TYPE, f"a test needs exactly one operator, found {', '.join(ops)}: "
                             "write one test per operator and combine them under 'all:' or "
                             "'any:'", node.pos)
             return None
         if not ops:
-            self.sink.error("E004", "a test needs exactly one operator, as in {path: country, "
+            self.sink.error(Code.WRONG_TYPE, "a test needs exactly one operator, as in {path: country, "
                             f"eq: RU}} (the operators: {', '.join(hints.OPERATORS)})", node.pos)
             return None
         op = ops[0]
         operand = node.values[op]
         if op in TAKES_PATH:
             if "path" in node.values:
-                self.sink.error("E004", f"write '{op}: PATH' without a separate 'path'",
+                self.sink.error(Code.WRONG_TYPE, f"write '{op}: PATH' without a separate 'path'",
                                 node.keys["path"])
                 return None
             path_node: YNode | None = operand
@@ -618,7 +620,7 @@ class RuleParser:
             path_node = node.values.get("path")
         if path_node is None:
             if scope.kind in (Kind.OBJECT, Kind.LIST) or op in syntax.QUANTIFIERS:
-                self.sink.error("E003", f"'{op}' needs a 'path'", node.pos)
+                self.sink.error(Code.MISSING_KEY, f"'{op}' needs a 'path'", node.pos)
                 return None
             path: tuple[str, ...] = ()
             spec: FieldSpec | None = scope
@@ -632,7 +634,8 @@ class RuleParser:
         pos = node.keys[op]
         if op in syntax.QUANTIFIERS:
             if spec.kind is not Kind.LIST or spec.item is None:
-                self.sink.error("E014", f"'{op}' needs a list field; {full} is {spec.kind.value}",
+                self.sink.error(Code.OPERATOR_MISFIT,
+                                f"'{op}' needs a list field; {full} is {spec.kind.value}",
                                 pos)
                 return None
             inner = self.condition(operand, spec.item, f"{full}[]", depth + 1)
@@ -646,11 +649,11 @@ class RuleParser:
         segments = tuple(text.split("."))
         for segment in segments:
             if segment in RESERVED_NAMES or segment.startswith("$") or segment.startswith("_"):
-                self.sink.error("E016", f"'{segment}' is a reserved name and cannot be used in a "
+                self.sink.error(Code.RESERVED_NAME, f"'{segment}' is a reserved name and cannot be used in a "
                                 "path", node.pos)
                 return None
         if scope.kind is not Kind.OBJECT:
-            self.sink.error("E013", f"the items of {where or 'this list'} are plain values: "
+            self.sink.error(Code.UNKNOWN_PATH, f"the items of {where or 'this list'} are plain values: "
                             "leave 'path' out to test the item itself", node.pos)
             return None
         spec = scope
@@ -658,7 +661,7 @@ class RuleParser:
             if spec.kind is Kind.LIST:
                 prefix = ".".join(segments[:i])
                 rest = ".".join(segments[i:])
-                self.sink.error("E013", f"path '{text}' steps through the list '{prefix}': use "
+                self.sink.error(Code.UNKNOWN_PATH, f"path '{text}' steps through the list '{prefix}': use "
                                 f"some/every on '{prefix}', as in {{path: {prefix}, some: "
                                 f"{{path: {rest}, ...}}}}", node.pos)
                 return None
@@ -667,7 +670,7 @@ class RuleParser:
                 level = ".".join(segments[:i]) or where or "the proposal"
                 valid = f"; the fields of {level} are {', '.join(choices)}" if choices else \
                     f"; {level} is {_describe(spec)}, it has no fields"
-                self.sink.error("E013", f"unknown path '{text}'"
+                self.sink.error(Code.UNKNOWN_PATH, f"unknown path '{text}'"
                                 f"{' in ' + where if where else ''}{_suggest(segment, choices)}"
                                 f"{valid}", node.pos)
                 return None
@@ -683,12 +686,12 @@ class RuleParser:
             return syntax.Leaf(op, path, pos=pos)
         if fields is Fields.PLAIN_LIST:
             if not fields.accepts(spec) or spec.item is None:
-                sink.error("E014", f"'{op}' needs {fields.value}; {full} is "
+                sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {fields.value}; {full} is "
                            f"{_describe(spec)}{_containment_hint(op, spec, full)}", pos)
                 return None
             return self.operand_leaf(operator, operand, path, spec.item, full, pos)
         if spec.kind in (Kind.LIST, Kind.OBJECT):
-            sink.error("E014", f"'{op}' cannot test {full}, which is {_describe(spec)}"
+            sink.error(Code.OPERATOR_MISFIT, f"'{op}' cannot test {full}, which is {_describe(spec)}"
                        f"{_whole_list_hint(operator, spec, full)}", pos)
             return None
         if operator.operand is Operand.LIST_NAME:
@@ -696,7 +699,7 @@ class RuleParser:
         if operator.operand is Operand.PATTERN:
             return self.pattern_leaf(operator, operand, path, spec, full, pos)
         if not fields.accepts(spec):
-            sink.error("E014", f"'{op}' needs {fields.value}; {full} is {_describe(spec)}", pos)
+            sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {fields.value}; {full} is {_describe(spec)}", pos)
             return None
         return self.operand_leaf(operator, operand, path, spec, full, pos)
 
@@ -708,7 +711,7 @@ class RuleParser:
             values = self.operand_values(op, operand, spec, full)
             return None if values is None else syntax.Leaf(op, path, values=values, pos=pos)
         if operator.fields is Fields.PLAIN_LIST and isinstance(operand, YSeq):
-            self.sink.error("E004", f"'{op}' takes one value: for several, use "
+            self.sink.error(Code.WRONG_TYPE, f"'{op}' takes one value: for several, use "
                             f"'{operator.several}'", operand.pos)
             return None
         value = self.operand_value(operand, spec, full)
@@ -718,11 +721,11 @@ class RuleParser:
                      spec: FieldSpec, full: str, pos: Position) -> syntax.Leaf | None:
         op = operator.op
         if not path and operator.needs_path:
-            self.sink.error("E014", f"'{op}' cannot test the items of a plain list; test a "
+            self.sink.error(Code.OPERATOR_MISFIT, f"'{op}' cannot test the items of a plain list; test a "
                             "named field, or list the values with in/contains_any", pos)
             return None
         if not operator.fields.accepts(spec):
-            self.sink.error("E014", f"'{op}' needs {operator.fields.value}; {full} is "
+            self.sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {operator.fields.value}; {full} is "
                             f"{_describe(spec)}", pos)
             return None
         pattern = self.r.text(operand, "pattern", max_length=500)
@@ -731,7 +734,7 @@ class RuleParser:
         try:
             check_pattern(pattern)
         except RegexError as exc:
-            self.sink.error("E015", f"invalid pattern: {exc}", operand.pos)
+            self.sink.error(Code.BAD_PATTERN, f"invalid pattern: {exc}", operand.pos)
             return None
         return syntax.Leaf(op, path, value=pattern, pos=pos)
 
@@ -740,7 +743,7 @@ class RuleParser:
         op = operator.op
         if isinstance(operand, YSeq):
             values_op = values_of(op)
-            self.sink.error("E004", f"'{op}' takes the name of a reference list, not values: to "
+            self.sink.error(Code.WRONG_TYPE, f"'{op}' takes the name of a reference list, not values: to "
                             f"test against these values use '{values_op}' (the lists: "
                             f"{', '.join(sorted(self.lists))})", operand.pos)
             return None
@@ -749,24 +752,24 @@ class RuleParser:
             return None
         ref = self.lists.get(name)
         if ref is None:
-            self.sink.error("E012", f"unknown list '{name}'{_suggest(name, list(self.lists))}: "
+            self.sink.error(Code.UNKNOWN_LIST, f"unknown list '{name}'{_suggest(name, list(self.lists))}: "
                             f"the lists of lists/ are {', '.join(sorted(self.lists))}",
                             operand.pos)
             return None
         if not operator.fields.accepts(spec):
-            self.sink.error("E014", f"'{op}' needs {operator.fields.value}; {full} is "
+            self.sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {operator.fields.value}; {full} is "
                             f"{_describe(spec)}", pos)
             return None
         fits = {Kind.COUNTRY: "country", Kind.CURRENCY: "currency",
                 Kind.SUBDIVISION: "subdivision"}.get(spec.kind, "string")
         if ref.kind != fits:
-            self.sink.error("E014", f"list '{name}' holds {ref.kind} values but {full} is "
+            self.sink.error(Code.OPERATOR_MISFIT, f"list '{name}' holds {ref.kind} values but {full} is "
                             f"{_describe(spec)}", operand.pos)
             return None
         if spec.kind is Kind.ENUM:
             for entry in ref.entries:
                 if entry.value not in spec.choices:
-                    self.sink.error("E018", f"list '{name}' entry '{entry.value}' is not a value "
+                    self.sink.error(Code.BAD_VALUE, f"list '{name}' entry '{entry.value}' is not a value "
                                     f"of {full} ({', '.join(spec.choices)})", operand.pos)
                     return None
         return syntax.Leaf(op, path, values=ref.values, list_name=name, pos=pos)
@@ -774,7 +777,7 @@ class RuleParser:
     def operand_values(self, op: Op, node: YNode, spec: FieldSpec,
                        full: str) -> tuple[object, ...] | None:
         if not isinstance(node, YSeq) or not node.items:
-            self.sink.error("E004", self.values_hint(op, node), node.pos)
+            self.sink.error(Code.WRONG_TYPE, self.values_hint(op, node), node.pos)
             return None
         values = [self.operand_value(item, spec, full) for item in node.items]
         if any(v is _BAD for v in values):
@@ -798,29 +801,29 @@ class RuleParser:
 
     def operand_value(self, node: YNode, spec: FieldSpec, full: str) -> object:
         if not isinstance(node, YScalar) or node.value is None:
-            self.sink.error("E004", f"expected a single value for {full}", node.pos)
+            self.sink.error(Code.WRONG_TYPE, f"expected a single value for {full}", node.pos)
             return _BAD
         value = node.value
         check = _VALUE_CHECKS.get(spec.kind)
         if check is None or not check[0](value):
             expected = check[1] if check else spec.kind.value
-            self.sink.error("E014", f"{full} is {_describe(spec)}: expected {expected}, "
+            self.sink.error(Code.OPERATOR_MISFIT, f"{full} is {_describe(spec)}: expected {expected}, "
                             f"got {value!r}{_yaml_read_hint(value, spec)}", node.pos)
             return _BAD
         if spec.kind is Kind.ENUM and value not in spec.choices:
-            self.sink.error("E018", f"'{value}' is not a value of {full}"
+            self.sink.error(Code.BAD_VALUE, f"'{value}' is not a value of {full}"
                             f"{_suggest(str(value), spec.choices)} (the values: "
                             f"{', '.join(spec.choices)})", node.pos)
             return _BAD
         if spec.kind is Kind.COUNTRY and not is_country(str(value)):
-            self.sink.error("E018", f"'{value}' is not an ISO 3166-1 alpha-2 country code"
+            self.sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 3166-1 alpha-2 country code"
                             f"{hints.country_code(str(value))}", node.pos)
             return _BAD
         if spec.kind is Kind.CURRENCY and not is_currency(str(value)):
-            self.sink.error("E018", f"'{value}' is not a currency code", node.pos)
+            self.sink.error(Code.BAD_VALUE, f"'{value}' is not a currency code", node.pos)
             return _BAD
         if spec.kind is Kind.SUBDIVISION and not is_subdivision(str(value)):
-            self.sink.error("E018", f"'{value}' is not an ISO 3166-2 subdivision code", node.pos)
+            self.sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 3166-2 subdivision code", node.pos)
             return _BAD
         if spec.kind is Kind.DATE and isinstance(value, dt.date):
             value = value.isoformat()

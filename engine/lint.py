@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from engine import syntax
+from engine.codes import Code
 from engine.errors import DiagnosticSink
 from engine.operators import OPERATORS, Admits, Bound, operands, same
 
@@ -20,11 +21,12 @@ def lint(spec: syntax.PackSpec, conditions: dict[str, syntax.Condition], sink: D
             continue
         reason = contradiction(cond)
         if reason:
-            sink.warning("W010", f"rule {rule.id} can never fire: {reason}", rule.pos)
+            sink.warning(Code.NEVER_FIRES, f"rule {rule.id} can never fire: {reason}", rule.pos)
         key = (rule.factor, cond)
         if key in seen:
             first = seen[key]
-            sink.warning("W011", f"rule {rule.id} has the same condition as {first.id} in factor "
+            sink.warning(Code.SAME_CONDITION,
+                         f"rule {rule.id} has the same condition as {first.id} in factor "
                          f"{rule.factor} (line {first.pos.line} of {first.pos.file}): one "
                          "shadows the other", rule.pos)
         else:
@@ -36,7 +38,7 @@ def _unused_lists(spec: syntax.PackSpec, sink: DiagnosticSink) -> None:
     used = {leaf.list_name for rule in spec.rules for leaf in leaves(rule.when) if leaf.list_name}
     for name, ref in sorted(spec.lists.items()):
         if name not in used:
-            sink.warning("W030", f"list {name} is not used by any rule", ref.pos)
+            sink.warning(Code.UNUSED_LIST, f"list {name} is not used by any rule", ref.pos)
 
 
 def leaves(cond: syntax.Condition) -> Iterator[syntax.Leaf]:

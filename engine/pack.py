@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from engine import syntax
+from engine.codes import Code
 from engine.compiler import CompiledRules, compile_rules
 from engine.contract import Contract
 from engine.contractfile import CONTRACT_FILE, parse_contract
@@ -407,7 +408,7 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
     sink = DiagnosticSink()
     pack_file = root / PACK_FILE
     if not pack_file.is_file():
-        sink.error("E001", f"no {PACK_FILE} in {root}", Position(str(pack_file), 1, 1))
+        sink.error(Code.UNREADABLE, f"no {PACK_FILE} in {root}", Position(str(pack_file), 1, 1))
         raise PackError(sink.sorted())
     files = [pack_file]
     settings = parse_pack_settings(read_file(pack_file, str(pack_file), sink), str(pack_file),
@@ -427,7 +428,7 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         label = _label(root, contract_file)
         contract = parse_contract(read_file(contract_file, label, sink), label, sink, lists)
     else:
-        sink.error("E001", f"no {CONTRACT_FILE} in {root}: a pack declares its proposal "
+        sink.error(Code.UNREADABLE, f"no {CONTRACT_FILE} in {root}: a pack declares its proposal "
                    "contract", Position(str(contract_file), 1, 1))
     if contract is None:
         raise PackError(sink.sorted())
@@ -438,7 +439,7 @@ def load_pack(path: str | Path, *, extra_diagnostics: bool = True) -> Pack:
         rules.extend(parser.parse_file(read_file(rule_file, _label(root, rule_file), sink),
                                        _label(root, rule_file)))
     if not rules and not sink.errors:
-        sink.error("E017", "the pack has no rules", Position(str(pack_file), 1, 1))
+        sink.error(Code.EMPTY, "the pack has no rules", Position(str(pack_file), 1, 1))
     screening: syntax.ScreeningSettings | None = settings["screening"]  # type: ignore[assignment]
     screener, watchlists = _screener(root, screening, sink, files)
     spec = syntax.PackSpec(
@@ -474,11 +475,11 @@ def _blame_rejected_rules(spec: syntax.PackSpec, compiled: CompiledRules, sink: 
         try:
             DurableMatcher({name: expr}, label="probe").close()
         except RulesetRejected as exc:
-            sink.error("E022", f"rule {rule.id} is beyond what the matching core can hold "
+            sink.error(Code.RULE_TOO_LARGE, f"rule {rule.id} is beyond what the matching core can hold "
                        f"({exc.detail}); split it into smaller rules or shorten its lists",
                        rule.pos)
     if not sink.errors:
-        sink.error("E022", "the matching core refused the pack as a whole (too many rules "
+        sink.error(Code.RULE_TOO_LARGE, "the matching core refused the pack as a whole (too many rules "
                    f"or alternatives: {detail}); split it", Position(spec.files[0], 1, 1))
 
 
@@ -541,7 +542,9 @@ def warm_screening(root: str | Path) -> bool:
     return True
 
 
-LIFECYCLE_REFUSALS = ("E041", "E042", "E043")  # empty, sample, stale (the last two: production)
+# empty, sample, stale (the last two: production)
+LIFECYCLE_REFUSALS = (Code.WATCHLIST_EMPTY, Code.SAMPLE_WATCHLIST_IN_PRODUCTION,
+                      Code.STALE_WATCHLIST_IN_PRODUCTION)
 
 
 def screening_refusals(root: str | Path, *, production: bool = False) -> list[str]:
@@ -623,7 +626,7 @@ def _screener(root: Path, settings: syntax.ScreeningSettings | None, sink: Diagn
                 raise ListImportError("a watchlist must live inside the pack directory")
             contents.append((name, file, file.read_bytes()))
         except (ListImportError, OSError) as exc:
-            sink.error("E040", f"watchlist {name}: {exc}", settings.pos)
+            sink.error(Code.WATCHLIST_UNREADABLE, f"watchlist {name}: {exc}", settings.pos)
     cache = index_cache_dir()
     key = _index_key(settings.threshold, [(name, data) for name, _, data in contents])
     screener = _cached_screener(key, cache)
@@ -634,13 +637,14 @@ def _screener(root: Path, settings: syntax.ScreeningSettings | None, sink: Diagn
                 text = data.decode("utf-8")
                 watchlists.append(parse_watchlist(text, str(file)))
             except UnicodeDecodeError as exc:
-                sink.error("E040", f"watchlist {name}: {file}: cannot read watchlist: {exc}",
+                sink.error(Code.WATCHLIST_UNREADABLE,
+                           f"watchlist {name}: {file}: cannot read watchlist: {exc}",
                            settings.pos)
             except ListImportError as exc:
                 if exc.diagnostics:  # readable, but its content is wrong: point into the file
                     sink.items.extend(exc.diagnostics)
                 else:
-                    sink.error("E040", f"watchlist {name}: {exc}", settings.pos)
+                    sink.error(Code.WATCHLIST_UNREADABLE, f"watchlist {name}: {exc}", settings.pos)
         screener = Screener(watchlists, settings.threshold)
         if len(watchlists) == len(contents):
             _store_screener(key, cache, screener)
@@ -669,7 +673,7 @@ def _check_as_of_quoted(file: str, data: bytes, sink: DiagnosticSink) -> None:
     if found is not None:
         line = data.count(b"\n", 0, found.start()) + 1
         day = found.group(1).decode()
-        sink.warning("W004", f"as_of {day} is not quoted: write \"{day}\" so that editors and "
+        sink.warning(Code.UNQUOTED_DATE, f"as_of {day} is not quoted: write \"{day}\" so that editors and "
                      "scripts read the same text", Position(file, line, found.start(1) -
                                                            found.start() + 1))
 
@@ -680,16 +684,16 @@ def _check_watchlist(info: WatchlistInfo, settings: syntax.ScreeningSettings, to
     warnings, and errors under `production: true`."""
     label = f"watchlist {info.name} ({info.file})"
     if not info.entries:
-        sink.error("E041", f"{label} has no entries: screening against it would clear every "
+        sink.error(Code.WATCHLIST_EMPTY, f"{label} has no entries: screening against it would clear every "
                    "name", settings.pos)
     report = sink.error if settings.production else sink.warning
     if info.sample:
-        report("E042" if settings.production else "W040",
+        report(Code.SAMPLE_WATCHLIST_IN_PRODUCTION if settings.production else Code.SAMPLE_WATCHLIST,
                f"{label} is sample data (sample: true), not the current list: import it with "
                "riskrules lists import", settings.pos)
     if info.stale(today, settings.max_age_days):
         age = info.age_days(today)
-        report("E043" if settings.production else "W041",
+        report(Code.STALE_WATCHLIST_IN_PRODUCTION if settings.production else Code.STALE_WATCHLIST,
                f"{label} is stale: as of {info.as_of or 'an unknown date'}"
                + (f", {age} days old" if age is not None else "")
                + f", past max_age_days {settings.max_age_days}", settings.pos)

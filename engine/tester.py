@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import syntax
+from engine.codes import Code
 from engine.errors import (
     Diagnostic,
     DiagnosticSink,
@@ -208,7 +209,7 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Diagnos
         elif path.is_file():
             files.append(path)
         else:
-            sink.error("E001", "no such test file or directory", Position(str(path), 1, 1))
+            sink.error(Code.UNREADABLE, "no such test file or directory", Position(str(path), 1, 1))
     seen: set[Path] = set()
     unique = []
     for file in files:
@@ -253,28 +254,28 @@ class _CaseReader:
         try:
             text = file.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            sink.error("E001", f"cannot read test file: {exc}", Position(label, 1, 1))
+            sink.error(Code.UNREADABLE, f"cannot read test file: {exc}", Position(label, 1, 1))
             return [], sink.items
         root = parse_yaml(text, label, sink)
         if root is None:
             return [], sink.items
         if not isinstance(root, YMap):
-            sink.error("E004", "a test file must be a mapping with a 'cases' list", root.pos)
+            sink.error(Code.WRONG_TYPE, "a test file must be a mapping with a 'cases' list", root.pos)
             return [], sink.items
         _check_keys(root, TOP_KEYS, ("cases",), "a test file", sink)
         cases_node = root.get("cases")
         if cases_node is None:
             return [], sink.items
         if not isinstance(cases_node, YSeq):
-            sink.error("E004", "'cases' must be a list of cases", cases_node.pos)
+            sink.error(Code.WRONG_TYPE, "'cases' must be a list of cases", cases_node.pos)
             return [], sink.items
         if not cases_node.items:
-            sink.error("E017", "'cases' is empty: a test file needs at least one case",
+            sink.error(Code.EMPTY, "'cases' is empty: a test file needs at least one case",
                        cases_node.pos)
         cases = []
         for number, item in enumerate(cases_node.items, start=1):
             if not isinstance(item, YMap):
-                sink.error("E004", "a case must be a mapping (name, proposal, expect)", item.pos)
+                sink.error(Code.WRONG_TYPE, "a case must be a mapping (name, proposal, expect)", item.pos)
                 continue
             cases.append(self.read_case(item, label, file.parent, number))
         return cases, sink.items
@@ -292,7 +293,7 @@ class _CaseReader:
             ppos = pnode.pos
             for scalar in unquoted_dates(pnode):
                 day = str(scalar.value)
-                sink.warning("W004", f"date {day} in the proposal is not quoted: write "
+                sink.warning(Code.UNQUOTED_DATE, f"date {day} in the proposal is not quoted: write "
                              f"\"{day}\" (the client sends text; editors and scripts then "
                              "read the same)", scalar.pos)
         elif isinstance(pnode, YScalar) and isinstance(pnode.value, str) and pnode.value.strip():
@@ -301,7 +302,7 @@ class _CaseReader:
             proposal = _read_json_proposal(Path(origin), pnode.pos, sink)
             pnode = None
         elif pnode is not None:
-            sink.error("E004", "proposal must be a path to a JSON file (relative to the test "
+            sink.error(Code.WRONG_TYPE, "proposal must be a path to a JSON file (relative to the test "
                        "file) or an inline mapping", pnode.pos)
             pnode = None
         return Case(name=name, file=label, pos=node.pos, expect=expect, proposal=proposal,
@@ -314,11 +315,11 @@ class _CaseReader:
         if node is None:
             return Expect()
         if not isinstance(node, YMap):
-            sink.error("E004", "expect must be a mapping", node.pos)
+            sink.error(Code.WRONG_TYPE, "expect must be a mapping", node.pos)
             return Expect()
         _check_keys(node, EXPECT_KEYS, (), "expect", sink)
         if not node.values:
-            sink.error("E017", "expect is empty: a case must expect something "
+            sink.error(Code.EMPTY, "expect is empty: a case must expect something "
                        f"({', '.join(EXPECT_KEYS)})", node.pos)
         decision = self.choice(node.get("decision"), "decision", self.decisions, sink)
         band = self.choice(node.get("band"), "band", self.bands, sink)
@@ -327,7 +328,7 @@ class _CaseReader:
         not_fired = self.rule_ids(node.get("not_fired"), "not_fired", sink)
         both = [rid for rid in fired if rid in not_fired]
         if both:
-            sink.error("E050", f"{', '.join(both)} both in fired and in not_fired",
+            sink.error(Code.TEST_UNKNOWN_RULE, f"{', '.join(both)} both in fired and in not_fired",
                        node.keys["not_fired"])
         knockouts = None
         if node.get("knockouts") is not None:
@@ -342,7 +343,7 @@ class _CaseReader:
             if isinstance(pnode, YScalar) and isinstance(pnode.value, bool):
                 provisional = pnode.value
             else:
-                sink.error("E004", "provisional must be true or false", pnode.pos)
+                sink.error(Code.WRONG_TYPE, "provisional must be true or false", pnode.pos)
         factor_scores = self.factor_scores(node.get("factor_scores"), sink)
         missing = _texts(node.get("missing_information"), "missing_information", "field paths",
                          sink)
@@ -356,7 +357,7 @@ class _CaseReader:
         if value is None or node is None:
             return None
         if value not in allowed:
-            sink.error("E018", f"unknown {what} '{value}': the pack has {', '.join(allowed)}"
+            sink.error(Code.BAD_VALUE, f"unknown {what} '{value}': the pack has {', '.join(allowed)}"
                        f"{_suggest(value, allowed)}", node.pos)
             return None
         return value
@@ -370,13 +371,13 @@ class _CaseReader:
                 continue
             rule = self.rules.get(value)
             if rule is None:
-                sink.error("E050", f"unknown rule '{value}' in {what}"
+                sink.error(Code.TEST_UNKNOWN_RULE, f"unknown rule '{value}' in {what}"
                            f"{_suggest(value, list(self.rules))}", item.pos)
             elif kind is not None and rule.kind is not kind:
-                sink.error("E050", f"{value} in {what} is a {rule.kind.value} rule, not a "
+                sink.error(Code.TEST_UNKNOWN_RULE, f"{value} in {what} is a {rule.kind.value} rule, not a "
                            f"{kind.value} rule", item.pos)
             elif floor and rule.at_least is None:
-                sink.error("E050", f"{value} in {what} sets no floor (at_least)", item.pos)
+                sink.error(Code.TEST_UNKNOWN_RULE, f"{value} in {what} sets no floor (at_least)", item.pos)
             elif value not in out:
                 out.append(value)
         return tuple(out)
@@ -385,13 +386,13 @@ class _CaseReader:
         if node is None:
             return ()
         if not isinstance(node, YMap):
-            sink.error("E004", "factor_scores must be a mapping of factor id to a number or a "
+            sink.error(Code.WRONG_TYPE, "factor_scores must be a mapping of factor id to a number or a "
                        "range", node.pos)
             return ()
         out = []
         for key in node.order:
             if key not in self.factors:
-                sink.error("E011", f"unknown factor '{key}' in factor_scores: the pack has "
+                sink.error(Code.UNKNOWN_FACTOR, f"unknown factor '{key}' in factor_scores: the pack has "
                            f"{', '.join(self.factors)}{_suggest(key, self.factors)}",
                            node.keys[key])
                 continue
@@ -405,11 +406,11 @@ def _check_keys(node: YMap, allowed: tuple[str, ...], required: tuple[str, ...],
                 sink: DiagnosticSink) -> None:
     for key in node.order:
         if key not in allowed:
-            sink.error("E002", f"unknown key '{key}' in {what}{_suggest(key, list(allowed))}",
+            sink.error(Code.UNKNOWN_KEY, f"unknown key '{key}' in {what}{_suggest(key, list(allowed))}",
                        node.keys[key])
     for key in required:
         if key not in node.values:
-            sink.error("E003", f"{what} needs '{key}'", node.pos)
+            sink.error(Code.MISSING_KEY, f"{what} needs '{key}'", node.pos)
 
 
 def _suggest(word: str, choices: list[str]) -> str:
@@ -421,7 +422,7 @@ def _text(node: YNode | None, what: str, sink: DiagnosticSink) -> str | None:
     if node is None:
         return None
     if not isinstance(node, YScalar) or not isinstance(node.value, str) or not node.value.strip():
-        sink.error("E004", f"{what} must be non-empty text", node.pos)
+        sink.error(Code.WRONG_TYPE, f"{what} must be non-empty text", node.pos)
         return None
     return node.value
 
@@ -430,7 +431,7 @@ def _seq(node: YNode | None, what: str, of: str, sink: DiagnosticSink) -> list[Y
     if node is None:
         return []
     if not isinstance(node, YSeq):
-        sink.error("E004", f"{what} must be a list of {of}", node.pos)
+        sink.error(Code.WRONG_TYPE, f"{what} must be a list of {of}", node.pos)
         return []
     return node.items
 
@@ -447,7 +448,7 @@ def _texts(node: YNode | None, what: str, of: str, sink: DiagnosticSink) -> tupl
 def _number(node: YNode, what: str, sink: DiagnosticSink) -> float | None:
     value = node.value if isinstance(node, YScalar) else None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        sink.error("E004", f"{what} must be a finite number", node.pos)
+        sink.error(Code.WRONG_TYPE, f"{what} must be a finite number", node.pos)
         return None
     return float(value)
 
@@ -460,20 +461,20 @@ def _range(node: YNode | None, what: str, sink: DiagnosticSink) -> Range | None:
         exact = _number(node, what, sink)
         return None if exact is None else Range(exact=exact)
     if not isinstance(node, YMap):
-        sink.error("E004", f"{what} must be a number or a mapping ({{gte: a}}, {{lte: b}}, "
+        sink.error(Code.WRONG_TYPE, f"{what} must be a number or a mapping ({{gte: a}}, {{lte: b}}, "
                    "{between: [a, b]})", node.pos)
         return None
     _check_keys(node, RANGE_KEYS, (), what, sink)
     if not any(k in node.values for k in RANGE_KEYS):
-        sink.error("E003", f"{what} needs gte, lte or between", node.pos)
+        sink.error(Code.MISSING_KEY, f"{what} needs gte, lte or between", node.pos)
         return None
     between = node.get("between")
     if between is not None:
         if "gte" in node.values or "lte" in node.values:
-            sink.error("E004", f"{what}: use either between or gte/lte, not both", between.pos)
+            sink.error(Code.WRONG_TYPE, f"{what}: use either between or gte/lte, not both", between.pos)
             return None
         if not isinstance(between, YSeq) or len(between.items) != 2:
-            sink.error("E004", f"{what}.between must be a list of two numbers [low, high]",
+            sink.error(Code.WRONG_TYPE, f"{what}.between must be a list of two numbers [low, high]",
                        between.pos)
             return None
         low = _number(between.items[0], f"{what}.between", sink)
@@ -487,7 +488,7 @@ def _range(node: YNode | None, what: str, sink: DiagnosticSink) -> Range | None:
     if between is not None and (low is None or high is None):
         return None
     if low is not None and high is not None and low > high:
-        sink.error("E004", f"{what}: the lower bound {_num(low)} is above the upper bound "
+        sink.error(Code.WRONG_TYPE, f"{what}: the lower bound {_num(low)} is above the upper bound "
                    f"{_num(high)}", node.pos)
         return None
     return Range(low=low, high=high)
@@ -508,23 +509,23 @@ def _read_json_proposal(path: Path, pos: Position, sink: DiagnosticSink) -> dict
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        sink.error("E001", f"proposal file {path} does not exist (a proposal path is "
+        sink.error(Code.UNREADABLE, f"proposal file {path} does not exist (a proposal path is "
                    "relative to the folder of its test file)", pos)
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        sink.error("E001", f"cannot read proposal file {path}: {exc}", pos)
+        sink.error(Code.UNREADABLE, f"cannot read proposal file {path}: {exc}", pos)
         return None
     try:
         data = loads_strict(text)
     except MalformedJSON as exc:
         if exc.line:  # a syntax error: point into the JSON file itself
-            sink.error("E001", f"proposal file is {exc.detail}",
+            sink.error(Code.UNREADABLE, f"proposal file is {exc.detail}",
                        Position(str(path), exc.line, exc.column))
         else:
-            sink.error("E001", f"proposal file {path} is {exc.detail}", pos)
+            sink.error(Code.UNREADABLE, f"proposal file {path} is {exc.detail}", pos)
         return None
     if not isinstance(data, dict):
-        sink.error("E004", f"proposal file {path} must hold one JSON object", pos)
+        sink.error(Code.WRONG_TYPE, f"proposal file {path} must hold one JSON object", pos)
         return None
     return data
 
@@ -553,7 +554,7 @@ def run_cases(pack: Pack, cases: Sequence[Case],
 def run_case(pack: Pack, case: Case, validate: Validator | None = None) -> Result:
     validate = validate or pack.validate
     if case.errors or case.proposal is None:
-        errors = case.errors or (Diagnostic("E003", "the case has no proposal", case.pos),)
+        errors = case.errors or (Diagnostic(Code.MISSING_KEY, "the case has no proposal", case.pos),)
         return Result(case, Status.ERROR, errors=errors)
     start = time.perf_counter()
     try:
@@ -564,7 +565,8 @@ def run_case(pack: Pack, case: Case, validate: Validator | None = None) -> Resul
     try:
         assessment = pack.assess(case.proposal, as_of=case.as_of, validate=False)
     except EngineError as exc:
-        error = Diagnostic("E052", f"the engine failed on this case: {exc.code} {exc.detail}",
+        error = Diagnostic(Code.TEST_ENGINE_FAILED,
+                           f"the engine failed on this case: {exc.code} {exc.detail}",
                            case.pos)
         return Result(case, Status.ERROR, errors=(error,), duration=time.perf_counter() - start)
     mismatches = compare(pack, case.expect, assessment)
@@ -590,7 +592,7 @@ def _contract_errors(case: Case, errors: Sequence[FieldError]) -> tuple[Diagnost
             pos = case.proposal_pos or case.pos
             text = (f"proposal {case.proposal_origin} breaks the contract at {where}: "
                     f"{error.message}")
-        out.append(Diagnostic("E051", text, pos))
+        out.append(Diagnostic(Code.TEST_BAD_PROPOSAL, text, pos))
     return tuple(out)
 
 

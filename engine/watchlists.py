@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from engine.codes import Code
 from engine.contract import is_country
 from engine.errors import DiagnosticSink, ListImportError
 from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml
@@ -218,7 +219,7 @@ class _CanonicalReader:
         self.sink = sink
 
     def _error(self, node: YNode, message: str) -> None:
-        self.sink.error("E400", message, node.pos)
+        self.sink.error(Code.WATCHLIST_CONTENT, message, node.pos)
 
     def watchlist(self, root: YNode) -> Watchlist | None:
         if not isinstance(root, YMap):
@@ -310,8 +311,8 @@ class _CanonicalReader:
               what: str) -> None:
         for key in node.order:
             if key not in allowed:
-                self.sink.error("E400", f"unknown key '{key}' in {what} (allowed: "
-                                        f"{', '.join(allowed)})", node.keys[key])
+                self.sink.error(Code.WATCHLIST_CONTENT, f"unknown key '{key}' in {what} (allowed: "
+                                f"{', '.join(allowed)})", node.keys[key])
         for key in required:
             if key not in node.values:
                 self._error(node, f"{what} needs '{key}'")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from engine.codes import Code
 from engine.errors import DiagnosticSink, Position
 
 
@@ -58,7 +59,7 @@ class _Builder:
     def build(self, node: yaml.Node, depth: int = 0) -> YNode:
         pos = _position(self.file, node)
         if depth > 64:
-            self.sink.error("E001", "document nested more than 64 levels deep", pos)
+            self.sink.error(Code.UNREADABLE, "document nested more than 64 levels deep", pos)
             return YScalar(None, pos)
         if isinstance(node, yaml.MappingNode):
             values: dict[str, YNode] = {}
@@ -67,14 +68,14 @@ class _Builder:
             for key_node, value_node in node.value:
                 key_pos = _position(self.file, key_node)
                 if not isinstance(key_node, yaml.ScalarNode):
-                    self.sink.error("E004", "mapping keys must be plain names", key_pos)
+                    self.sink.error(Code.WRONG_TYPE, "mapping keys must be plain names", key_pos)
                     continue
                 key = str(key_node.value)
                 if key == "<<":
-                    self.sink.error("E004", "YAML merge keys (<<) are not supported", key_pos)
+                    self.sink.error(Code.WRONG_TYPE, "YAML merge keys (<<) are not supported", key_pos)
                     continue
                 if key in values:
-                    self.sink.error("E005", f"duplicate key '{key}' (first at line "
+                    self.sink.error(Code.DUPLICATE_KEY, f"duplicate key '{key}' (first at line "
                                     f"{keys[key].line})", key_pos)
                     continue
                 values[key] = self.build(value_node, depth + 1)
@@ -86,7 +87,7 @@ class _Builder:
         try:
             value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            self.sink.error("E001", f"invalid scalar: {exc}", pos)
+            self.sink.error(Code.UNREADABLE, f"invalid scalar: {exc}", pos)
             value = None
         return YScalar(value, pos)
 
@@ -100,27 +101,27 @@ def parse_yaml(text: str, file: str, sink: DiagnosticSink) -> YNode | None:
     except yaml.reader.ReaderError as exc:
         before = text[:exc.position]
         line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
-        sink.error("E001", f"YAML syntax: unprintable character #x{exc.character:04x} (YAML "
+        sink.error(Code.UNREADABLE, f"YAML syntax: unprintable character #x{exc.character:04x} (YAML "
                    "allows no control characters, even in comments)", Position(file, line, col))
         return None
     try:
         root = loader.get_single_node()
         if root is None:
-            sink.error("E001", "file is empty", Position(file, 1, 1))
+            sink.error(Code.UNREADABLE, "file is empty", Position(file, 1, 1))
             return None
         if _has_alias(root, set()):
-            sink.error("E001", "YAML anchors and aliases are not supported in rule packs",
+            sink.error(Code.UNREADABLE, "YAML anchors and aliases are not supported in rule packs",
                        _position(file, root))
             return None
         return _Builder(file, loader, sink).build(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        sink.error("E001", f"YAML syntax: {explain_syntax_error(exc, text)}",
+        sink.error(Code.UNREADABLE, f"YAML syntax: {explain_syntax_error(exc, text)}",
                    Position(file, line, col))
         return None
     except yaml.YAMLError as exc:
-        sink.error("E001", f"YAML syntax: {exc}", Position(file, 1, 1))
+        sink.error(Code.UNREADABLE, f"YAML syntax: {exc}", Position(file, 1, 1))
         return None
     finally:
         loader.dispose()

@@ -22,7 +22,7 @@ import yaml
 
 from cli.tester import coverage_warnings
 from engine import PackError, language, load_pack
-from engine.codes import CODES
+from engine.codes import Code, markdown_table
 from engine.errors import Diagnostic
 from engine.tester import load_cases, run_cases
 
@@ -200,18 +200,45 @@ def test_docs_show_every_mistake_with_its_fix() -> None:
         "docs/diagnostics.md is stale: run .venv/bin/python -m tests.cli.test_mistakes"
 
 
-def test_every_code_is_declared_and_documented() -> None:
-    """No code made up on the spot: each one emitted is in engine/codes.py, whose table is
-    exactly the documented one."""
-    used: set[str] = set()
+
+
+def test_every_code_is_a_catalogue_member() -> None:
+    """No code made up on the spot or spelt out: code emits `Code.NAME` from engine/codes.py,
+    and each name it uses exists there."""
+    spelt: list[str] = []
     for folder in ("engine", "cli", "api"):
         for file in (ROOT / folder).rglob("*.py"):
-            used |= set(re.findall(r"[\"']([EW]\d{3})[\"']", file.read_text(encoding="utf-8")))
-    assert used - set(CODES) == set(), "codes used but not declared: add each to " \
-        "engine/codes.py with its meaning, and a row with its fix to docs/diagnostics.md"
+            name = file.relative_to(ROOT).as_posix()
+            text = file.read_text(encoding="utf-8")
+            for member in re.findall(r"\bCode\.([A-Z][A-Z0-9_]+)\b", text):
+                assert member in Code.__members__, f"{name}: Code.{member} is not in engine/codes.py"
+            for literal in re.findall(r"[\"']([EW]\d{3})[\"']", text):
+                assert literal in Code._value2member_map_, f"{name}: {literal} is not declared"
+                if name != "engine/codes.py":
+                    spelt.append(f"{name}: {literal}")
+    assert spelt == [], "write Code.NAME (engine/codes.py), not the code's text"
+
+
+def test_codes_are_consistent() -> None:
+    assert all(len(c.value) == 4 and c.value[0] in "EW" for c in Code)
+    assert {c.severity.value for c in Code if c.value.startswith("W")} == {"warning"}
+    assert {c.severity.value for c in Code if c.value.startswith("E")} == {"error"}
+    assert all(c.meaning and c.fix and "\n" not in c.meaning + c.fix for c in Code)
+
+
+def test_the_code_table_is_generated_from_the_catalogue() -> None:
     doc = DOC.read_text(encoding="utf-8")
     documented = re.findall(r"^\| ([EW]\d{3}) \|", doc, flags=re.MULTILINE)
-    assert sorted(documented) == sorted(CODES), "docs/diagnostics.md table != engine/codes.py"
+    assert documented == [c.value for c in Code], "docs/diagnostics.md table != engine/codes.py"
+    assert markdown_table() in doc, \
+        "docs/diagnostics.md is stale: run .venv/bin/python -m tests.cli.test_mistakes"
+
+
+def rewrite_code_table(text: str) -> str:
+    """docs/diagnostics.md with its code table replaced by the catalogue's."""
+    start = text.index(markdown_table().split("\n", 1)[0])
+    end = text.index("\n\n", start) + 1
+    return text[:start] + markdown_table() + text[end:]
 
 
 def _update_messages() -> None:
@@ -250,12 +277,13 @@ def _update_messages() -> None:
 
 
 if __name__ == "__main__":
-    # python -m tests.cli.test_mistakes            rewrite the docs section from the table
+    # python -m tests.cli.test_mistakes            rewrite the code table from engine/codes.py
+    #                                              and the mistakes section from the table
     # python -m tests.cli.test_mistakes --messages first rewrite the table's messages too
     if "--messages" in sys.argv:
         _update_messages()
         CASES[:] = yaml.safe_load(TABLE.read_text(encoding="utf-8"))["cases"]
-    text = DOC.read_text(encoding="utf-8")
+    text = rewrite_code_table(DOC.read_text(encoding="utf-8"))
     if BEGIN in text:
         text = text[:text.index(BEGIN)] + render_section() + text[text.index(END) + len(END):]
     else:
