@@ -16,10 +16,12 @@ from typing import Any
 
 from api.context import Services
 from api.errors import InvalidRequest, SecondReviewerRequired
+from api.schemas import DISPOSITION_DECISIONS
 from api.store import Disposition, StoredAssessment
 from engine.errors import FieldError
+from engine.timefmt import utc_now_seconds
 
-DECISIONS = ("approve", "reject", "escalate", "request_information")
+DECISIONS = DISPOSITION_DECISIONS  # declared with the request schema (no web stack there)
 FINAL = "final"
 AWAITING = "awaiting_second_approval"
 STATUSES = (FINAL, AWAITING)
@@ -59,7 +61,7 @@ def record(svc: Services, stored: StoredAssessment, reviewer: str,
             FieldError("expires_on", "the expiry day is in the past")])
     return svc.store.add_disposition(Disposition(
         id=str(uuid.uuid4()), assessment_id=stored.id,
-        created_at=datetime.now(UTC).replace(microsecond=0), decision=data["decision"],
+        created_at=utc_now_seconds(), decision=data["decision"],
         status=status, reason=data["reason"].strip(),
         conditions=tuple(c.strip() for c in data.get("conditions") or () if c.strip()),
         expires_on=expires, reviewer=reviewer, supersedes=None))

@@ -36,6 +36,7 @@ from typing import Any
 
 from api.auth import ApiKey, keys_summary, load_key_set
 from api.errors import ConfigError
+from engine.timefmt import rfc3339
 
 log = logging.getLogger("riskrules.api")
 
@@ -69,7 +70,7 @@ def last_good_keys(environ: Mapping[str, str] | None = None) -> Path | None:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rfc3339(datetime.now(UTC), "milliseconds")
 
 
 def _write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from api.errors import NotReady
 from engine.errors import EngineError
 from engine.holder import Lease as EngineLease
 from engine.holder import PackHolder as EngineHolder
+from engine.timefmt import rfc3339
 
 log = logging.getLogger("riskrules.api")
 
@@ -28,12 +29,8 @@ PackLoader = Callable[[str], Any]
 NOT_READY = "no valid rule pack is loaded; see the server log and /readyz"
 
 
-def utc_now_text() -> str:
-    return _text(datetime.now(UTC))
-
-
 def _text(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rfc3339(moment, "milliseconds")
 
 
 @dataclass(frozen=True)

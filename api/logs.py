@@ -12,6 +12,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from engine.timefmt import rfc3339
+
 _STANDARD = set(logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__) | {
     "message", "asctime", "taskName"}
 
@@ -21,8 +23,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds").replace("+00:00", "Z"),
+            "ts": rfc3339(datetime.fromtimestamp(record.created, UTC), "milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "pid": record.process,

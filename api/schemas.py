@@ -330,8 +330,8 @@ class AssessmentQuerySchema(Schema):
                            metadata={"description": "page size, 1-500"})
     cursor = fields.String(validate=validate.Length(1, 200),
                            metadata={"description": "opaque cursor from `next_cursor`"})
-    decision = fields.String(validate=validate.OneOf(DECISIONS))
-    band = fields.String(validate=validate.OneOf(BANDS))
+    decision = fields.String(validate=validate.OneOf(syntax.DECISIONS))
+    band = fields.String(validate=validate.OneOf(syntax.BAND_NAMES))
     since = UTCDateTime(metadata={"description": "created at or after (RFC 3339)"})
     until = UTCDateTime(metadata={"description": "created before (RFC 3339)"})
     reference = fields.String(validate=[validate.Length(1, 128), free_text],
@@ -353,6 +353,7 @@ class AssessmentGetQuerySchema(Schema):
                        "computed under the loaded pack"})
 
 
+# What a reviewer may decide on an assessment (api/dispositions.py holds the rules around it).
 DISPOSITION_DECISIONS = ("approve", "reject", "escalate", "request_information")
 
 
@@ -467,7 +468,7 @@ class UnsettledSchema(_Closed):
     rule = fields.String(required=True)
     title = fields.String(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(RULE_KINDS))
-    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS), metadata={
+    decision = fields.String(required=True, validate=validate.OneOf(syntax.DECISIONS), metadata={
         "description": "what the rule would force (knockout) or set as a floor if it fired"})
     paths = fields.List(fields.String(), required=True, metadata={
         "description": "the absent fields that would settle it"})
@@ -677,14 +678,14 @@ class AssessmentSchema(_Closed):
         "format": "date", "description": "the day the rules were applied as of"})
     inherent_score = fields.Float(required=True, validate=validate.Range(0, 100))
     score = fields.Float(required=True, validate=validate.Range(0, 100))
-    band = fields.String(required=True, validate=validate.OneOf(BANDS))
-    decision = fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    band = fields.String(required=True, validate=validate.OneOf(syntax.BAND_NAMES))
+    decision = fields.String(required=True, validate=validate.OneOf(syntax.DECISIONS))
     knockouts = fields.List(fields.Nested(RuleHitSchema), required=True)
     factors = fields.List(fields.Nested(FactorScoreSchema), required=True)
     missing_information = fields.List(fields.Nested(MissingInformationSchema), required=True)
     summary = fields.String(required=True)
     # added by contract v2 (absent from assessments stored before it; never renamed)
-    band_decision = fields.String(validate=validate.OneOf(DECISIONS), metadata={
+    band_decision = fields.String(validate=validate.OneOf(syntax.DECISIONS), metadata={
         "description": "the decision of the score's band alone, before floors, knockouts and "
                        "the provisional raise"})
     floors = fields.List(fields.Nested(RuleHitSchema), metadata={

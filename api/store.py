@@ -20,10 +20,11 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Engine, make_url
 
 from api.errors import InvalidQuery, StoreUnavailable
 from engine.errors import FieldError
+from engine.timefmt import rfc3339
 
 DEFAULT_DATABASE_URL = "sqlite:///var/riskrules.sqlite3"
 MAX_SEQ = 2**63 - 1  # the largest BIGINT (PostgreSQL) and INTEGER (SQLite)
@@ -208,7 +209,7 @@ class Disposition:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "assessment_id": self.assessment_id,
-                "created_at": self.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "created_at": rfc3339(self.created_at),
                 "decision": self.decision, "status": self.status, "reason": self.reason,
                 "conditions": list(self.conditions),
                 "expires_on": None if self.expires_on is None else self.expires_on.isoformat(),
@@ -564,8 +565,3 @@ def _values(r: NewAssessment) -> dict[str, Any]:
         "provisional": r.provisional,
     }
 
-
-def connection_for_migrations(url: str) -> tuple[Engine, Connection]:
-    """An engine and open connection for Alembic (same engine options as the store)."""
-    engine = make_engine(url)
-    return engine, engine.connect()

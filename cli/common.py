@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine import Pack, PackError, load_pack
-from engine.errors import Diagnostic
 from engine.jsontext import MalformedJSON, loads_strict
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -39,10 +38,6 @@ def load_or_report(rules: str, out: TextIO | None = None) -> Pack | None:
         print(f"riskrules: the rule pack in {rules} does not load "
               f"({len([d for d in exc.diagnostics if d.code.startswith('E')])} errors)", file=out)
         return None
-
-
-def diagnostic_lines(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> list[str]:
-    return [str(d) for d in diagnostics]
 
 
 @dataclass

@@ -13,7 +13,8 @@ import sys
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
-DECISIONS = ("approve", "review", "escalate", "reject")
+from engine import syntax
+from engine.timefmt import rfc3339
 
 
 def _moment(text: str) -> datetime:
@@ -38,7 +39,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--since", type=_moment, metavar="WHEN",
                         help="created at or after (YYYY-MM-DD or RFC 3339)")
     parser.add_argument("--until", type=_moment, metavar="WHEN", help="created before")
-    parser.add_argument("--decision", choices=DECISIONS)
+    parser.add_argument("--decision", choices=syntax.DECISIONS)
     parser.add_argument("--output", "-o", metavar="FILE", default="-",
                         help="output file (default stdout)")
     parser.add_argument("--database-url", metavar="URL",
@@ -55,7 +56,7 @@ def write_export(store: Any, filters: Any, out: TextIO, batch: int = 500) -> int
     def flush() -> None:
         found = store.dispositions_of([row.id for row in pending])
         for row in pending:
-            created = row.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            created = rfc3339(row.created_at)
             history = [d.to_dict() for d in reversed(found.get(row.id, []))]
             # Stored JSON texts are spliced in unchanged: the export is byte-faithful to the API.
             out.write('{"id":' + dumps(row.id) + ',"created_at":' + dumps(created)

@@ -136,39 +136,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.threads:
         options["threads"] = args.threads
     try:
+        from cli.gunicornapp import RiskrulesApplication
+
         RiskrulesApplication(options, app_config).run()
     except SystemExit as stop:
         return stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
     return 0
 
-
-def _application_class() -> type:
-    from gunicorn.app.base import BaseApplication
-
-    class _Application(BaseApplication):  # type: ignore[misc]
-        """gunicorn with riskrules' settings; the app is built in each worker after fork."""
-
-        def __init__(self, options: dict[str, Any], app_config: dict[str, Any]) -> None:
-            self.options = options
-            self.app_config = app_config
-            super().__init__()
-
-        def load_config(self) -> None:
-            from api.gunicornconf import settings
-
-            merged = {**settings(), **self.options}
-            for name, value in merged.items():
-                if name in self.cfg.settings and value is not None:
-                    self.cfg.set(name, value)
-
-        def load(self) -> Any:
-            from api import create_app
-
-            return create_app(self.app_config)
-
-    return _Application
-
-
-def RiskrulesApplication(options: dict[str, Any], app_config: dict[str, Any]) -> Any:
-    """Instantiate the gunicorn application (class built lazily: gunicorn imports are heavy)."""
-    return _application_class()(options, app_config)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Mapping
+from enum import Enum
 from typing import Any
 
 from engine.contract import FieldSpec, Kind
@@ -20,7 +21,17 @@ SCREENING_CACHE = 4096  # parties whose screening result is kept per pack
 
 # How one field is copied: dropped (derived by the engine), a scalar, a list of scalars, an
 # object (with the plan of its fields) or a list of objects (with the plan of an item).
-_DROP, _SCALAR, _SCALARS, _OBJECT, _OBJECTS = "drop", "scalar", "scalars", "object", "objects"
+class _Copy(Enum):
+    DROP = "drop"
+    SCALAR = "scalar"
+    SCALARS = "scalars"
+    OBJECT = "object"
+    OBJECTS = "objects"
+
+
+# module-level names: the copy loop runs per field of every assessment
+_DROP, _SCALAR, _SCALARS, _OBJECT, _OBJECTS = (_Copy.DROP, _Copy.SCALAR, _Copy.SCALARS,
+                                               _Copy.OBJECT, _Copy.OBJECTS)
 
 
 class _Plan:
@@ -39,7 +50,7 @@ class _Plan:
         return found
 
     def _fill(self, spec: FieldSpec, plans: dict[int, _Plan]) -> None:
-        self.fields: dict[str, tuple[str, _Plan | None]] = {}
+        self.fields: dict[str, tuple[_Copy, _Plan | None]] = {}
         self.defaults = tuple((name, sub.default) for name, sub in spec.fields.items()
                               if sub.default is not None and not sub.derived)
         for name, sub in spec.fields.items():

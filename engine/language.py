@@ -41,7 +41,7 @@ from engine.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml
 
 RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-BAND_NAMES = ("low", "medium", "high", "critical")
+BAND_NAMES = syntax.BAND_NAMES
 DECISIONS = syntax.DECISIONS
 LIST_KINDS = ("country", "subdivision", "currency", "string")
 

@@ -229,8 +229,14 @@ def read_paths(cond: syntax.Condition, prefix: str = "") -> frozenset[str]:
 # One step of the absent-field walk: field name, how to descend, the steps below it (for an
 # object, or for each object of a list). One list of steps per object type (shared, so that a
 # type nesting itself, an owner's owners, plans once); paths are built while walking.
-_Step = tuple[str, str, "list[_Step]"]
-_LEAF, _OBJECT, _ITEMS = "leaf", "object", "items"
+class _Descend(Enum):
+    LEAF = "leaf"
+    OBJECT = "object"
+    ITEMS = "items"
+
+
+_Step = tuple[str, _Descend, "list[_Step]"]
+_LEAF, _OBJECT, _ITEMS = _Descend.LEAF, _Descend.OBJECT, _Descend.ITEMS
 
 
 def _plan(spec: FieldSpec, plans: dict[int, list[_Step]] | None = None) -> list[_Step]:

@@ -47,6 +47,7 @@ from engine.missing import MissingInformation, needed_by_path
 from engine.normalize import normalize_rules
 from engine.scoring import Scorer, Scores
 from engine.screening import POSSIBLE_AT
+from engine.timefmt import rfc3339
 from engine.validation import Validator
 
 PACK_FILE = "pack.yaml"
@@ -158,7 +159,7 @@ class Assessment:
             by_factor.setdefault(hit.rule.factor, []).append(hits[id(hit)])
         out = {
             "id": self.id,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "created_at": rfc3339(self.created_at),
             "reference": self.reference,
             "ruleset": dict(self.ruleset),
             "as_of": self.as_of.isoformat(),

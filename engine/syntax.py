@@ -17,6 +17,8 @@ from engine.operators import OPERATORS, WRITTEN, Op
 # The decision vocabulary, from the most lenient to the strictest: the final decision of an
 # assessment is the strictest of its band's decision, every floor and every knockout.
 DECISIONS = ("approve", "review", "escalate", "reject")
+# The band vocabulary, from the lowest score to the highest (a pack declares each band's minimum).
+BAND_NAMES = ("low", "medium", "high", "critical")
 # what a rule's `at_least` may raise the decision to (a knockout already forces its decision)
 FLOOR_DECISIONS = ("review", "escalate")
 # what a pack's `incomplete_decision` may be (an approval is never provisional)

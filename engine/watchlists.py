@@ -63,45 +63,6 @@ class Watchlist:
     skipped: tuple[tuple[str, int], ...] = ()
 
 
-def json_schema() -> dict[str, object]:
-    """JSON Schema of the canonical watchlist YAML, for `rules/schema/watchlist.schema.json`
-    (editor completion and checks; `load_watchlist` stays the authority)."""
-    text_list = {"type": "array", "items": {"type": "string", "minLength": 1}}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "riskrules watchlist",
-        "description": "A sanctions watchlist screened against every party name and alias.",
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["name", "entries"],
-        "properties": {
-            "name": {"type": "string", "pattern": LIST_NAME.pattern},
-            "description": {"type": "string"},
-            "source": {"type": "string"},
-            "as_of": {"type": "string", "format": "date"},
-            "sample": {"type": "boolean", "description": "true marks sample data"},
-            "license": {"type": "string"},
-            "entries": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["id", "name"],
-                    "properties": {
-                        "id": {"type": ["string", "integer"]},
-                        "name": {"type": "string", "minLength": 1},
-                        "aliases": text_list,
-                        "type": {"enum": list(ENTRY_TYPES)},
-                        "programs": text_list,
-                        "countries": {"type": "array",
-                                      "items": {"type": "string", "pattern": "^[A-Z]{2}$"}},
-                    },
-                },
-            },
-        },
-    }
-
-
 def id_sort_key(entry_id: str) -> tuple[int, int, str]:
     """Numeric ids in numeric order (OFAC `ent_num`), then the rest as text: stable everywhere."""
     return (0, int(entry_id), "") if entry_id.isascii() and entry_id.isdigit() \

@@ -11,7 +11,6 @@ import re
 import secrets
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, g, request
@@ -50,6 +49,7 @@ from api.store import (
     encode_cursor,
 )
 from engine.errors import ProposalError, RiskrulesError
+from engine.timefmt import rfc3339, utc_now_seconds
 
 bp = Blueprint("assessments", __name__)
 
@@ -68,15 +68,6 @@ def new_assessment_id() -> str:
     return str(uuid.UUID(int=value))
 
 
-def _now() -> datetime:
-    """Whole seconds, as the engine's CLI scoring writes them (same `created_at` format)."""
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def _idempotency_key() -> str | None:
     value = request.headers.get("Idempotency-Key")
     if value is None:
@@ -89,11 +80,11 @@ def _idempotency_key() -> str | None:
 def _score(pack: Any, proposal: dict[str, Any], key_id: str, idem: str | None,
            body_hash: str | None) -> tuple[dict[str, Any], NewAssessment]:
     """Score one validated proposal; returns the response document and the record to store."""
-    created = _now()
+    created = utc_now_seconds()
     result = pack.assess(proposal, created_at=created, validate=False)
     doc: dict[str, Any] = dict(result.to_dict())
     doc["id"] = new_assessment_id()
-    doc["created_at"] = _rfc3339(created)
+    doc["created_at"] = rfc3339(created)
     ruleset = doc.get("ruleset") or {}
     record = NewAssessment(
         id=doc["id"], created_at=created, reference=proposal.get("reference"),
@@ -197,7 +188,7 @@ def create_batch() -> Response:
             plan.append(record.id)
     batch = None
     if idem is not None and body_hash is not None:
-        batch = NewBatch(created_at=_now(), api_key_id=principal.key_id, idempotency_key=idem,
+        batch = NewBatch(created_at=utc_now_seconds(), api_key_id=principal.key_id, idempotency_key=idem,
                          body_hash=body_hash, results_json=dumps(plan))
     try:
         svc.store.insert(records, batch)

@@ -50,6 +50,7 @@ from api.schemas import (
 from api.store import Filters, decode_cursor, encode_cursor
 from api.web import present
 from api.web.svg import waterfall_svg
+from engine import syntax
 from engine.errors import ProposalError, RiskrulesError
 from engine.jsontext import MalformedJSON, loads_strict
 
@@ -293,7 +294,7 @@ def queue() -> str:
                            total=sum(counts.values()), next_args=next_args,
                            base_args={k: v for k, v in raw.items()
                                       if k not in ("decision", "cursor")},
-                           decisions=present.DECISIONS, bands=present.BANDS)
+                           decisions=syntax.DECISIONS, bands=syntax.BAND_NAMES)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,8 +19,6 @@ from markupsafe import Markup, escape
 from engine import syntax
 from engine.operators import OPERATORS, Operand
 
-DECISIONS = ("approve", "review", "escalate", "reject")
-BANDS = ("low", "medium", "high", "critical")
 # Keys of the assessment the page lays out itself; any other key is shown generically.
 KNOWN_KEYS = frozenset({"id", "created_at", "reference", "ruleset", "as_of", "inherent_score",
                         "score", "band", "decision", "knockouts", "factors",

@@ -7,9 +7,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-import jsonschema
 import pytest
-import yaml
 
 from engine.contract import is_country
 from engine.errors import ListImportError
@@ -20,7 +18,6 @@ from engine.watchlists import (
     Watchlist,
     WatchlistEntry,
     dump_watchlist,
-    json_schema,
     load_watchlist,
     parse_watchlist,
     write_watchlist,
@@ -249,14 +246,3 @@ def test_canonical_minimal_file_loads(tmp_path: Path) -> None:
     assert wl.entries == (WatchlistEntry("A1", "Example Trading LLC", type="entity",
                                          countries=("RU",)),)
     assert (wl.name, wl.as_of, wl.sample) == ("test_list", dt.date(2026, 1, 1), False)
-
-
-def test_json_schema_accepts_the_sample_and_refuses_unknown_keys() -> None:
-    document = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
-    assert isinstance(document["as_of"], str)  # quoted: the same text for editors and scripts
-    schema = json_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    jsonschema.validate(document, schema)
-    document["entries"][0]["contry"] = ["RU"]
-    with pytest.raises(jsonschema.ValidationError, match="contry"):
-        jsonschema.validate(document, schema)
