@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -21,10 +22,13 @@ from api.config import Settings
 from api.context import EXTENSION, Services
 from api.errors import ConfigError, register_error_handlers
 from api.guard import last_good_pack
-from api.holder import PackHolder, RulesWatcher, fingerprint
 from api.logs import configure_logging
 from api.metrics import Metrics
+from api.service import AssessmentService, PackService
 from api.store import Store
+from api.watcher import RulesWatcher, fingerprint
+from engine.holder import PackHolder
+from engine.pack import Pack
 
 log = logging.getLogger("riskrules.api")
 access_log = logging.getLogger("riskrules.access")
@@ -36,16 +40,16 @@ INSECURE_BANNER = (
     "score, read and reload. Never expose this server. ***")
 
 
-def _engine_loader(path: str) -> Any:
+def _engine_loader(path: str | Path) -> Pack:
     """load_pack, again if a file changed meanwhile: the engine reads each file once to parse
     it and once more for the digest, so a file replaced during the load (an operator editing
     the pack as a worker starts) gave a pack whose digest matches neither version."""
     from engine import load_pack  # imported late: the API must start (503) without a pack
 
     for _ in range(3):
-        before = fingerprint(path)
+        before = fingerprint(str(path))
         pack = load_pack(path)
-        if fingerprint(path) == before:
+        if fingerprint(str(path)) == before:
             return pack
         pack.close()
         log.warning("rule pack at %s changed while it was loading; loading it again", path)
@@ -83,18 +87,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         upgrade(settings.database_url)
     store = Store(settings.database_url)
-    holder = PackHolder(settings.pack_loader or _engine_loader, settings.rules_dir)
+    holder: PackHolder[Pack] = PackHolder(None, settings.pack_loader or _engine_loader)
     metrics = Metrics()
-    holder.try_initial_load(fallback=last_good_pack())
-    current = holder.current()
-    if current is not None:
-        metrics.set_ruleset(current.pack.name, current.pack.version, current.pack.digest)
+    packs = PackService(holder, settings.rules_dir, metrics)
+    packs.start(fallback=last_good_pack())
     source = None
     if settings.keys_file and not settings.insecure_no_auth:
         source = KeySource(settings.keys_file, settings.api_keys, settings.keys_check_interval)
         if settings.keys_rejected:
             source.mark_rejected(settings.keys_rejected)
-    svc = Services(settings=settings, store=store, holder=holder,
+    svc = Services(settings=settings, store=store, holder=holder, packs=packs,
+                   assessments=AssessmentService(store, packs, metrics),
                    keyring=KeyRing(settings.keys, source),
                    limiter=RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst),
                    metrics=metrics,
@@ -120,11 +123,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _start_watcher(app: Flask, svc: Services) -> RulesWatcher:
-    from api.views.ruleset import reload_pack
-
     def reload() -> None:
         with app.app_context():
-            reload_pack(svc)
+            svc.packs.reload()
 
     watcher = RulesWatcher(reload, svc.settings.rules_dir, svc.settings.watch_interval)
     watcher.start()

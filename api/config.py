@@ -11,11 +11,13 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from api.auth import ApiKey, load_key_set
 from api.errors import ConfigError
 from api.store import DEFAULT_DATABASE_URL
+from engine.pack import Pack
 
 log = logging.getLogger("riskrules.api")
 
@@ -110,7 +112,7 @@ class Settings:
     keys: list[ApiKey] = field(default_factory=list)
     keys_all_revoked: bool = False
     keys_rejected: str | None = None  # why the keys file was refused at start (last good used)
-    pack_loader: Callable[[str], Any] | None = None
+    pack_loader: Callable[[str | Path], Pack] | None = None  # another loader than load_pack
 
     @classmethod
     def resolve(cls, name: str, config: Mapping[str, Any] | None = None,

@@ -1,4 +1,4 @@
-"""Per-app services (store, pack holder, keys, limiter, metrics) and the helpers views share.
+"""Per-app services (store, pack holder and services, keys, limiter, metrics) and the helpers views share.
 
 Kept apart from the app factory so that views import helpers without importing the factory,
 and so tests can build an app with injected services.
@@ -6,7 +6,6 @@ and so tests can build an app with injected services.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +14,12 @@ from flask import Response, current_app, g, request
 from api.auth import ANONYMOUS, KeyRing, Principal, RateLimiter, retry_after_header
 from api.config import Settings
 from api.errors import Forbidden, TooManyRequests, Unauthorized
-from api.holder import PackHolder, RulesWatcher
 from api.metrics import Metrics
+from api.service import AssessmentService, PackService, dumps
 from api.store import Store
+from api.watcher import RulesWatcher
+from engine.holder import PackHolder
+from engine.pack import Pack
 
 EXTENSION = "riskrules"
 JSON = "application/json"
@@ -29,7 +31,9 @@ class Services:
 
     settings: Settings
     store: Store
-    holder: PackHolder
+    holder: PackHolder[Pack]  # the engine's one holder; `packs` owns how it is (re)loaded
+    packs: PackService
+    assessments: AssessmentService
     keyring: KeyRing
     limiter: RateLimiter
     metrics: Metrics
@@ -116,11 +120,6 @@ def authorize(*roles: str) -> Principal:
         raise Forbidden(f"key {principal.key_id} lacks the role {' or '.join(roles)} "
                         f"needed for {request.method} {request.path}")
     return principal
-
-
-def dumps(value: Any) -> str:
-    """The one JSON serialisation of responses and stored documents (compact, UTF-8, ordered)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -14,10 +14,9 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from api.context import Services
 from api.errors import InvalidRequest, SecondReviewerRequired
 from api.schemas import DISPOSITION_DECISIONS
-from api.store import Disposition, StoredAssessment
+from api.store import Disposition, Store, StoredAssessment
 from engine.errors import FieldError
 from engine.timefmt import utc_now_seconds
 
@@ -28,25 +27,18 @@ STATUSES = (FINAL, AWAITING)
 FOUR_EYES_ENGINE_DECISIONS = ("escalate", "reject")
 
 
-def four_eyes_enabled(svc: Services) -> bool:
-    """The loaded pack's `review.four_eyes`. With no pack loaded (the service started on a
-    pack that does not load) the setting is unknown, so four eyes apply: a control must not
-    switch itself off because a rule file is broken."""
-    lease = svc.holder.current()
-    return lease is None or bool(getattr(lease.pack, "four_eyes", False))
-
-
 def needs_second_reviewer(engine_decision: str, decision: str, four_eyes: bool) -> bool:
     return four_eyes and decision == "approve" and engine_decision in FOUR_EYES_ENGINE_DECISIONS
 
 
-def record(svc: Services, stored: StoredAssessment, reviewer: str,
-           data: dict[str, Any]) -> Disposition:
-    """Validate the four-eyes rule and append the disposition `data` (already validated)."""
+def record(store: Store, stored: StoredAssessment, reviewer: str, data: dict[str, Any],
+           four_eyes: bool) -> Disposition:
+    """Validate the four-eyes rule (`four_eyes`: the loaded pack's `review.four_eyes`) and
+    append the disposition `data` (already validated)."""
     engine_decision = str(stored.assessment.get("decision"))
-    history = svc.store.dispositions_of([stored.id]).get(stored.id, [])
+    history = store.dispositions_of([stored.id]).get(stored.id, [])
     status = FINAL
-    if needs_second_reviewer(engine_decision, data["decision"], four_eyes_enabled(svc)):
+    if needs_second_reviewer(engine_decision, data["decision"], four_eyes):
         latest = history[0] if history else None
         if latest is not None and latest.decision == "approve" and latest.status == AWAITING:
             if latest.reviewer == reviewer:
@@ -59,7 +51,7 @@ def record(svc: Services, stored: StoredAssessment, reviewer: str,
     if expires is not None and expires < datetime.now(UTC).date():
         raise InvalidRequest("the disposition is invalid", errors=[
             FieldError("expires_on", "the expiry day is in the past")])
-    return svc.store.add_disposition(Disposition(
+    return store.add_disposition(Disposition(
         id=str(uuid.uuid4()), assessment_id=stored.id,
         created_at=utc_now_seconds(), decision=data["decision"],
         status=status, reason=data["reason"].strip(),

@@ -3,6 +3,8 @@
 Every API error is a `RiskrulesError` subclass so that the CLI and the API share one hierarchy;
 `problem_response` is the only function that writes a problem document, so every endpoint
 (including werkzeug's 404/405/413 and unexpected exceptions) answers in the same format.
+This module alone knows HTTP statuses: the API's own errors declare theirs, and `STATUS`
+maps the engine's error types (which know nothing of HTTP) to theirs (`http_status`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import FieldError, PackError, ProposalError, RiskrulesError
+from engine.errors import (
+    EngineError,
+    FieldError,
+    ListImportError,
+    NoPack,
+    PackError,
+    ProposalError,
+    RiskrulesError,
+)
+from engine.jsontext import MalformedJSON
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -149,6 +160,29 @@ class StoreUnavailable(ApiError):
     status = 503
 
 
+# The HTTP status of each error type the engine raises; the nearest class of an error's
+# hierarchy decides (an API error declares its own `status`).
+STATUS: dict[type[RiskrulesError], int] = {
+    RiskrulesError: 500,
+    PackError: 422,
+    ProposalError: 422,
+    MalformedJSON: 400,
+    ListImportError: 422,
+    EngineError: 500,
+    NoPack: 503,
+}
+
+
+def http_status(error: RiskrulesError) -> int:
+    """The HTTP status that answers `error`."""
+    if isinstance(error, ApiError):
+        return error.status
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
 def problem_type(code: str) -> str:
     """A stable URI per error code (a URN: no host name is promised to exist)."""
     return f"urn:riskrules:problem:{code}"
@@ -159,7 +193,7 @@ def problem_document(error: RiskrulesError) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "type": problem_type(error.code),
         "title": error.title,
-        "status": error.status,
+        "status": http_status(error),
         "detail": error.detail,
         "code": error.code,
     }
@@ -198,7 +232,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(RiskrulesError)
     def _typed(error: RiskrulesError) -> Response:
         headers = error.headers if isinstance(error, ApiError) else {}
-        if error.status >= 500:
+        if http_status(error) >= 500:
             g.problem_code = error.code
             log.warning("request failed: %s %s", error.code, error.detail,
                         extra={"error_code": error.code})
@@ -246,4 +280,3 @@ class ConfigError(RiskrulesError):
 
     code = "RR670"
     title = "Invalid server configuration"
-    status = 500

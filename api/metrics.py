@@ -9,7 +9,7 @@ prometheus_client's MultiProcessCollector, and gunicorn's `child_exit` hook mark
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prom_multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from engine.pack import Assessment
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Any other method (a client may invent one per request) is counted as "other": label values
@@ -95,9 +97,9 @@ class Metrics:
         self.requests.labels(*labels).inc()
         self.latency.labels(*labels).observe(seconds)
 
-    def observe_assessment(self, doc: Mapping[str, Any]) -> None:
-        self.assessments.labels(str(doc.get("decision")), str(doc.get("band"))).inc()
-        for rule_id in fired_rules(doc):
+    def observe_assessment(self, assessment: Assessment) -> None:
+        self.assessments.labels(assessment.decision, assessment.band).inc()
+        for rule_id in dict.fromkeys(assessment.fired):
             self.rule_fires.labels(rule_id).inc()
 
     def set_ruleset(self, name: str, version: str, digest: str) -> None:
@@ -119,14 +121,3 @@ class Metrics:
         extra = CollectorRegistry()
         extra.register(SighupCollector(state))
         return text + generate_latest(extra), CONTENT_TYPE_LATEST
-
-
-def fired_rules(doc: Mapping[str, Any]) -> list[str]:
-    """Ids of the rules that fired in an assessment document, each once."""
-    seen: dict[str, None] = {}
-    for hit in doc.get("knockouts") or ():
-        seen[str(hit.get("rule"))] = None
-    for factor in doc.get("factors") or ():
-        for hit in factor.get("rules") or ():
-            seen[str(hit.get("rule"))] = None
-    return list(seen)

@@ -7,8 +7,6 @@ file, locked too long) surface as `StoreUnavailable`, which the API answers with
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import json
 import os
@@ -22,8 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, make_url
 
-from api.errors import InvalidQuery, StoreUnavailable
-from engine.errors import FieldError
+from api.errors import StoreUnavailable
 from engine.timefmt import rfc3339
 
 DEFAULT_DATABASE_URL = "sqlite:///var/riskrules.sqlite3"
@@ -218,32 +215,6 @@ class Disposition:
 
 class DuplicateIdempotencyKey(Exception):
     """Another request stored an assessment under the same (key id, Idempotency-Key) first."""
-
-
-def encode_cursor(seq: int) -> str:
-    """An opaque cursor: clients must not build or parse it."""
-    raw = json.dumps({"v": 1, "before": seq}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    """The `before` of a cursor `encode_cursor` made; InvalidQuery for anything else. Every
-    field is bounded: exactly {v: 1, before: 1 .. MAX_SEQ}, so no value can overflow a
-    database integer (2^63 did: 500 on SQLite, 503 on PostgreSQL)."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.b64decode(padded.encode(), altchars=b"-_", validate=True))
-        if not isinstance(data, dict) or set(data) != {"v", "before"}:
-            raise ValueError(cursor)
-        seq = data["before"]
-        if (data["v"] != 1 or isinstance(data["v"], bool) or not isinstance(seq, int)
-                or isinstance(seq, bool) or not 1 <= seq <= MAX_SEQ):
-            raise ValueError(cursor)
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, RecursionError):
-        raise InvalidQuery("invalid cursor",
-                           errors=[FieldError("cursor", "not a cursor this server issued")]
-                           ) from None
-    return seq
 
 
 def normalise_url(url: str) -> str:

@@ -296,7 +296,7 @@ def database_stall(**options: Any) -> Report:
 
 def _rescore(database: Database, packs: dict[str, Path], report: Report) -> None:
     """Re-score every stored proposal with each pack; the recorded digest's pack must match."""
-    from api.context import dumps
+    from api.service import dumps
     from api.store import Filters, Store
     from engine import load_pack
 

@@ -184,11 +184,11 @@ def _wrk(url: str, body: bytes, headers: dict[str, str], concurrency: int,
 def breakdown(samples: int = 200) -> list[tuple[str, float]]:
     """Median in-process cost (ms) of each step of one assessment, no HTTP, SQLite FULL sync."""
     from api.body import strict_loads
-    from api.context import dumps
     from api.migrate import upgrade
+    from api.service import dumps, new_assessment_id
     from api.store import NewAssessment, Store
-    from api.views.assessments import _now, new_assessment_id
     from engine import load_pack
+    from engine.timefmt import utc_now_seconds
 
     pack = load_pack(ROOT / "rules")
     bodies = [c.body or b"" for c in plain_calls(samples, f"BRK-{run_id()}")]
@@ -214,7 +214,7 @@ def breakdown(samples: int = 200) -> list[tuple[str, float]]:
             with timed("to_dict + JSON"):
                 text = dumps(result.to_dict())
             record = NewAssessment(
-                id=new_assessment_id(), created_at=_now(), reference=doc.get("reference"),
+                id=new_assessment_id(), created_at=utc_now_seconds(), reference=doc.get("reference"),
                 decision="x", band="x", score=0.0, pack_name=pack.name,
                 pack_version=pack.version, pack_digest=pack.digest, api_key_id="k",
                 idempotency_key=None, body_hash=None, proposal_json=raw.decode(),

@@ -11,10 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, date, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from engine import syntax
 from engine.timefmt import rfc3339
+
+if TYPE_CHECKING:  # the API's modules are imported only when the command runs
+    from api.service import AssessmentRecords
+    from api.store import Filters
 
 
 def _moment(text: str) -> datetime:
@@ -47,45 +51,37 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=handle)
 
 
-def write_export(store: Any, filters: Any, out: TextIO, batch: int = 500) -> int:
-    from api.context import dumps
+def write_export(records: AssessmentRecords, filters: Filters, out: TextIO,
+                 batch: int = 500) -> int:
+    """Write every stored assessment matching `filters` as one JSON line; returns how many."""
+    from api.service import dumps
 
     count = 0
-    pending: list[Any] = []
-
-    def flush() -> None:
-        found = store.dispositions_of([row.id for row in pending])
-        for row in pending:
-            created = rfc3339(row.created_at)
-            history = [d.to_dict() for d in reversed(found.get(row.id, []))]
-            # Stored JSON texts are spliced in unchanged: the export is byte-faithful to the API.
-            out.write('{"id":' + dumps(row.id) + ',"created_at":' + dumps(created)
-                      + ',"proposal":' + row.proposal_json + ',"assessment":'
-                      + row.assessment_json + ',"dispositions":' + dumps(history) + "}\n")
-        pending.clear()
-
-    for row in store.iter_all(filters, batch=batch):
-        pending.append(row)
+    for row, history in records.export(filters, batch=batch):
+        # Stored JSON texts are spliced in unchanged: the export is byte-faithful to the API.
+        out.write('{"id":' + dumps(row.id) + ',"created_at":' + dumps(rfc3339(row.created_at))
+                  + ',"proposal":' + row.proposal_json + ',"assessment":'
+                  + row.assessment_json + ',"dispositions":'
+                  + dumps([d.to_dict() for d in history]) + "}\n")
         count += 1
-        if len(pending) >= batch:
-            flush()
-    flush()
     return count
 
 
 def handle(args: argparse.Namespace) -> int:
     from api.errors import StoreUnavailable
+    from api.service import AssessmentRecords
     from api.store import Filters, Store
     from cli.serve import database_url
 
     store = Store(database_url(args.database_url))
+    records = AssessmentRecords(store)
     filters = Filters(decision=args.decision, since=args.since, until=args.until)
     try:
         if args.output == "-":
-            count = write_export(store, filters, sys.stdout)
+            count = write_export(records, filters, sys.stdout)
         else:
             with open(args.output, "w", encoding="utf-8") as out:
-                count = write_export(store, filters, out)
+                count = write_export(records, filters, out)
     except StoreUnavailable as error:
         print(f"riskrules export: {error.detail}", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """The one error hierarchy of riskrules: every failure has a stable code and, where it has one, a position.
 
 The API and the CLI turn these into problem documents and `FILE:LINE:COL: CODE message`
-lines in one place each; nothing else in the code base invents error codes.
+lines in one place each; nothing else in the code base invents error codes. Errors carry no
+HTTP status: the API maps exception types to statuses in api/errors.py.
 """
 
 from __future__ import annotations
@@ -65,11 +66,10 @@ class FieldError:
 
 
 class RiskrulesError(Exception):
-    """Root of every error riskrules raises on purpose. `code` is stable; `status` is a hint for edges."""
+    """Root of every error riskrules raises on purpose. `code` is stable."""
 
     code = "RR000"
     title = "Internal error"
-    status = 500
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -81,7 +81,6 @@ class PackError(RiskrulesError):
 
     code = "RR100"
     title = "Invalid rule pack"
-    status = 422
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)
@@ -96,7 +95,6 @@ class ProposalError(RiskrulesError):
 
     code = "RR200"
     title = "Invalid proposal"
-    status = 422
 
     def __init__(self, errors: Iterable[FieldError], detail: str | None = None) -> None:
         self.errors = tuple(errors)
@@ -108,7 +106,6 @@ class EngineError(RiskrulesError):
 
     code = "RR300"
     title = "Rule engine failure"
-    status = 500
 
 
 class RulesetRejected(EngineError):
@@ -125,12 +122,18 @@ class RunawayEvaluation(EngineError):
     title = "Runaway rule evaluation"
 
 
+class NoPack(EngineError):
+    """No pack is being served: none loaded yet, or the holder was closed (engine.holder)."""
+
+    code = "RR303"
+    title = "No rule pack loaded"
+
+
 class ListImportError(RiskrulesError):
     """A watchlist or reference-list file could not be read in the announced format."""
 
     code = "RR400"
     title = "Invalid list file"
-    status = 422
 
     def __init__(self, detail: str, diagnostics: Sequence[Diagnostic] = ()) -> None:
         super().__init__(detail)

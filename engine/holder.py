@@ -5,6 +5,10 @@ the running one (a pack that fails to load raises PackError and the old one keep
 then swaps the reference under a lock. Every evaluation holds a lease on the pack it started
 with, so it finishes on that pack; the old pack's durable_rules ruleset is closed when its
 last lease is released, never under a running evaluation.
+
+A holder may start empty (`PackHolder(None, loader)`: a service that starts without a valid
+pack and answers "not ready" until one loads); leasing from an empty or closed holder raises
+`NoPack`. This is the one holder of the code base: the API and the CLI use it as it is.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast, overload
 
-from engine.errors import EngineError
+from engine.errors import NoPack
 from engine.pack import Pack, load_pack
 
 log = logging.getLogger("riskrules.engine")
@@ -81,14 +85,15 @@ class PackHolder(Generic[P]):
     """Holds the current pack of a process; thread-safe.
 
     `PackHolder(pack)` serves a pack loaded with `load_pack`; `PackHolder(pack, loader)` serves
-    any closeable object that `loader(path)` builds (the API's tests use stand-ins).
+    any closeable object that `loader(path)` builds (tests use stand-ins); with `pack` None the
+    holder starts empty, until the first `load` or `swap`.
     """
 
     @overload
     def __init__(self: PackHolder[Pack], pack: Pack) -> None: ...
 
     @overload
-    def __init__(self, pack: P, loader: Callable[[str | Path], P]) -> None: ...
+    def __init__(self, pack: P | None, loader: Callable[[str | Path], P]) -> None: ...
 
     def __init__(self, pack: Any, loader: Callable[[str | Path], Any] | None = None) -> None:
         # Typed by the overloads: P is Pack exactly when the default loader is used.
@@ -99,7 +104,8 @@ class PackHolder(Generic[P]):
         # replace a newer pack by finishing last.
         self._reload_lock = threading.Lock()
         self._generation = 0
-        self._current: _Entry[P] | None = self._entry(pack)
+        self._closed = False
+        self._current: _Entry[P] | None = None if pack is None else self._entry(pack)
 
     def _entry(self, pack: P) -> _Entry[P]:
         self._generation += 1
@@ -109,15 +115,24 @@ class PackHolder(Generic[P]):
     # -- reading -----------------------------------------------------------------------------
     @property
     def closed(self) -> bool:
-        return self._current is None
+        return self._closed
+
+    def installed(self) -> Lease[P] | None:
+        """The current pack without a lease, None when there is none (empty or closed): for
+        metadata only (name, digest, rules), never for an evaluation, since the pack may be
+        closed as soon as it is replaced."""
+        entry = self._current
+        return None if entry is None else entry.lease
 
     def peek(self) -> Lease[P]:
-        """The current pack without a lease: for metadata only (name, digest, rules), never
-        for an evaluation, since the pack may be closed as soon as it is replaced."""
-        entry = self._current
-        if entry is None:
-            raise EngineError("the pack holder was closed")
-        return entry.lease
+        """`installed`, raising NoPack when there is no pack."""
+        lease = self.installed()
+        if lease is None:
+            raise NoPack(self._no_pack())
+        return lease
+
+    def _no_pack(self) -> str:
+        return "the pack holder was closed" if self._closed else "no rule pack is loaded"
 
     @contextmanager
     def current(self) -> Iterator[Lease[P]]:
@@ -126,7 +141,7 @@ class PackHolder(Generic[P]):
         with self._lock:
             entry = self._current
             if entry is None:
-                raise EngineError("the pack holder was closed")
+                raise NoPack(self._no_pack())
             entry.refs += 1
         try:
             yield entry.lease
@@ -150,8 +165,8 @@ class PackHolder(Generic[P]):
         generation describe exactly the pack this call installed, even if another reload
         follows at once."""
         with self._reload_lock:
-            if self._current is None:
-                raise EngineError("the pack holder was closed")
+            if self._closed:
+                raise NoPack(self._no_pack())
             pack = self._loader(path)
             try:
                 return self.swap(pack)
@@ -163,23 +178,26 @@ class PackHolder(Generic[P]):
         """Make an already loaded `pack` current; the previous one is closed once its last
         lease is released (at once when none is held)."""
         with self._lock:
+            if self._closed:
+                raise NoPack(self._no_pack())
             old = self._current
-            if old is None:
-                raise EngineError("the pack holder was closed")
-            if old.lease.pack is pack:
+            if old is not None and old.lease.pack is pack:
                 return old.lease
             new = self._entry(pack)
             self._current = new
-            old.retired = True
-            close = old.take_close()
-        if close:
+            close = False
+            if old is not None:
+                old.retired = True
+                close = old.take_close()
+        if old is not None and close:
             self._close(old)
         return new.lease
 
     def close(self) -> None:
         """Stop serving: the current pack is closed once its last lease is released; later
-        calls to `current`, `reload` and `swap` raise EngineError. Idempotent."""
+        calls to `current`, `reload` and `swap` raise NoPack. Idempotent."""
         with self._lock:
+            self._closed = True
             old, self._current = self._current, None
             close = False
             if old is not None:

@@ -23,7 +23,6 @@ class MalformedJSON(RiskrulesError):
 
     code = "RR201"
     title = "Malformed JSON"
-    status = 400
 
     def __init__(self, detail: str, line: int = 0, column: int = 0) -> None:
         super().__init__(detail)

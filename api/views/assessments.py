@@ -8,27 +8,16 @@ failure answers 503 and never a 201 without a record.
 from __future__ import annotations
 
 import re
-import secrets
-import time
-import uuid
 from typing import Any
 
 from flask import Blueprint, Response, g, request
 from marshmallow import ValidationError
 
-from api import dispositions
 from api.auth import Principal
 from api.body import canonical_hash, read_json
-from api.context import authorize, dumps, holds, json_response, services
-from api.errors import (
-    IdempotencyConflict,
-    InvalidRequest,
-    MalformedBody,
-    NotFound,
-    PayloadTooLarge,
-    StoreUnavailable,
-    problem_document,
-)
+from api.context import authorize, holds, json_response, services
+from api.dispositions import summary
+from api.errors import InvalidRequest, MalformedBody, PayloadTooLarge
 from api.schemas import (
     AssessmentGetQuerySchema,
     AssessmentQuerySchema,
@@ -36,75 +25,38 @@ from api.schemas import (
     DispositionRequestSchema,
     field_errors,
     load_query,
-    validate_proposal,
 )
-from api.store import (
-    DuplicateIdempotencyKey,
-    Filters,
-    NewAssessment,
-    NewBatch,
-    StoredAssessment,
-    StoredBatch,
-    decode_cursor,
-    encode_cursor,
-)
-from engine.errors import ProposalError, RiskrulesError
-from engine.timefmt import rfc3339, utc_now_seconds
+from api.service import BatchOutcome, Created, Submission, dumps
+from api.store import Filters
 
 bp = Blueprint("assessments", __name__)
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-# Ids this server issues are UUIDs; anything else (control characters, which PostgreSQL cannot
-# even compare, or 10,000 characters) is not looked up at all.
-_LOOKUP_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 
-def new_assessment_id() -> str:
-    """A UUIDv7-style id: time-ordered (index-friendly), 74 random bits (unguessable)."""
-    millis = int(time.time() * 1000) & ((1 << 48) - 1)
-    rand = secrets.randbits(74)
-    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (
-        rand & ((1 << 62) - 1))
-    return str(uuid.UUID(int=value))
-
-
-def _idempotency_key() -> str | None:
+def _submission(principal: Principal, body: Any) -> Submission:
+    """Who submits, with the Idempotency-Key and the body's hash when one is sent (only an
+    idempotent request is compared with a stored body)."""
     value = request.headers.get("Idempotency-Key")
     if value is None:
-        return None
+        return Submission(principal.key_id)
     if not _IDEMPOTENCY_KEY.match(value):
         raise MalformedBody("Idempotency-Key must be 1-255 visible ASCII characters")
-    return value
+    return Submission(principal.key_id, value, canonical_hash(body))
 
 
-def _score(pack: Any, proposal: dict[str, Any], key_id: str, idem: str | None,
-           body_hash: str | None) -> tuple[dict[str, Any], NewAssessment]:
-    """Score one validated proposal; returns the response document and the record to store."""
-    created = utc_now_seconds()
-    result = pack.assess(proposal, created_at=created, validate=False)
-    doc: dict[str, Any] = dict(result.to_dict())
-    doc["id"] = new_assessment_id()
-    doc["created_at"] = rfc3339(created)
-    ruleset = doc.get("ruleset") or {}
-    record = NewAssessment(
-        id=doc["id"], created_at=created, reference=proposal.get("reference"),
-        decision=str(doc["decision"]), band=str(doc["band"]), score=float(doc["score"]),
-        pack_name=str(ruleset.get("name", pack.name)),
-        pack_version=str(ruleset.get("version", pack.version)),
-        pack_digest=str(ruleset.get("digest", pack.digest)), api_key_id=key_id,
-        idempotency_key=idem, body_hash=body_hash, proposal_json=dumps(proposal),
-        assessment_json=dumps(doc),
-        provisional=doc["provisional"] if isinstance(doc.get("provisional"), bool) else None)
-    return doc, record
+def _created(created: Created) -> Response:
+    g.assessment_ids = [created.id]
+    headers = {"Location": f"/v1/assessments/{created.id}"}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(created.document_json, 200 if created.replayed else 201, headers)
 
 
-def _replay(stored: StoredAssessment, body_hash: str) -> Response:
-    if stored.body_hash != body_hash:
-        raise IdempotencyConflict(
-            "this Idempotency-Key was used with a different body; use a new key for a new proposal")
-    g.assessment_ids = [stored.id]
-    return json_response(stored.assessment_json, 200, {
-        "Location": f"/v1/assessments/{stored.id}", "Idempotent-Replayed": "true"})
+def _batch(outcome: BatchOutcome) -> Response:
+    g.assessment_ids = outcome.ids
+    return json_response(outcome.results_json, 200,
+                         {"Idempotent-Replayed": "true"} if outcome.replayed else None)
 
 
 @bp.post("/v1/assessments")
@@ -113,28 +65,11 @@ def create_assessment() -> Response:
     svc = services()
     body = read_json(request, max_bytes=svc.settings.max_body_bytes,
                      max_depth=svc.settings.max_depth)
-    idem = _idempotency_key()
-    body_hash: str | None = None  # only an idempotent request is compared with a stored body
-    if idem is not None:
-        body_hash = canonical_hash(body)
-        stored = svc.store.find_idempotent(principal.key_id, idem)
-        if stored is not None:
-            return _replay(stored, body_hash)
-    with svc.holder.lease() as lease:
-        validate_proposal(body, lease.pack)
-        doc, record = _score(lease.pack, body, principal.key_id, idem, body_hash)
-    try:
-        svc.store.insert([record])
-    except DuplicateIdempotencyKey:
-        # A concurrent request with the same key won the race: answer with its record.
-        stored = svc.store.find_idempotent(principal.key_id, idem or "")
-        if stored is None or body_hash is None:
-            raise
-        return _replay(stored, body_hash)
-    svc.metrics.observe_assessment(doc)
-    g.assessment_ids = [record.id]
-    return json_response(record.assessment_json, 201,
-                         {"Location": f"/v1/assessments/{record.id}"})
+    submission = _submission(principal, body)
+    replayed = svc.assessments.replay(submission)
+    if replayed is not None:
+        return _created(replayed)
+    return _created(svc.assessments.create(body, submission))
 
 
 @bp.post("/v1/assessments:batch")
@@ -143,13 +78,10 @@ def create_batch() -> Response:
     svc = services()
     body = read_json(request, max_bytes=svc.settings.max_body_bytes,
                      max_depth=svc.settings.max_depth + 2)
-    idem = _idempotency_key()
-    body_hash: str | None = None
-    if idem is not None:
-        body_hash = canonical_hash(body)
-        stored = svc.store.find_idempotent_batch(principal.key_id, idem)
-        if stored is not None:
-            return _replay_batch(stored, body_hash)
+    submission = _submission(principal, body)
+    replayed = svc.assessments.replay_batch(submission)
+    if replayed is not None:
+        return _batch(replayed)
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be an object {\"proposals\": [...]}")
     errors = BatchRequestSchema().validate(body)
@@ -162,64 +94,7 @@ def create_batch() -> Response:
     if not proposals:
         raise InvalidRequest("the batch is empty", errors=field_errors(
             {"proposals": ["at least one proposal is needed"]}))
-    results: list[str] = []
-    plan: list[Any] = []  # per proposal: the assessment's id, or its problem document
-    records: list[NewAssessment] = []
-    docs: list[dict[str, Any]] = []
-    with svc.holder.lease() as lease:
-        for index, proposal in enumerate(proposals):
-            try:
-                validate_proposal(proposal, lease.pack)
-                doc, record = _score(lease.pack, proposal, principal.key_id, None, None)
-            except RiskrulesError as error:
-                problem = problem_document(error)
-                problem["instance"] = f"{request.path}#/proposals/{index}"
-                reference = proposal.get("reference") if isinstance(proposal, dict) else None
-                if isinstance(reference, str):
-                    problem["reference"] = reference  # which of the caller's proposals failed
-                if isinstance(error, ProposalError):
-                    problem["detail"] = f"proposal {index}: {error.detail}"
-                results.append(dumps(problem))
-                plan.append(problem)
-                continue
-            records.append(record)
-            docs.append(doc)
-            results.append(record.assessment_json)
-            plan.append(record.id)
-    batch = None
-    if idem is not None and body_hash is not None:
-        batch = NewBatch(created_at=utc_now_seconds(), api_key_id=principal.key_id, idempotency_key=idem,
-                         body_hash=body_hash, results_json=dumps(plan))
-    try:
-        svc.store.insert(records, batch)
-    except DuplicateIdempotencyKey:
-        # A concurrent batch with the same key won the race; nothing of this one was stored.
-        found = svc.store.find_idempotent_batch(principal.key_id, idem or "")
-        if found is None or body_hash is None:
-            raise
-        return _replay_batch(found, body_hash)
-    for doc in docs:
-        svc.metrics.observe_assessment(doc)
-    g.assessment_ids = [r.id for r in records]
-    return json_response('{"results":[' + ",".join(results) + "]}", 200)
-
-
-def _replay_batch(stored: StoredBatch, body_hash: str) -> Response:
-    """The answer a batch got the first time, rebuilt byte for byte from what was stored."""
-    if stored.body_hash != body_hash:
-        raise IdempotencyConflict(
-            "this Idempotency-Key was used with a different batch; use a new key for a new batch")
-    parts: list[str] = []
-    for item in stored.results:
-        if isinstance(item, str):
-            if item not in stored.assessments:
-                raise StoreUnavailable(f"assessment {item} of an idempotent batch is missing")
-            parts.append(stored.assessments[item])
-        else:
-            parts.append(dumps(item))
-    g.assessment_ids = [item for item in stored.results if isinstance(item, str)]
-    return json_response('{"results":[' + ",".join(parts) + "]}", 200,
-                         {"Idempotent-Replayed": "true"})
+    return _batch(svc.assessments.create_batch(proposals, submission, request.path))
 
 
 def _own_only(principal: Principal) -> str | None:
@@ -236,36 +111,17 @@ def with_members(document_json: str, members: dict[str, Any]) -> str:
     return document_json[:-1] + ("," if document_json != "{}" else "") + extra + "}"
 
 
-def stored_or_404(assessment_id: str, owner: str | None = None) -> StoredAssessment:
-    stored = services().store.get(assessment_id) if _LOOKUP_ID.match(assessment_id) else None
-    if stored is None or (owner is not None and stored.api_key_id != owner):
-        # Another key's assessment is not found either: its existence is not disclosed.
-        raise NotFound(f"no assessment with id {assessment_id!r}")
-    return stored
-
-
-def what_if_document(proposal: dict[str, Any], as_of: str | None) -> dict[str, Any]:
-    """engine.whatif under the loaded pack, on the assessment's own as-of day."""
-    from datetime import date
-
-    from engine.whatif import what_if
-
-    day = date.fromisoformat(as_of) if as_of else None
-    with services().holder.lease() as lease:
-        return what_if(lease.pack, proposal, as_of=day).to_dict()
-
-
 @bp.get("/v1/assessments/<assessment_id>")
 def get_assessment(assessment_id: str) -> Response:
     principal = authorize("auditor", "submitter", "reviewer")
     query = load_query(AssessmentGetQuerySchema(), request.args.to_dict(flat=False))
+    service = services().assessments
     # reviewers read what they decide on; submitters only what their key created
     owner = None if holds(principal, "reviewer") else _own_only(principal)
-    stored = stored_or_404(assessment_id, owner)
-    history = services().store.dispositions_of([stored.id]).get(stored.id, [])
-    members: dict[str, Any] = {"disposition": dispositions.summary(history)}
+    stored = service.get(assessment_id, owner)
+    members: dict[str, Any] = {"disposition": summary(service.dispositions_of(stored))}
     if query["what_if"]:
-        members["what_if"] = what_if_document(stored.proposal, stored.assessment.get("as_of"))
+        members["what_if"] = service.what_if(stored)
     return json_response(with_members(stored.assessment_json, members))
 
 
@@ -276,13 +132,13 @@ def create_disposition(assessment_id: str) -> Response:
     body = read_json(request, max_bytes=svc.settings.max_body_bytes, max_depth=4)
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be an object {\"decision\", \"reason\", ...}")
-    stored = stored_or_404(assessment_id)
+    stored = svc.assessments.get(assessment_id)
     try:
         data = DispositionRequestSchema().load(body)
     except ValidationError as exc:
         raise InvalidRequest("the disposition is invalid",
                              errors=field_errors(exc.messages)) from None
-    record = dispositions.record(svc, stored, principal.key_id, data)
+    record = svc.assessments.record_disposition(stored, principal.key_id, data)
     g.assessment_ids = [stored.id]
     return json_response(record.to_dict(), 201, {
         "Location": f"/v1/assessments/{stored.id}/dispositions"})
@@ -291,8 +147,8 @@ def create_disposition(assessment_id: str) -> Response:
 @bp.get("/v1/assessments/<assessment_id>/dispositions")
 def list_dispositions(assessment_id: str) -> Response:
     authorize("auditor", "reviewer")
-    stored = stored_or_404(assessment_id)
-    history = services().store.dispositions_of([stored.id]).get(stored.id, [])
+    service = services().assessments
+    history = service.dispositions_of(service.get(assessment_id))
     return json_response({"items": [d.to_dict() for d in history]})
 
 
@@ -300,7 +156,6 @@ def list_dispositions(assessment_id: str) -> Response:
 def list_assessments() -> Response:
     principal = authorize("auditor", "submitter")
     query = load_query(AssessmentQuerySchema(), request.args.to_dict(flat=False))
-    before = decode_cursor(query["cursor"]) if "cursor" in query else None
     filters = Filters(decision=query.get("decision"), band=query.get("band"),
                       since=query.get("since"), until=query.get("until"),
                       reference=query.get("reference"), api_key_id=_own_only(principal),
@@ -308,10 +163,9 @@ def list_assessments() -> Response:
                       has_disposition=None if "disposition" not in query
                       else query["disposition"] == "with")
     svc = services()
-    rows, next_before = svc.store.page(filters, query["limit"], before,
-                                       max_bytes=svc.settings.max_page_bytes)
-    cursor = None if next_before is None else encode_cursor(next_before)
-    found = svc.store.dispositions_of([row.id for row in rows])
+    page = svc.assessments.page(filters, query["limit"], query.get("cursor"),
+                                max_bytes=svc.settings.max_page_bytes)
     items = ",".join(with_members(row.assessment_json, {
-        "disposition": dispositions.summary(found.get(row.id, []))}) for row in rows)
-    return json_response('{"items":[' + items + '],"next_cursor":' + dumps(cursor) + "}")
+        "disposition": summary(page.dispositions.get(row.id, []))}) for row in page.rows)
+    return json_response('{"items":[' + items + '],"next_cursor":' + dumps(page.next_cursor)
+                         + "}")

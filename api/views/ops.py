@@ -24,8 +24,8 @@ def healthz() -> Response:
 def readyz() -> Response:
     svc = services()
     problems: list[str] = []
-    if not svc.holder.loaded:
-        reason = svc.holder.load_error
+    if not svc.packs.loaded:
+        reason = svc.packs.load_error
         problems.append(f"no rule pack loaded{f' ({reason})' if reason else ''}")
     try:
         svc.store.ping(write=True)
@@ -35,13 +35,13 @@ def readyz() -> Response:
         raise NotReady("; ".join(problems))
     body: dict[str, object] = {"status": "ready", "checks": {"pack": "ok", "store": "ok"}}
     warnings = refusal_warnings(state_dir())
-    if svc.holder.fallback_note:
-        warnings.append(svc.holder.fallback_note)
+    if svc.packs.fallback_note:
+        warnings.append(svc.packs.fallback_note)
     source = svc.keyring.source
     if source is not None and source.rejected:
         warnings.append(f"keys file {source.keys_file} is refused ({source.rejected}); "
                         "serving the last good keys")
-    screening = _screening_state(svc.holder.current())
+    screening = _screening_state(svc.packs.installed())
     if screening is not None:
         body["screening"] = screening
         # Sample data is reported in the detail only (the pack's own check warns about it);
@@ -81,7 +81,7 @@ def metrics() -> Response:
 
 def _spec() -> dict[str, Any]:
     """The document for the loaded pack's contract (503 while no pack is loaded)."""
-    with services().holder.lease() as lease:
+    with services().packs.lease() as lease:
         return build_spec(lease.pack.contract)
 
 

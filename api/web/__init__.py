@@ -40,14 +40,15 @@ from api.auth import ANONYMOUS, Principal, retry_after_header
 from api.body import depth
 from api.config import Settings
 from api.context import _count_failure, _refuse_over_failure_budget, holds, services
-from api.errors import ApiError, InvalidQuery
+from api.errors import ApiError, InvalidQuery, http_status
 from api.schemas import (
     AssessmentQuerySchema,
     DispositionRequestSchema,
     field_errors,
     load_query,
 )
-from api.store import Filters, decode_cursor, encode_cursor
+from api.service import decode_cursor, encode_cursor
+from api.store import Filters
 from api.web import present
 from api.web.svg import waterfall_svg
 from engine import syntax
@@ -172,8 +173,9 @@ def _page_error(error: PageError) -> tuple[str, int]:
 @bp.errorhandler(RiskrulesError)
 def _typed_error(error: RiskrulesError) -> tuple[str, int]:
     errors = [f"{e.path}: {e.message}" for e in getattr(error, "errors", ())]
-    return render_template("web/error.html", status=error.status, message=error.detail,
-                           errors=errors), error.status
+    status = http_status(error)
+    return render_template("web/error.html", status=status, message=error.detail,
+                           errors=errors), status
 
 
 @bp.errorhandler(HTTPException)
@@ -302,7 +304,7 @@ def queue() -> str:
 
 
 def _pack_or_none() -> Any:
-    lease = services().holder.current()
+    lease = services().packs.installed()
     return None if lease is None else lease.pack
 
 
@@ -311,7 +313,7 @@ def _what_if(proposal: dict[str, Any], as_of: str | None) -> dict[str, Any] | No
 
     try:
         day = date.fromisoformat(as_of) if as_of else None
-        with services().holder.lease() as lease:
+        with services().packs.lease() as lease:
             return what_if(lease.pack, proposal, as_of=day).to_dict()
     except (RiskrulesError, ValueError) as error:
         log.warning("what-if unavailable: %s", error)
@@ -350,7 +352,7 @@ def assessment(assessment_id: str) -> str:
         effective=dispositions.effective_decision(history),
         expired=dispositions.expired(history),
         disposition_decisions=dispositions.DECISIONS,
-        four_eyes=dispositions.four_eyes_enabled(svc) and doc.get("decision") in
+        four_eyes=svc.packs.four_eyes() and doc.get("decision") in
         dispositions.FOUR_EYES_ENGINE_DECISIONS,
         can_record=holds(principal, "reviewer"), form={}, form_errors=[], **context)
 
@@ -368,7 +370,7 @@ def record_disposition(assessment_id: str) -> Any:
     errors: list[str] = []
     try:
         data = DispositionRequestSchema().load(form)
-        dispositions.record(svc, stored, principal.key_id, data)
+        svc.assessments.record_disposition(stored, principal.key_id, data)
     except ValidationError as exc:
         errors = [f"{e.path}: {e.message}" for e in field_errors(exc.messages)]
     except ApiError as exc:
@@ -409,7 +411,7 @@ def _fires(window_days: int = FIRE_WINDOW_DAYS) -> tuple[dict[str, list[tuple[st
 
 @bp.get("/rules")
 def rules() -> str:
-    lease = services().holder.current()
+    lease = services().packs.installed()
     if lease is None:
         raise PageError(503, "No rule pack is loaded.")
     counts = readers_limit(g.principal) is None
@@ -422,7 +424,7 @@ def rules() -> str:
 
 @bp.get("/rules/<rule_id>")
 def rule(rule_id: str) -> str:
-    lease = services().holder.current()
+    lease = services().packs.installed()
     if lease is None:
         raise PageError(503, "No rule pack is loaded.")
     found = lease.pack.rule(rule_id)
@@ -467,7 +469,7 @@ def playground() -> Any:
             proposal = loads_strict(text)
             if depth(proposal) > services().settings.max_depth:
                 raise PageError(400, "The proposal is nested too deeply.")
-            with services().holder.lease() as lease:
+            with services().packs.lease() as lease:
                 result = lease.pack.assess(proposal)  # validates against the pack's contract
             doc = result.to_dict()
             context = _assessment_context(doc, proposal, _what_if(proposal, doc.get("as_of")))

@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.store import MAX_SEQ, Store, encode_cursor
+from api.service import encode_cursor
+from api.store import MAX_SEQ, Store
 from tests.api.support import auth, proposal
 
 PROBLEM = "application/problem+json"

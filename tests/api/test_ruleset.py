@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from api.holder import PackHolder
+from api.errors import NotReady
+from api.metrics import Metrics
+from api.service import PackService
+from engine.holder import PackHolder
 from tests.api.support import PACK_DIR, auth, proposal
 
 
@@ -121,6 +124,8 @@ def test_without_a_pack_the_api_answers_503(make_app: Any, tmp_path: Path) -> No
 class FakePack:
     def __init__(self, name: str) -> None:
         self.name = name
+        self.version = "1"
+        self.digest = f"sha256:{name}"
         self.closed = 0
 
     def close(self) -> None:
@@ -128,22 +133,29 @@ class FakePack:
 
 
 def test_the_old_pack_closes_after_its_last_lease() -> None:
-    packs = iter([FakePack("a"), FakePack("b"), FakePack("c")])
-    holder = PackHolder(lambda _path: next(packs), "unused")
-    holder.load()
-    with holder.lease() as lease:
+    fakes = iter([FakePack("a"), FakePack("b"), FakePack("c")])
+    holder: PackHolder[Any] = PackHolder(None, lambda _path: next(fakes))
+    packs = PackService(holder, "unused", Metrics())
+    assert not packs.loaded and packs.installed() is None
+    with pytest.raises(NotReady), packs.lease():
+        pass
+    packs.start()
+    assert packs.load_error is None
+    with packs.lease() as lease:
         old = lease.pack
-        holder.load()  # swapped while an evaluation is running
+        packs.reload()  # swapped while an evaluation is running
         assert old.closed == 0
-        with holder.lease() as inner:
+        with packs.lease() as inner:
             assert inner.pack.name == "b"
     assert old.closed == 1
-    current = holder.current()
+    current = packs.installed()
     assert current is not None and current.pack.name == "b"
-    holder.load()  # nothing leased: closes at once
+    packs.reload()  # nothing leased: closes at once
     assert current.pack.closed == 1
-    holder.close()
-    assert not holder.loaded
+    packs.close()
+    assert not packs.loaded
+    with pytest.raises(NotReady), packs.lease():
+        pass
 
 
 def test_watcher_reloads_on_file_change(make_app: Any, pack_dir: Path) -> None:

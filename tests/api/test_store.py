@@ -10,13 +10,12 @@ import pytest
 
 from api.errors import InvalidQuery, StoreUnavailable
 from api.migrate import current, head, upgrade
+from api.service import decode_cursor, encode_cursor
 from api.store import (
     DuplicateIdempotencyKey,
     Filters,
     NewAssessment,
     Store,
-    decode_cursor,
-    encode_cursor,
 )
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -351,7 +351,8 @@ def test_screening_record_per_party(workbench: Flask, stored: dict[str, Any]) ->
     shows it, and evidence pointing into it links to the party's row."""
     from datetime import UTC, datetime
 
-    from api.context import EXTENSION, dumps
+    from api.context import EXTENSION
+    from api.service import dumps
     from api.store import NewAssessment
 
     doc = json.loads(json.dumps(stored["fleet-software-serbia-possible-match"]))
