@@ -36,11 +36,12 @@ from typing import Any
 
 from api.auth import ApiKey, keys_summary, load_key_set
 from api.errors import ConfigError
+from api.settings import TABLE, setting
 from engine.timefmt import rfc3339
 
 log = logging.getLogger("riskrules.api")
 
-STATE_ENV = "RISKRULES_STATE_DIR"
+STATE_ENV = str(TABLE["STATE_DIR"].env)
 PACK_LINK = "pack"
 KEYS_COPY = "keys.yaml"
 STATUS_FILE = "reload.json"
@@ -49,7 +50,7 @@ PROBE_TIMEOUT = 120.0  # seconds a pack may take to load in the probe child
 
 def state_dir(environ: Mapping[str, str] | None = None) -> Path | None:
     """The state directory shared by master and workers, if one is configured."""
-    value = (os.environ if environ is None else environ).get(STATE_ENV)
+    value = setting("STATE_DIR", environ=environ)
     return Path(value) if value else None
 
 

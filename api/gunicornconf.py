@@ -22,6 +22,7 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 from api.logs import JsonFormatter
+from api.settings import TABLE, setting
 
 log = logging.getLogger("riskrules.api")
 
@@ -42,26 +43,18 @@ ACCESS_LOG_FORMAT = json.dumps({
 })
 
 
-WORKER_CLASS = "api.worker.BufferedThreadWorker"
-
-
 def default_workers() -> int:
     return max(2, os.cpu_count() or 1)
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
 
 
 def on_starting(server: Any) -> None:
     """Before the first fork: drop stale multiprocess metric files of an earlier run, keep the
     last good pack and keys, make SIGHUP check them before it replaces the workers, and give
     every worker the same workbench session secret when none is configured."""
-    if not os.environ.get("RISKRULES_SESSION_SECRET"):
+    if not setting("SESSION_SECRET"):
         import secrets
 
-        os.environ["RISKRULES_SESSION_SECRET"] = secrets.token_hex(32)
+        os.environ[str(TABLE["SESSION_SECRET"].env)] = secrets.token_hex(32)
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if path:
         os.makedirs(path, exist_ok=True)
@@ -131,7 +124,7 @@ def redact_url(url: str) -> str:
 
 def post_fork(server: Any, worker: Any) -> None:
     """In each worker: tell the app the master's pid (for reloads) and use multiprocess metrics."""
-    os.environ["RISKRULES_GUNICORN_MASTER_PID"] = str(server.pid)
+    os.environ[str(TABLE["MASTER_PID"].env)] = str(server.pid)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import values
 
@@ -158,25 +151,25 @@ def when_ready(server: Any) -> None:
 def settings() -> dict[str, Any]:
     """The gunicorn settings (names as in gunicorn's documentation), from RISKRULES_* env."""
     return {
-        "bind": [os.environ.get("RISKRULES_BIND", "127.0.0.1:8000")],
-        "workers": _env_int("RISKRULES_WORKERS", default_workers()),
+        "bind": [setting("BIND")],
+        "workers": setting("WORKERS") or default_workers(),
         # gthread, with request heads buffered in the poller and a deadline on bodies
         # (api/worker.py): a slow client never holds a worker. RISKRULES_WORKER_CLASS=sync
         # restores the old workers (only behind a buffering proxy).
-        "worker_class": os.environ.get("RISKRULES_WORKER_CLASS") or WORKER_CLASS,
-        "threads": _env_int("RISKRULES_THREADS", 4),
-        "timeout": _env_int("RISKRULES_WORKER_TIMEOUT", 30),
-        "graceful_timeout": _env_int("RISKRULES_GRACEFUL_TIMEOUT", 30),
+        "worker_class": setting("WORKER_CLASS"),
+        "threads": setting("THREADS"),
+        "timeout": setting("WORKER_TIMEOUT"),
+        "graceful_timeout": setting("GRACEFUL_TIMEOUT"),
         "keepalive": 5,
-        "max_requests": _env_int("RISKRULES_MAX_REQUESTS", 20000),
-        "max_requests_jitter": _env_int("RISKRULES_MAX_REQUESTS_JITTER", 2000),
+        "max_requests": setting("MAX_REQUESTS"),
+        "max_requests_jitter": setting("MAX_REQUESTS_JITTER"),
         "preload_app": False,
-        "accesslog": os.environ.get("RISKRULES_ACCESS_LOG") or None,
+        "accesslog": setting("ACCESS_LOG"),
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         "logger_class": JsonLogger,
-        "loglevel": os.environ.get("RISKRULES_LOG_LEVEL", "info").lower(),
-        "forwarded_allow_ips": os.environ.get("RISKRULES_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        "loglevel": str(setting("LOG_LEVEL")).lower(),
+        "forwarded_allow_ips": setting("FORWARDED_ALLOW_IPS"),
         # gunicorn >= 25's control socket lives in $HOME: one per host would clash between
         # instances and needs a writable home; operations here go through signals instead.
         "control_socket_disable": True,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -21,9 +20,9 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, make_url
 
 from api.errors import StoreUnavailable
+from api.settings import setting
 from engine.timefmt import rfc3339
 
-DEFAULT_DATABASE_URL = "sqlite:///var/riskrules.sqlite3"
 MAX_SEQ = 2**63 - 1  # the largest BIGINT (PostgreSQL) and INTEGER (SQLite)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -254,15 +253,14 @@ def make_engine(url: str) -> Engine:
         return engine
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql":
-        connect_args["connect_timeout"] = int(os.environ.get("RISKRULES_DB_CONNECT_TIMEOUT", "5"))
+        connect_args["connect_timeout"] = setting("DB_CONNECT_TIMEOUT")
         # A stalled link (a partition, not a refused connection) must become a 503 within
         # seconds instead of hanging a worker: TCP keepalives and a user timeout (ms).
         connect_args.setdefault("keepalives", 1)
         connect_args.setdefault("keepalives_idle", 5)
         connect_args.setdefault("keepalives_interval", 2)
         connect_args.setdefault("keepalives_count", 2)
-        connect_args.setdefault("tcp_user_timeout",
-                                int(os.environ.get("RISKRULES_DB_TCP_TIMEOUT_MS", "5000")))
+        connect_args.setdefault("tcp_user_timeout", setting("DB_TCP_TIMEOUT_MS"))
     return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 

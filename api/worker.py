@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import re
 import selectors
 import socket
@@ -35,6 +34,8 @@ from functools import partial
 from typing import Any
 
 from gunicorn.workers.gthread import TConn, ThreadWorker
+
+from api.settings import setting
 
 HEAD_LIMIT = 65536  # more than gunicorn accepts as a request head (line + 100 × 8190 fields)
 BUFFER_LIMIT = HEAD_LIMIT + 1024 * 1024 + 4096  # a head and a body of the API's default limit
@@ -65,11 +66,6 @@ def request_complete(buffer: bytes | bytearray) -> tuple[bool, bool]:
     length = CONTENT_LENGTH.search(head)
     wanted = int(length.group(1)) if length else 0
     return True, body >= wanted or len(buffer) >= BUFFER_LIMIT
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
 
 
 def _expects_continue(buffer: bytes | bytearray) -> bool:
@@ -142,8 +138,8 @@ class BufferedThreadWorker(ThreadWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.header_conns: deque[Any] = deque()
-        self.header_timeout = _env_float("RISKRULES_HEADER_TIMEOUT", 10.0)
-        self.body_timeout = _env_float("RISKRULES_BODY_TIMEOUT", 15.0)
+        self.header_timeout: float = setting("HEADER_TIMEOUT")
+        self.body_timeout: float = setting("BODY_TIMEOUT")
 
     @classmethod
     def check_config(cls, cfg: Any, log: Any) -> None:

@@ -1,4 +1,5 @@
-"""Helpers shared by sub-commands: loading the pack, reading proposals, printing diagnostics."""
+"""Helpers shared by sub-commands: loading the pack, reading proposals, printing diagnostics,
+and where the keys file and the database are (from the settings table, api/settings.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from api.settings import DEFAULT_KEYS_FILE, setting
 from engine import Pack, PackError, load_pack
 from engine.jsontext import MalformedJSON, loads_strict
 
@@ -25,6 +27,29 @@ def print_help_of(parser: argparse.ArgumentParser) -> int:
 def add_format(parser: argparse.ArgumentParser, *extra: str) -> None:
     parser.add_argument("--format", choices=("text", "json", *extra), default="text",
                         help="output format (default text)")
+
+
+def resolve_keys_file(given: str | None) -> str | None:
+    """--keys-file, else $RISKRULES_KEYS_FILE, else ./var/keys.yaml when it exists."""
+    found: str | None = given or setting("KEYS_FILE")
+    if found:
+        return found
+    return DEFAULT_KEYS_FILE if Path(DEFAULT_KEYS_FILE).is_file() else None
+
+
+def keys_file_to_write(given: str | None) -> str:
+    """--keys-file, else $RISKRULES_KEYS_FILE, else ./var/keys.yaml (created when missing)."""
+    return given or setting("KEYS_FILE") or DEFAULT_KEYS_FILE
+
+
+def database_url(given: str | None) -> str:
+    """--database-url, else $RISKRULES_DATABASE_URL, else the SQLite file under ./var."""
+    return given or str(setting("DATABASE_URL"))
+
+
+def rules_dir(given: str | None = None) -> str:
+    """--rules, else $RISKRULES_RULES_DIR, else ./rules."""
+    return given or str(setting("RULES_DIR"))
 
 
 def load_or_report(rules: str, out: TextIO | None = None) -> Pack | None:

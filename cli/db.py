@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
 def handle_upgrade(args: argparse.Namespace) -> int:
     from api.errors import StoreUnavailable
     from api.migrate import upgrade
-    from cli.serve import database_url
+    from cli.common import database_url
 
     url = database_url(args.database_url)
     try:
@@ -43,7 +43,7 @@ def handle_upgrade(args: argparse.Namespace) -> int:
 def handle_current(args: argparse.Namespace) -> int:
     from api.errors import StoreUnavailable
     from api.migrate import current, head
-    from cli.serve import database_url
+    from cli.common import database_url
 
     try:
         revision = current(database_url(args.database_url))

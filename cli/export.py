@@ -71,7 +71,7 @@ def handle(args: argparse.Namespace) -> int:
     from api.errors import StoreUnavailable
     from api.service import AssessmentRecords
     from api.store import Filters, Store
-    from cli.serve import database_url
+    from cli.common import database_url
 
     store = Store(database_url(args.database_url))
     records = AssessmentRecords(store)

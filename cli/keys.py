@@ -7,16 +7,12 @@ effect within RISKRULES_KEYS_CHECK_INTERVAL seconds (default 1) without SIGHUP o
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
+from api.settings import DEFAULT_KEYS_FILE
+from cli.common import keys_file_to_write as _keys_file
 from cli.common import print_help_of
-from cli.serve import DEFAULT_KEYS_FILE
-
-
-def _keys_file(given: str | None) -> str:
-    return given or os.environ.get("RISKRULES_KEYS_FILE") or DEFAULT_KEYS_FILE
 
 
 def register(subparsers: Any) -> None:

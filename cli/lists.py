@@ -14,12 +14,11 @@ import argparse
 import datetime as dt
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from cli.common import print_help_of
+from cli.common import print_help_of, rules_dir
 from engine.errors import DiagnosticSink, ListImportError
 from engine.language import parse_pack_settings, read_file
 from engine.listformats import (
@@ -108,7 +107,7 @@ def run_import(args: argparse.Namespace) -> int:
             as_of = dt.date.fromisoformat(args.as_of)
         except ValueError:
             return _error(f"--as-of '{args.as_of}' is not a date (YYYY-MM-DD)")
-    rules = getattr(args, "rules", None) or os.environ.get("RISKRULES_RULES_DIR") or "rules"
+    rules = rules_dir(getattr(args, "rules", None))
     output = Path(args.output) if args.output else Path(rules) / "watchlists" / f"{name}.yaml"
     try:
         watchlist = _load(args, name, as_of)
@@ -141,7 +140,7 @@ def _load(args: argparse.Namespace, name: str, as_of: dt.date | None) -> Watchli
 
 def run_status(args: argparse.Namespace) -> int:
     """Print the state of each watchlist of the pack; 1 when one is unreadable or empty."""
-    rules = Path(getattr(args, "rules", None) or os.environ.get("RISKRULES_RULES_DIR") or "rules")
+    rules = Path(rules_dir(getattr(args, "rules", None)))
     pack_file = rules / PACK_FILE
     sink = DiagnosticSink()
     settings = parse_pack_settings(read_file(pack_file, str(pack_file), sink), str(pack_file),

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Sequence
+
+from cli.common import rules_dir
 
 # Each module exposes register(subparsers); its parsers set func=handler(args) -> int.
 COMMANDS = ("cli.score", "cli.check", "cli.tester", "cli.diff", "cli.lists", "cli.serve",
@@ -26,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="riskrules", description="Risk-scoring rules engine for technology "
                      "partnerships: score proposals, check and test rule packs, serve the API.")
-    parser.add_argument("--rules", default=os.environ.get("RISKRULES_RULES_DIR", "rules"),
+    parser.add_argument("--rules", default=rules_dir(),
                         metavar="DIR", help="rule pack directory (default ./rules or "
                         "$RISKRULES_RULES_DIR)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -18,22 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-DEFAULT_KEYS_FILE = "var/keys.yaml"
-
-
-def resolve_keys_file(given: str | None) -> str | None:
-    """--keys-file, else $RISKRULES_KEYS_FILE, else ./var/keys.yaml when it exists."""
-    if given:
-        return given
-    if os.environ.get("RISKRULES_KEYS_FILE"):
-        return os.environ["RISKRULES_KEYS_FILE"]
-    return DEFAULT_KEYS_FILE if Path(DEFAULT_KEYS_FILE).is_file() else None
-
-
-def database_url(given: str | None) -> str:
-    from api.store import DEFAULT_DATABASE_URL
-
-    return given or os.environ.get("RISKRULES_DATABASE_URL") or DEFAULT_DATABASE_URL
+from api.settings import setting
+from cli.common import database_url, resolve_keys_file
 
 
 def register(subparsers: Any) -> None:
@@ -87,10 +73,10 @@ def handle(args: argparse.Namespace) -> int:
     from api.logs import configure_logging
     from api.migrate import upgrade
 
-    configure_logging(os.environ.get("RISKRULES_LOG_LEVEL", "INFO"))
+    configure_logging(setting("LOG_LEVEL"))
     keys_file = resolve_keys_file(args.keys_file)
     try:
-        keys = load_keys(keys_file, os.environ.get("RISKRULES_API_KEYS"))
+        keys = load_keys(keys_file, setting("API_KEYS"))
     except ConfigError as error:
         print(f"riskrules serve: {error.detail}", file=sys.stderr)
         return 2

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from api.auth import ApiKey, append_key, hash_key
+from cli.common import resolve_keys_file
 from cli.main import main
-from cli.serve import resolve_keys_file
 
 PACK = str(Path(__file__).resolve().parents[1] / "api" / "fixtures" / "pack")
 
