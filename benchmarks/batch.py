@@ -11,7 +11,7 @@ diff: `riskrules diff --base rules --head rules CORPUS --workers N --format json
   invalid or failed.
 
 http: `riskrules serve --workers N` (gunicorn sync workers, started by
-  benchmarks/loadkit/server.py as the load and fault scripts start it) on a free port with a
+  loadkit/server.py as the load and fault scripts start it) on a free port with a
   temporary SQLite file and keys file, RISKRULES_MAX_BODY_BYTES raised to 8 MiB (the 1 MiB
   default fits ~1,100 average proposals) and RISKRULES_WORKER_TIMEOUT to 120 s (a
   1,000-proposal batch must not be killed on a loaded host). Two client threads post batches
@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.engine import DAY, synthetic_proposals  # noqa: E402
-from benchmarks.loadkit.server import Server, cpu_seconds, serving  # noqa: E402
+from loadkit.server import Server, cpu_seconds, serving  # noqa: E402
 
 CLI = [sys.executable, "-m", "cli.main"]
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -205,7 +205,7 @@ def bench_http(workers: list[int], sizes: list[int], per_run: int,
                rounds: int) -> dict[int, dict[int, float]]:
     print(f"\n## POST /v1/assessments:batch: 2 client threads, {per_run} proposals per run")
     print("$ python -m cli.main --rules rules serve --bind 127.0.0.1:PORT --workers N "
-          "--database-url sqlite:///DB --keys-file KEYS   # benchmarks/loadkit/server.py")
+          "--database-url sqlite:///DB --keys-file KEYS   # loadkit/server.py")
     proposals = synthetic_proposals(max(sizes))
     bodies = {b: json.dumps({"proposals": proposals[:b]}).encode() for b in sizes}
     samples: dict[tuple[int, int], list[tuple[float, float, float]]] = {

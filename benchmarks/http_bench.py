@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask import Flask, Response, request
 
-from api.gunicornconf import WORKER_CLASS
-from benchmarks.loadkit.client import Call, LoadRun, Summary, summarise
-from benchmarks.loadkit.server import (
+from api.settings import setting
+from loadkit.client import Call, LoadRun, Summary, summarise
+from loadkit.server import (
     DEFAULT_POSTGRES,
     ROOT,
     children,
@@ -51,7 +51,7 @@ from benchmarks.loadkit.server import (
     free_port,
     serving,
 )
-from benchmarks.loadkit.workload import plain_calls, run_id
+from loadkit.workload import plain_calls, run_id
 
 THROUGHPUT_TARGET = 0.5
 P99_TARGET = 3.0
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         serve_bare(args.bind, args.workers)
         return 0
 
-    print(f"{args.workers} workers ({WORKER_CLASS}, threaded) per server, "
+    print(f"{args.workers} workers ({setting('WORKER_CLASS')}, threaded) per server, "
           f"{args.concurrency} client threads, "
           f"{args.requests} requests per round and target, {args.rounds} rounds, "
           f"{args.database}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores",

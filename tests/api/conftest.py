@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from api.context import EXTENSION, Services
 from api.migrate import upgrade
-from benchmarks.loadkit.server import postgres_database
+from loadkit.server import postgres_database
 from tests.api.support import KEYS, PACK_DIR, PG_ENV
 
 

@@ -122,7 +122,7 @@ def test_the_image_healthcheck_asks_the_configured_port(tmp_path: Path) -> None:
     import os
     import sys
 
-    from benchmarks.loadkit.server import free_port, serving
+    from loadkit.server import free_port, serving
 
     line = next(line for line in (DEPLOY / "Dockerfile").read_text().splitlines()
                 if line.strip().startswith("CMD [\"python\""))

@@ -1,4 +1,4 @@
-"""Small versions of benchmarks/load.py and benchmarks/faults.py against real gunicorn servers.
+"""Small versions of benchmarks/load.py and benchmarks/faults.py (loadkit) against real gunicorn servers.
 
 Each test starts its own `riskrules serve` (2 workers, 127.0.0.1, a fresh database) and runs
 a bounded load with the same code as the benchmarks, so a change that loses, duplicates or
@@ -12,8 +12,8 @@ import os
 
 import pytest
 
-from benchmarks import faults, load
-from benchmarks.loadkit.verify import Report
+from loadkit import faults, load
+from loadkit.verify import Report
 from tests.api.support import PG_ENV
 
 pytestmark = pytest.mark.slow

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from api.auth import ApiKey, append_key, generate_key, hash_key
-from benchmarks.loadkit.server import Database, free_port, postgres_database, sqlite_database
+from loadkit.server import Database, free_port, postgres_database, sqlite_database
 from tests.api.support import PACK_DIR, PG_ENV, proposal
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.loadkit.server import ROOT, Server, serving
-from benchmarks.loadkit.workload import examples, proposal_body
+from loadkit.server import ROOT, Server, serving
+from loadkit.workload import examples, proposal_body
 
 pytestmark = pytest.mark.slow
 

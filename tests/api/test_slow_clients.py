@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.loadkit.server import Server, serving
-from benchmarks.loadkit.workload import examples, proposal_body
+from loadkit.server import Server, serving
+from loadkit.workload import examples, proposal_body
 
 pytestmark = pytest.mark.slow
 

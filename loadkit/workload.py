@@ -12,9 +12,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.loadkit.client import Call
+from loadkit.client import Call
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 ASSESSMENTS = "/v1/assessments"
 
 

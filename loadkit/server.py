@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from api.auth import ApiKey, append_key, generate_key, hash_key
 from api.store import Store, normalise_url
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 READY_TIMEOUT = 60.0
 

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.loadkit.client import Call, LoadRun, Outcome, summarise
-from benchmarks.loadkit.server import Server
+from loadkit.client import Call, LoadRun, Outcome, summarise
+from loadkit.server import Server
 
 PROBLEM = "application/problem+json"
 
