@@ -184,7 +184,9 @@ class Code(StrEnum):
         "(`rules/README.md`)")
     UNQUOTED_DATE = (
         "W004",
-        "date written without quotes (`as_of`, `effective_from`, `effective_until`, `since`)",
+        "date written without quotes (`as_of`, `effective_from`, `effective_until`, `since` in "
+        "pack and list files; a watchlist's `as_of`; any date in a test case, its proposal "
+        "included)",
         "write `\"2026-07-01\"`: YAML tools read an unquoted date as a date object, editors as text")
     NEVER_FIRES = (
         "W010",
