@@ -24,7 +24,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -130,15 +130,12 @@ class PackService:
     @contextmanager
     def lease(self) -> Iterator[Lease[Pack]]:
         """Hold the current pack for one evaluation (or batch); NotReady when none is loaded."""
-        try:
-            held = self.holder.current()
-            lease = held.__enter__()
-        except NoPack:
-            raise NotReady(NOT_READY) from None
-        try:
+        with ExitStack() as stack:
+            try:
+                lease = stack.enter_context(self.holder.current())
+            except NoPack:
+                raise NotReady(NOT_READY) from None
             yield lease
-        finally:
-            held.__exit__(None, None, None)
 
     def start(self, fallback: Path | None = None) -> None:
         """Load at start; a failure is remembered (readyz says 503) instead of raised.
