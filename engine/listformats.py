@@ -281,6 +281,14 @@ class _Draft:
     countries: list[str] = field(default_factory=list)
 
 
+def _entries(drafts: dict[str, _Draft]) -> tuple[WatchlistEntry, ...]:
+    """The entries of `drafts` (by id), without an alias equal to the name."""
+    return tuple(
+        WatchlistEntry(entry_id, d.name, tuple(a for a in d.aliases if a != d.name), d.type,
+                       d.programs, tuple(d.countries))
+        for entry_id, d in sorted(drafts.items(), key=lambda kv: id_sort_key(kv[0])))
+
+
 def _mtime_date(path: str | Path) -> dt.date:
     return dt.date.fromtimestamp(Path(path).stat().st_mtime)
 
@@ -511,12 +519,8 @@ def load_uk_ofsi(path: str | Path, *, name: str = "uk_ofsi",
             code = country_code(value) if value else None
             if code is not None and code not in draft.countries:
                 draft.countries.append(code)
-    built = tuple(
-        WatchlistEntry(gid, d.name, tuple(a for a in d.aliases if a != d.name), d.type,
-                       d.programs, tuple(d.countries))
-        for gid, d in sorted(groups.items(), key=lambda kv: id_sort_key(kv[0])))
     return Watchlist(
-        name=name, entries=built,
+        name=name, entries=_entries(groups),
         description="UK consolidated list of financial sanctions targets (OFSI)",
         source="HM Treasury, Office of Financial Sanctions Implementation: ConList.csv",
         as_of=as_of or updated or _mtime_date(path), sample=False,
@@ -693,15 +697,12 @@ def load_eu_fsf_csv(path: str | Path, *, name: str = "eu_fsf",
             code = get(column).upper()
             if is_country(code) and code not in draft.countries:
                 draft.countries.append(code)
-    entries = []
-    for entry_id, draft in sorted(drafts.items(), key=lambda kv: id_sort_key(kv[0])):
+    for entry_id, draft in drafts.items():
         if not draft.name:
             raise import_failure(path, first_line[entry_id], f"entity {entry_id} has no name "
                                                              "(NameAlias_WholeName) in any row")
-        entries.append(WatchlistEntry(entry_id, draft.name, tuple(draft.aliases), draft.type,
-                                      draft.programs, tuple(draft.countries)))
     return Watchlist(
-        name=name, entries=tuple(entries),
+        name=name, entries=_entries(drafts),
         description="EU consolidated list of persons, groups and entities subject to "
                     "financial sanctions",
         source="European Commission, Financial Sanctions Files (CSV 1.1)",
@@ -823,12 +824,8 @@ def load_uk_sanctions_list(path: str | Path, *, name: str = "uk_sanctions_list",
         line, entry_id = orphans[0]
         raise import_failure(path, line, f"alias row of Unique ID '{entry_id}', which has no "
                                          "Primary Name row: an alias of an unknown entry")
-    built = tuple(
-        WatchlistEntry(entry_id, d.name, tuple(a for a in d.aliases if a != d.name), d.type,
-                       d.programs, tuple(d.countries))
-        for entry_id, d in sorted(drafts.items(), key=lambda kv: id_sort_key(kv[0])))
     return Watchlist(
-        name=name, entries=built,
+        name=name, entries=_entries(drafts),
         description="UK Sanctions List (Foreign, Commonwealth and Development Office)",
         source="FCDO: UK Sanctions List (CSV)",
         as_of=as_of or reported or _mtime_date(path), sample=False,

@@ -21,7 +21,9 @@ Owns everything that happens to a name before it is compared, in this order:
    gets the same readings in reverse: French and German spellings are rewritten as the
    BGN/PCGN spelling they stand for. Other scripts go through AnyAscii (ISC licence).
 4. **Spelling fold**, applied to every token of both sides so that equivalent spellings
-   become equal: x → ks (Rosoboronexport / -eksport), ia → ya, iu → yu (ICAO), final
+   become equal: in a word of more letters than digits, digits read as the letters they look
+   like (0 → o, 1 → i, 3 → e, 4 → a, 5 → s, 7 → t, 8 → b: "R0SN3FT", "5berbank"),
+   x → ks (Rosoboronexport / -eksport), ia → ya, iu → yu (ICAO), final
    -iy/-ii/-yy/-ij → -y (Dmitriy, Dmitrii, Dmitrij, Dmitry), final vowel + y → vowel + i
    (Sergey / Sergei, Nikolay / Nikolai), final consonant + i → y (Yuri / Yury).
 
@@ -192,8 +194,17 @@ def _fold_lookalikes(word: str) -> tuple[str, bool]:
     return word, all(c in table for c in word if c.isalpha())
 
 
+# Digits written for the letters they look like ("R0SN3FT", "5berbank"), read as letters in
+# a word that is mostly letters; a word that is mostly digits ("IMO9826902") is a number.
+_DIGIT_LETTERS = str.maketrans("0134578", "oieastb")
+
+
 def fold(token: str) -> str:
     """The spelling fold applied to every token of both sides (see the module docstring)."""
+    if not token.isalpha() and not token.isdigit():
+        digits = sum(c.isdigit() for c in token)
+        if len(token) - digits > digits:
+            token = token.translate(_DIGIT_LETTERS)
     token = token.replace("x", "ks").replace("iu", "yu").replace("ia", "ya")
     if len(token) > 3:
         token = _FINAL_Y.sub("y", token)

@@ -484,7 +484,7 @@ def _blame_rejected_rules(spec: syntax.PackSpec, compiled: CompiledRules, sink: 
                    f"or alternatives: {detail}); split it", Position(spec.files[0], 1, 1))
 
 
-INDEX_FORMAT = 3  # bump when the screening index or its state changes shape
+INDEX_FORMAT = 4  # bump when the screening index or its state changes shape
 
 
 def index_cache_dir() -> Path | None:
@@ -519,23 +519,29 @@ def _index_key(threshold: float, files: list[tuple[str, bytes]]) -> str:
 _WARM: dict[str, Any] = {}
 
 
+def _pack_screening(root: Path, sink: DiagnosticSink) -> tuple[bool, syntax.ScreeningSettings | None]:
+    """(whether pack.yaml reads without errors, its screening settings): for the checks made
+    before a server forks, which leave every problem of the pack to its load to report."""
+    pack_file = root / PACK_FILE
+    try:
+        settings = parse_pack_settings(read_file(pack_file, str(pack_file), sink),
+                                       str(pack_file), sink)
+    except Exception:  # the load reports it properly
+        return False, None
+    screening: syntax.ScreeningSettings | None = settings.get("screening")  # type: ignore[assignment]
+    return not sink.errors, screening
+
+
 def warm_screening(root: str | Path) -> bool:
     """Load the screening index of the pack at `root` into this process before it forks
     (gunicorn's master): workers loading the same lists share it. True when one was loaded;
     any problem is left for the workers' own load to report."""
     root = Path(root)
     sink = DiagnosticSink()
-    pack_file = root / PACK_FILE
-    try:
-        settings = parse_pack_settings(read_file(pack_file, str(pack_file), sink),
-                                       str(pack_file), sink)
-    except Exception:  # the workers report it properly
+    read, screening = _pack_screening(root, sink)
+    if not read or screening is None:
         return False
-    screening: syntax.ScreeningSettings | None = settings.get("screening")  # type: ignore[assignment]
-    if screening is None or sink.errors:
-        return False
-    files: list[Path] = []
-    screener, _ = _screener(root, screening, sink, files)
+    screener, _ = _screener(root, screening, sink, [])
     if screener is None or sink.errors:
         return False
     _WARM.clear()
@@ -556,18 +562,12 @@ def screening_refusals(root: str | Path, *, production: bool = False) -> list[st
     (`warm_screening`)."""
     root = Path(root)
     sink = DiagnosticSink()
-    pack_file = root / PACK_FILE
-    try:
-        settings = parse_pack_settings(read_file(pack_file, str(pack_file), sink),
-                                       str(pack_file), sink)
-    except Exception:  # the load reports it properly
-        return []
-    screening: syntax.ScreeningSettings | None = settings.get("screening")  # type: ignore[assignment]
-    if sink.errors:
+    read, screening = _pack_screening(root, sink)
+    if not read:
         return []
     if screening is None:
-        return [f"{pack_file}: production screening needs watchlists (screening.watchlists "
-                "in pack.yaml)"] if production else []
+        return [f"{root / PACK_FILE}: production screening needs watchlists "
+                "(screening.watchlists in pack.yaml)"] if production else []
     if production and not screening.production:
         screening = replace(screening, production=True)
     screener, _ = _screener(root, screening, sink, [])

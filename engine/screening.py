@@ -687,8 +687,9 @@ class Screener:
         return _Reach(frozenset(found), len(token) + longest, array("i", by_length),
                       array("i", map(self._chars.__getitem__, by_length)))
 
-    def candidates_of(self, tokens: Sequence[str]) -> list[int]:
-        """Variant numbers that could score at least the floor for these query tokens (sorted).
+    def candidates_of(self, tokens: Sequence[str], *, floor: float | None = None) -> list[int]:
+        """Variant numbers that could score at least the floor (or `floor`, when higher) for
+        these query tokens (sorted).
 
         A variant qualifies through a compatible token, or through its tokens written together
         (see `coverage`). Through tokens alone, its coverage is at most the characters its
@@ -699,7 +700,7 @@ class Screener:
             return []
         query_chars = sum(map(len, tokens))
         chars = self._chars
-        floor = self.floor
+        floor = self.floor if floor is None else max(self.floor, floor)
         reaches = [self._reach(token) for token in tokens]  # each occurrence can pair once
         # Common tokens ("mohammad", "al", "bank") reach thousands of variants: visiting them
         # all for every query was most of the time of a name. A variant reached by a rarer
@@ -762,8 +763,13 @@ class Screener:
             if not isinstance(name, str) or not name.strip():
                 continue
             for reading, tokens in name_readings(name):
-                variants = None if full_scan else self.candidates_of(tokens)
-                for score, variant in self._rank(tokens, variants):
+                # A hit below the CANDIDATES-th best entry so far cannot be reported: later
+                # readings and names need only candidates that can reach it.
+                scores = sorted((hit.score for hit in best.values()), reverse=True)
+                reach = max(self.floor, scores[CANDIDATES - 1]) if len(scores) >= CANDIDATES \
+                    else self.floor
+                variants = None if full_scan else self.candidates_of(tokens, floor=reach)
+                for score, variant in self._rank(tokens, variants, bound=reach):
                     self._keep(best, _Hit(score, variant, position, reading, tokens, "name"))
                 for hit in self._partial(tokens, position, reading):
                     self._keep(best, hit)
@@ -818,10 +824,12 @@ class Screener:
                                 "acronym"))
         return out
 
-    def _rank(self, tokens: tuple[str, ...],
-              variants: Sequence[int] | None) -> list[tuple[float, int]]:
+    def _rank(self, tokens: tuple[str, ...], variants: Sequence[int] | None, *,
+              bound: float | None = None) -> list[tuple[float, int]]:
         """Best (score, variant) per entry among `variants` (ascending; None: all), at least
-        the floor, best first, at most CANDIDATES entries; the first variant on ties.
+        the floor, best first, at most CANDIDATES entries; the first variant on ties. With
+        `bound`, variants whose string score is below it may be left out (no better entry
+        than the caller's CANDIDATES-th can come from them).
 
         Branch and bound: rapidfuzz ranks candidates by string score, which bounds the final
         score from above, so coverage is computed only until the ranking falls below the
@@ -840,7 +848,8 @@ class Screener:
         limit: int | None = RANK_BATCH
         best: dict[int, tuple[float, int]] = {}  # entry → (score, variant)
         seen: set[int] = set()  # kept across rounds: a second round skips what the first saw
-        bound = self.floor  # the CANDIDATES-th best score so far (the floor until there are)
+        # the CANDIDATES-th best score so far (the floor, or `bound`, until there are)
+        bound = self.floor if bound is None else max(self.floor, bound)
         # Coverage bound: a token can only pair with a compatible one. A listed token outside
         # every query token's compatible set, and a query token none of whose compatible
         # strings is in the variant, cover nothing.

@@ -22,6 +22,8 @@ SAMPLE = Path(__file__).resolve().parents[2] / "rules" / "watchlists" / "sdn_sam
 # Latin letter → a Cyrillic or Greek letter drawn the same (Unicode confusables).
 CYRILLIC_LOOKALIKE = dict(zip("ABCEHKMOPTXYaceopxy", "АВСЕНКМОРТХУасеорху", strict=True))
 GREEK_LOOKALIKE = dict(zip("ABEHIKMNOPTXYZo", "ΑΒΕΗΙΚΜΝΟΡΤΧΥΖο", strict=True))
+# Digits for the letters they look like ("R0SN3FT", "5berbank").
+DIGIT_LOOKALIKE = dict(zip("OoIiEeAaSsTtBb", "00113344557788", strict=True))
 
 
 def lookalikes(table: dict[str, str], every: int) -> Callable[[str], str]:
@@ -67,6 +69,7 @@ TRICKS: dict[str, Callable[[str], str]] = {
     "cyrillic lookalikes, all": lookalikes(CYRILLIC_LOOKALIKE, 1),
     "cyrillic lookalikes, every other": lookalikes(CYRILLIC_LOOKALIKE, 2),
     "greek lookalikes": lookalikes(GREEK_LOOKALIKE, 1),
+    "digits for letters, every other": lookalikes(DIGIT_LOOKALIKE, 2),
     "zero-width space": between_letters("\u200b"),
     "soft hyphen": between_letters("\u00ad"),
     "zero-width joiner": between_letters("\u200d"),
