@@ -395,13 +395,29 @@ def _header_rows(path: str | Path, required: Sequence[str], what: str, *,
     return columns, rows
 
 
-def _getter(columns: dict[str, int]) -> Callable[[list[str]], Callable[[str], str]]:
-    def row(cells: list[str]) -> Callable[[str], str]:
-        def get(column: str) -> str:
+def _records(path: str | Path, columns: dict[str, int], rows: Iterator[tuple[int, list[str]]]
+             ) -> Iterator[tuple[int, Callable[[str], str]]]:
+    """(line, the row's cell by column name) of each row; a row of another number of cells
+    than the header's columns (a truncated or malformed file) is refused."""
+    for line, cells in rows:
+        if len(cells) != len(columns):
+            raise import_failure(path, line, f"expected {len(columns)} columns as in the header, "
+                                             f"found {len(cells)} (a truncated or malformed row)")
+
+        def get(column: str, cells: list[str] = cells) -> str:
             index = columns.get(column)
-            return cells[index].strip() if index is not None and index < len(cells) else ""
-        return get
-    return row
+            return cells[index].strip() if index is not None else ""
+        yield line, get
+
+
+def _uk_name(get: Callable[[str], str], kind: str) -> str:
+    """A UK list row's name: Name 6 is the surname (or the entity's or ship's whole name),
+    Names 1-5 the other names; "SURNAME, Others" for an individual."""
+    surname = get("Name 6")
+    others = " ".join(p for p in (get(f"Name {i}") for i in range(1, 6)) if p)
+    if surname and others:
+        return f"{surname}, {others}" if kind == "individual" else f"{others} {surname}"
+    return surname or others
 
 
 CSL_COLUMNS = ("_id", "source", "entity_number", "type", "programs", "name", "title",
@@ -424,14 +440,9 @@ def load_us_csl(path: str | Path, *, name: str = "us_csl",
     programmes, addresses) are separated by `;`; an address's country is its last part."""
     columns, rows = _header_rows(path, CSL_REQUIRED, "a Consolidated Screening List file "
                                                      "(consolidated.csv)")
-    row = _getter(columns)
     entries: list[WatchlistEntry] = []
     seen: dict[str, int] = {}
-    for line, cells in rows:
-        if len(cells) != len(columns):
-            raise import_failure(path, line, f"expected {len(columns)} columns as in the header, found "
-                                    f"{len(cells)} (a truncated or malformed row)")
-        get = row(cells)
+    for line, get in _records(path, columns, rows):
         entry_id, entry_name = get("_id"), get("name")
         if not entry_id or not entry_name:
             raise import_failure(path, line, "row has no _id or no name")
@@ -481,22 +492,14 @@ def load_uk_ofsi(path: str | Path, *, name: str = "uk_ofsi",
         updated = _uk_date(first[1][1])
     columns, rows = _header_rows(path, UK_REQUIRED, "the UK consolidated list (ConList.csv)",
                                  skip_lines=skip)
-    row = _getter(columns)
     groups: dict[str, _Draft] = {}
     primary: dict[str, bool] = {}
-    for line, cells in rows:
-        if len(cells) != len(columns):
-            raise import_failure(path, line, f"expected {len(columns)} columns as in the header, found "
-                                    f"{len(cells)} (a truncated or malformed row)")
-        get = row(cells)
+    for line, get in _records(path, columns, rows):
         group = get("Group ID")
         if not group:
             raise import_failure(path, line, "row has no Group ID")
-        surname = get("Name 6")
-        others = " ".join(p for p in (get(f"Name {i}") for i in range(1, 6)) if p)
         kind = _UK_TYPES.get(get("Group Type").lower(), "other")
-        full = (f"{surname}, {others}" if kind == "individual" else f"{others} {surname}") \
-            if surname and others else surname or others
+        full = _uk_name(get, kind)
         if not full:
             raise import_failure(path, line, f"row of group {group} has no name")
         is_primary = get("Alias Type").lower().startswith("primary")
@@ -659,16 +662,11 @@ def load_eu_fsf_csv(path: str | Path, *, name: str = "eu_fsf",
     entity's rows is a duplicate id. `as_of` defaults to the fileGenerationDate."""
     columns, rows = _header_rows(path, EU_CSV_REQUIRED, "the EU financial sanctions file "
                                                         "(CSV 1.1, ';'-separated)", delimiter=";")
-    row = _getter(columns)
     drafts: dict[str, _Draft] = {}
     first_line: dict[str, int] = {}
     current = ""
     generated: dt.date | None = None
-    for line, cells in rows:
-        if len(cells) != len(columns):
-            raise import_failure(path, line, f"expected {len(columns)} columns as in the header, "
-                                             f"found {len(cells)} (a truncated or malformed row)")
-        get = row(cells)
+    for line, get in _records(path, columns, rows):
         entry_id = get("Entity_LogicalId")
         if not entry_id:
             raise import_failure(path, line, "row has no Entity_LogicalId: its names belong to no "
@@ -765,16 +763,11 @@ def load_uk_sanctions_list(path: str | Path, *, name: str = "uk_sanctions_list",
             reported = dt.datetime.strptime(found.group(1).title(), "%d-%b-%Y").date()
     columns, rows = _header_rows(path, UK_LIST_REQUIRED, "the UK Sanctions List "
                                                          "(UK-Sanctions-List.csv)", skip_lines=skip)
-    row = _getter(columns)
     drafts: dict[str, _Draft] = {}
     primary_line: dict[str, int] = {}
     first_alias: dict[str, int] = {}
     kinds: dict[str, tuple[str, int]] = {}
-    for line, cells in rows:
-        if len(cells) != len(columns):
-            raise import_failure(path, line, f"expected {len(columns)} columns as in the header, "
-                                             f"found {len(cells)} (a truncated or malformed row)")
-        get = row(cells)
+    for line, get in _records(path, columns, rows):
         entry_id = get("Unique ID")
         if not entry_id:
             raise import_failure(path, line, "row has no Unique ID: its name belongs to no entry")
@@ -785,10 +778,7 @@ def load_uk_sanctions_list(path: str | Path, *, name: str = "uk_sanctions_list",
                                              f"line {kinds[entry_id][1]}")
         kinds.setdefault(entry_id, (designation, line))
         kind = _UK_LIST_TYPES.get(designation.lower(), "other")
-        surname = get("Name 6")
-        others = " ".join(p for p in (get(f"Name {i}") for i in range(1, 6)) if p)
-        full = (f"{surname}, {others}" if kind == "individual" else f"{others} {surname}") \
-            if surname and others else surname or others
+        full = _uk_name(get, kind)
         if not full:
             raise import_failure(path, line, f"row of {entry_id} has no name (Name 1-6)")
         is_primary = get("Name type").lower() == "primary name"
