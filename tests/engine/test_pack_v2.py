@@ -35,7 +35,8 @@ def _example(name: str) -> dict[str, Any]:
 def test_every_bundled_rule_has_a_legal_basis_on_an_official_site(pack: Pack) -> None:
     official = ("https://www.ecfr.gov/", "https://eur-lex.europa.eu/", "https://ofac.treasury.gov/",
                 "https://www.federalregister.gov/", "https://www.fincen.gov/",
-                "https://www.bis.gov/", "https://www.fatf-gafi.org/")
+                "https://www.bis.gov/", "https://www.fatf-gafi.org/",
+                "https://www.legislation.gov.uk/")
     for rule in pack.rules:
         assert rule.legal_basis, rule.id
         for basis in rule.legal_basis:
