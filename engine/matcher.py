@@ -1,6 +1,7 @@
 """The only door to durable_rules: one ruleset per compiled pack, one session per evaluation.
 
-Everything `shared/spec/durable-rules-notes.md` warns about is handled here and nowhere else:
+Every known pitfall of durable_rules 2.0.28 (docs/durable-rules.md) is handled here and nowhere
+else:
 - facts, not events (events are consumed by the first matching rule);
 - a fresh `sid` per evaluation and `delete_state` in `finally` (state outlives the call);
 - one proposal asserted at a time (batches misfire);
