@@ -19,9 +19,9 @@ from typing import Any, cast
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from engine import contract, syntax
-from engine.contract import FieldSpec, Kind
 from engine.errors import FieldError
+from engine.language import contract, syntax
+from engine.language.contract import FieldSpec, Kind
 
 BANDS = ("low", "medium", "high", "critical")
 DECISIONS = syntax.DECISIONS
@@ -349,7 +349,7 @@ class AssessmentGetQuerySchema(Schema):
         unknown = RAISE
 
     what_if = fields.Boolean(load_default=False, metadata={
-        "description": "add `what_if`: what would change the decision (engine.whatif), "
+        "description": "add `what_if`: what would change the decision (engine.tooling.whatif), "
                        "computed under the loaded pack"})
 
 

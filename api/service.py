@@ -390,8 +390,8 @@ class AssessmentService(AssessmentRecords):
         return BatchOutcome('{"results":[' + ",".join(results) + "]}", [r.id for r in records])
 
     def what_if(self, stored: StoredAssessment) -> dict[str, Any]:
-        """engine.whatif under the loaded pack, on the assessment's own as-of day."""
-        from engine.whatif import what_if
+        """engine.tooling.whatif under the loaded pack, on the assessment's own as-of day."""
+        from engine.tooling.whatif import what_if
 
         as_of = stored.assessment.get("as_of")
         day = date.fromisoformat(as_of) if as_of else None

@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine import Pack, load_pack  # noqa: E402
-from engine.facts import build_fact  # noqa: E402
-from engine.matcher import DurableMatcher  # noqa: E402
-from engine.reference import fired_rules  # noqa: E402
+from engine.compile.facts import build_fact  # noqa: E402
+from engine.compile.matcher import DurableMatcher  # noqa: E402
+from engine.evaluate.reference import fired_rules  # noqa: E402
 
 DAY = dt.date(2026, 11, 1)
 COUNTRIES = ["RU", "CN", "IN", "BR", "ZA", "AE", "IR", "US", "DE", "JP", "TR", "KZ"]

@@ -53,10 +53,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.engine import DAY, synthetic_proposals  # noqa: E402
-from engine import Pack, load_pack, syntax  # noqa: E402
-from engine.contract import FieldSpec, Kind  # noqa: E402
-from engine.contractfile import load_contract  # noqa: E402
-from engine.reference import fired_rules  # noqa: E402
+from engine import Pack, load_pack  # noqa: E402
+from engine.evaluate.reference import fired_rules  # noqa: E402
+from engine.language import syntax  # noqa: E402
+from engine.language.contract import FieldSpec, Kind  # noqa: E402
+from engine.language.contractfile import load_contract  # noqa: E402
 
 PROPOSAL = load_contract(ROOT / "rules")
 Predicate = Callable[[Any], bool]

@@ -41,9 +41,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.listformats import load_ofac_sdn
-from engine.screening import Screener, ScreeningResult, name_readings, name_tokens
-from engine.watchlists import Watchlist, WatchlistEntry
+from engine.screening.listformats import load_ofac_sdn
+from engine.screening.screener import Screener, ScreeningResult, name_readings, name_tokens
+from engine.screening.watchlists import Watchlist, WatchlistEntry
 
 OFAC = Path(__file__).resolve().parents[2] / "shared" / "data" / "ofac-sdn"
 

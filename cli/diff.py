@@ -1,6 +1,6 @@
 """`riskrules diff`: what a rule change does to real decisions (impact analysis for pull requests).
 
-Scores a corpus under a base and a head pack (engine.impact) and prints the decision and band
+Scores a corpus under a base and a head pack (engine.tooling.impact) and prints the decision and band
 matrices, score deltas, rule fire-count changes, the proposals whose decision changed and
 those whose score changed (with the delta), as text, a Markdown pull-request comment or JSON.
 `--base` may be a git revision: the pack directory is then exported from that commit with
@@ -27,7 +27,7 @@ from typing import Any, TextIO
 from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_json, read_proposals
 from engine import Pack, PackError, load_pack
 from engine.errors import EngineError, Severity
-from engine.impact import (
+from engine.tooling.impact import (
     DEFAULT_CHUNK,
     ChangedProposal,
     ImpactReport,

@@ -13,7 +13,7 @@ import sys
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from engine import syntax
+from engine.language import syntax
 from engine.timefmt import rfc3339
 
 if TYPE_CHECKING:  # the API's modules are imported only when the command runs

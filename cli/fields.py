@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, load_or_report
-from engine.fields import reference
+from engine.tooling.fields import reference
 
 
 def register(sub: Any) -> None:

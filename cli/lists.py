@@ -1,7 +1,7 @@
 """`riskrules lists import` and `lists status`: bring published sanctions lists into the pack
 and tell how current they are.
 
-The pack only ever reads the canonical YAML (engine.watchlists); `import` is the one place
+The pack only ever reads the canonical YAML (engine.screening.watchlists); `import` is the one place
 where the real, large lists come in (OFAC SDN and Consolidated, the US Consolidated Screening
 List, the EU and UK consolidated lists, OpenSanctions), written atomically so that a failed
 import leaves the old list in place. `status` reports, per list of the pack, its entries,
@@ -20,8 +20,10 @@ from typing import Any
 
 from cli.common import print_help_of, rules_dir
 from engine.errors import DiagnosticSink, ListImportError
-from engine.language import parse_pack_settings, read_file
-from engine.listformats import (
+from engine.language.parser import parse_pack_settings, read_file
+from engine.language.syntax import ScreeningSettings
+from engine.pack import PACK_FILE, WatchlistInfo
+from engine.screening.listformats import (
     load_eu_fsf,
     load_eu_fsf_csv,
     load_ofac_sdn,
@@ -30,9 +32,7 @@ from engine.listformats import (
     load_uk_sanctions_list,
     load_us_csl,
 )
-from engine.pack import PACK_FILE, WatchlistInfo
-from engine.syntax import ScreeningSettings
-from engine.watchlists import LIST_NAME, Watchlist, load_watchlist, write_watchlist
+from engine.screening.watchlists import LIST_NAME, Watchlist, load_watchlist, write_watchlist
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 FORMATS = ("ofac-sdn", "ofac-consolidated", "us-csl", "eu-fsf", "eu-fsf-csv", "uk-sanctions-list",

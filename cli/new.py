@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, load_or_report
-from engine import Pack, PackError, language, load_pack
-from engine.hints import suggest
-from engine.syntax import RuleKind
-from engine.tester import Status, load_cases, run_cases
+from engine import Pack, PackError, load_pack
+from engine.language import parser as language
+from engine.language.hints import suggest
+from engine.language.syntax import RuleKind
+from engine.tooling.tester import Status, load_cases, run_cases
 
 POINTS = {"risk": "10", "knockout": "100", "mitigation": "-10"}
 SERIES = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
-from engine import schema
-from engine.contractfile import load_contract
 from engine.errors import PackError
+from engine.language.contractfile import load_contract
+from engine.tooling import schema
 
 
 def register(sub: Any) -> None:

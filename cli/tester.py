@@ -1,6 +1,6 @@
 """`riskrules test`: run the pack's rule tests; pytest-like report, JUnit XML, JSON, rule coverage.
 
-The runner logic lives in engine/tester.py; this module owns the command line, the reports
+The runner logic lives in engine/tooling/tester.py; this module owns the command line, the reports
 and `coverage_warnings` (W020, used by `riskrules check --strict`).
 """
 
@@ -18,7 +18,7 @@ from engine import Pack
 from engine.codes import Code
 from engine.errors import Diagnostic, Severity
 from engine.pack import RuleHit
-from engine.tester import (
+from engine.tooling.tester import (
     Case,
     Coverage,
     Result,

@@ -21,13 +21,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from engine import syntax
 from engine.codes import Code
-from engine.compiler import CompiledRules, compile_rules
-from engine.contract import Contract
-from engine.contractfile import CONTRACT_FILE, parse_contract
-from engine.decision import Decider, Outcome, clear_entry
-from engine.enrich import Enricher
+from engine.compile.compiler import CompiledRules, compile_rules
+from engine.compile.facts import FactBuilder
+from engine.compile.matcher import DurableMatcher
 from engine.errors import (
     Diagnostic,
     DiagnosticSink,
@@ -38,17 +35,20 @@ from engine.errors import (
     RulesetRejected,
     Severity,
 )
-from engine.explain import Evidence, compile_evidence, summary, with_chains
-from engine.facts import FactBuilder
-from engine.language import RuleParser, parse_list, parse_pack_settings, read_file
-from engine.lint import lint
-from engine.matcher import DurableMatcher
-from engine.missing import MissingInformation, needed_by_path
-from engine.normalize import normalize_rules
-from engine.scoring import Scorer, Scores
-from engine.screening import POSSIBLE_AT
+from engine.evaluate.decision import Decider, Outcome, clear_entry
+from engine.evaluate.enrich import Enricher
+from engine.evaluate.explain import Evidence, compile_evidence, summary, with_chains
+from engine.evaluate.missing import MissingInformation, needed_by_path
+from engine.evaluate.scoring import Scorer, Scores
+from engine.evaluate.validation import Validator
+from engine.language import syntax
+from engine.language.contract import Contract
+from engine.language.contractfile import CONTRACT_FILE, parse_contract
+from engine.language.lint import lint
+from engine.language.normalize import normalize_rules
+from engine.language.parser import RuleParser, parse_list, parse_pack_settings, read_file
+from engine.screening.screener import POSSIBLE_AT
 from engine.timefmt import rfc3339
-from engine.validation import Validator
 
 PACK_FILE = "pack.yaml"
 # the pack lists naming the watchlists whose entries are restricted, not blocked
@@ -286,7 +286,7 @@ class Pack:
     # -- evaluation -------------------------------------------------------------------------
     def validate(self, proposal: Any) -> None:
         """Raise ProposalError naming every field of `proposal` that breaks the pack's
-        contract (engine.validation); the proposal is not changed."""
+        contract (engine.evaluate.validation); the proposal is not changed."""
         self._validate(proposal)
 
     def enrich(self, proposal: Mapping[str, Any], day: dt.date | None = None) -> dict[str, Any]:
@@ -349,7 +349,7 @@ class Pack:
 
     def decider(self, proposal: Mapping[str, Any],
                 day: dt.date) -> Callable[[Sequence[syntax.Rule]], tuple[Scores, str]]:
-        """For what-if analysis (engine.whatif): a function giving the scores and the decision
+        """For what-if analysis (engine.tooling.whatif): a function giving the scores and the decision
         had exactly `fired` fired on `proposal` (its missing information unchanged)."""
         data = self.enrich(proposal, day)
         _, readings = self._missing.readings(data, day)
@@ -579,7 +579,7 @@ def screening_refusals(root: str | Path, *, production: bool = False) -> list[st
 
 
 def _cached_screener(key: str, cache: Path | None) -> Any:
-    from engine.screening import Screener
+    from engine.screening.screener import Screener
 
     warm = _WARM.get(key)
     if warm is not None:
@@ -615,8 +615,8 @@ def _screener(root: Path, settings: syntax.ScreeningSettings | None, sink: Diagn
     of that), else built and cached."""
     if settings is None:
         return None, ()
-    from engine.screening import Screener
-    from engine.watchlists import parse_watchlist
+    from engine.screening.screener import Screener
+    from engine.screening.watchlists import parse_watchlist
 
     contents: list[tuple[str, Path, bytes]] = []
     for name in settings.watchlists:

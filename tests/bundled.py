@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.contractfile import load_contract
-from engine.validation import Validator
+from engine.evaluate.validation import Validator
+from engine.language.contractfile import load_contract
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
 BUNDLED = load_contract(RULES)

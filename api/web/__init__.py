@@ -51,9 +51,9 @@ from api.service import decode_cursor, encode_cursor
 from api.store import Filters
 from api.web import present
 from api.web.svg import waterfall_svg
-from engine import syntax
 from engine.errors import ProposalError, RiskrulesError
 from engine.jsontext import MalformedJSON, loads_strict
+from engine.language import syntax
 
 bp = Blueprint("web", __name__, url_prefix="/ui", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -309,7 +309,7 @@ def _pack_or_none() -> Any:
 
 
 def _what_if(proposal: dict[str, Any], as_of: str | None) -> dict[str, Any] | None:
-    from engine.whatif import what_if
+    from engine.tooling.whatif import what_if
 
     try:
         day = date.fromisoformat(as_of) if as_of else None

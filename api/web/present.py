@@ -16,8 +16,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from engine import syntax
-from engine.operators import OPERATORS, Operand
+from engine.language import syntax
+from engine.language.operators import OPERATORS, Operand
 
 # Keys of the assessment the page lays out itself; any other key is shown generically.
 KNOWN_KEYS = frozenset({"id", "created_at", "reference", "ruleset", "as_of", "inherent_score",

@@ -101,7 +101,7 @@ def test_dates_at_the_ends_of_the_range_are_accepted(client: FlaskClient) -> Non
         assert len(response.json["items"]) == count, query
 
 
-# Every C0 control character but tab, LF and CR is refused in free text (engine.contract).
+# Every C0 control character but tab, LF and CR is refused in free text (engine.language.contract).
 REFUSED = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x0e", "\x1b", "\x1f"]
 
 

@@ -2,7 +2,7 @@
 
 The corpus is data (hostile_corpus.yaml, one loader here); the app serves the bundled pack, so
 hostile strings go through real screening and real rules. Injection and traversal strings are
-written into every string field of the proposal contract (walked from engine.contract, so a
+written into every string field of the proposal contract (walked from engine.language.contract, so a
 field added later is attacked too): free text must be stored and read back verbatim, closed
 vocabularies (enumerations, countries, currencies), and free text holding a control character
 (a NUL), refused with a 422 naming the field.
@@ -29,9 +29,9 @@ from werkzeug.test import TestResponse
 
 from api import create_app
 from api.context import EXTENSION, Services
-from engine import contract
-from engine.contract import FieldSpec, Kind
-from engine.regex import full_match
+from engine.language import contract
+from engine.language.contract import FieldSpec, Kind
+from engine.language.regex import full_match
 from tests.api.support import KEYS, TOKENS, proposal
 from tests.api.test_server import Server, server  # noqa: F401  (the gunicorn fixture)
 from tests.bundled import BUNDLED

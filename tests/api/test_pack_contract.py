@@ -13,9 +13,9 @@ import pytest
 
 from cli.main import main
 from engine import load_pack
-from engine.contractfile import load_contract
 from engine.errors import PackError, ProposalError
-from engine.fields import reference
+from engine.language.contractfile import load_contract
+from engine.tooling.fields import reference
 from tests.api.conftest import AppFactory
 from tests.api.support import auth
 

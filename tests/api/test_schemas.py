@@ -17,8 +17,8 @@ from api.schemas import (
     load_query,
     proposal_schema_class,
 )
-from engine.contract import FieldSpec, Kind
 from engine.errors import ProposalError
+from engine.language.contract import FieldSpec, Kind
 from tests.api.support import proposal
 from tests.bundled import BUNDLED
 from tests.bundled import validate as validate_proposal

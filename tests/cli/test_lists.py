@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cli import lists
-from engine.watchlists import load_watchlist
+from engine.screening.watchlists import load_watchlist
 
 FIXTURES = Path(__file__).resolve().parents[1] / "engine" / "fixtures" / "watchlists"
 SDN, ALT, ADD = (str(FIXTURES / f) for f in ("sdn.csv", "alt.csv", "add.csv"))

@@ -21,10 +21,11 @@ import pytest
 import yaml
 
 from cli.tester import coverage_warnings
-from engine import PackError, language, load_pack
+from engine import PackError, load_pack
 from engine.codes import Code, markdown_table
 from engine.errors import Diagnostic
-from engine.tester import load_cases, run_cases
+from engine.language import parser as language
+from engine.tooling.tester import load_cases, run_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = Path(__file__).with_name("mistakes.yaml")

@@ -12,7 +12,8 @@ import yaml
 
 from cli import new
 from cli.main import main
-from engine import language, load_pack
+from engine import load_pack
+from engine.language import parser as language
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ import pytest
 from api.auth import ApiKey, append_key, hash_key
 from cli.main import main
 from engine.pack import screening_refusals
-from engine.watchlists import Watchlist, WatchlistEntry, write_watchlist
+from engine.screening.watchlists import Watchlist, WatchlistEntry, write_watchlist
 
 FIXTURE_PACK = Path(__file__).resolve().parents[1] / "api" / "fixtures" / "pack"
 NO_DATABASE = "postgresql://nobody@127.0.0.1:1/none"  # reached only when the check passed

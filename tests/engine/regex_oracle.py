@@ -1,7 +1,7 @@
 """An independent oracle for `matches`: a small backtracking matcher of the pattern subset,
 written from its documentation (literals, ., [a-z], [^0-9], * + ? {m,n}, | and groups; the
 whole text must match; . matches any character, a newline included), sharing no code with
-engine.regex or Python's `re`."""
+engine.language.regex or Python's `re`."""
 
 from __future__ import annotations
 

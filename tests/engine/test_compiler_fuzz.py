@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from engine import Pack, PackError, load_pack
 from engine.errors import Diagnostic
-from engine.reference import fired_rules
+from engine.evaluate.reference import fired_rules
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "rules"

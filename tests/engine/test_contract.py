@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from engine.contract import FieldSpec, Kind
+from engine.language.contract import FieldSpec, Kind
 from tests.bundled import BUNDLED
 
 PROPOSAL = BUNDLED.root

@@ -1,5 +1,5 @@
 """Floors, provisional decisions and checked-and-clear knockouts: the language, the assessment,
-and agreement with the reference definition (engine.reference.decide) on generated packs."""
+and agreement with the reference definition (engine.evaluate.reference.decide) on generated packs."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from engine import load_pack, syntax
-from engine.compiler import NotExpressible, compile_rules
+from engine import load_pack
+from engine.compile.compiler import NotExpressible, compile_rules
 from engine.errors import PackError, Position, RulesetRejected
-from engine.normalize import normalize
+from engine.evaluate.reference import decide
+from engine.language import syntax
+from engine.language.normalize import normalize
 from engine.pack import Pack
-from engine.reference import decide
 from tests.bundled import BUNDLED
 from tests.engine import strategies
 from tests.engine.conftest import BASE_PROPOSAL, merged

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from engine import load_pack
-from engine.derive import Deriver
 from engine.errors import ProposalError
+from engine.evaluate.derive import Deriver
 from tests.bundled import BUNDLED, validate
 
 ROOT = Path(__file__).resolve().parents[2]

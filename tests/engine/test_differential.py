@@ -8,13 +8,13 @@ import os
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from engine import syntax
-from engine.compiler import NotExpressible, compile_rules
+from engine.compile.compiler import NotExpressible, compile_rules
+from engine.compile.facts import build_fact
+from engine.compile.matcher import DurableMatcher
 from engine.errors import Position, RulesetRejected
-from engine.facts import build_fact
-from engine.matcher import DurableMatcher
-from engine.normalize import normalize
-from engine.reference import fired_rules, holds
+from engine.evaluate.reference import fired_rules, holds
+from engine.language import syntax
+from engine.language.normalize import normalize
 from tests.engine import strategies
 
 DAY = dt.date(2026, 11, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from engine.enrich import Enricher
+from engine.evaluate.enrich import Enricher
 from tests.bundled import BUNDLED
 from tests.engine.conftest import BASE_PROPOSAL, merged
 

@@ -12,13 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import Pack, PackError, load_pack, reference, syntax
+from engine import Pack, PackError, load_pack
+from engine.compile.matcher import DurableMatcher
 from engine.errors import RulesetRejected
-from engine.explain import compile_evidence, summary
-from engine.matcher import DurableMatcher
-from engine.missing import ALL_ABSENT, MissingInformation, compile_needed
-from engine.normalize import normalize
-from engine.semantics import MISSING, compile_holds, leaf_holds, leaf_test
+from engine.evaluate import reference
+from engine.evaluate.explain import compile_evidence, summary
+from engine.evaluate.missing import ALL_ABSENT, MissingInformation, compile_needed
+from engine.evaluate.semantics import MISSING, compile_holds, leaf_holds, leaf_test
+from engine.language import syntax
+from engine.language.normalize import normalize
 from tests.bundled import BUNDLED
 from tests.engine import strategies
 from tests.engine.conftest import BASE_PROPOSAL, merged

@@ -1,4 +1,4 @@
-"""engine.impact: the comparison of two packs over a corpus, checked against hand-derived numbers.
+"""engine.tooling.impact: the comparison of two packs over a corpus, checked against hand-derived numbers.
 
 The fixture packs (fixtures/impact/base and head) differ by S-001's points (60 → 80), the
 medium band's lower bound (25 → 20), M-002's threshold (usd_share < 0.25 → < 0.5), S-003
@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from engine import Pack, impact, load_pack
+from engine import Pack, load_pack
 from engine.errors import EngineError, FieldError, ProposalError
-from engine.impact import ImpactReport, compare, label_of
+from engine.tooling import impact
+from engine.tooling.impact import ImpactReport, compare, label_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "impact"
 BASE, HEAD, CORPUS = FIXTURES / "base", FIXTURES / "head", FIXTURES / "corpus.jsonl"

@@ -7,10 +7,10 @@ import itertools
 
 import pytest
 
-from engine import syntax
-from engine.lint import contradiction
-from engine.operators import OPERATORS, Admits, Bound, Op
-from engine.semantics import MISSING, leaf_holds
+from engine.evaluate.semantics import MISSING, leaf_holds
+from engine.language import syntax
+from engine.language.lint import contradiction
+from engine.language.operators import OPERATORS, Admits, Bound, Op
 
 # pairs of tests on one number field, and values around and on every bound
 BOUNDS = [syntax.Leaf(op, ("n",), value=v) for op in (Op.GT, Op.GTE, Op.LT, Op.LTE, Op.EQ, Op.NE)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ListImportError
-from engine.listformats import (
+from engine.screening.listformats import (
     EU_CSV_COLUMNS,
     UK_LIST_COLUMNS,
     load_eu_fsf,
@@ -20,8 +20,8 @@ from engine.listformats import (
     load_uk_sanctions_list,
     load_us_csl,
 )
-from engine.screening import Screener
-from engine.watchlists import (
+from engine.screening.screener import Screener
+from engine.screening.watchlists import (
     Watchlist,
     WatchlistEntry,
     dump_watchlist,
@@ -131,7 +131,7 @@ def test_us_csl_keeps_each_entrys_source() -> None:
 
 
 def load_watchlist_text(text: str) -> Watchlist:
-    from engine.watchlists import parse_watchlist
+    from engine.screening.watchlists import parse_watchlist
     return parse_watchlist(text, "<memory>")
 
 
@@ -350,7 +350,7 @@ def test_a_failed_write_leaves_the_old_list_intact(tmp_path: Path,
     def broken(_path: object) -> Watchlist:
         raise ListImportError("simulated: the written file does not read back")
 
-    monkeypatch.setattr("engine.watchlists.load_watchlist", broken)
+    monkeypatch.setattr("engine.screening.watchlists.load_watchlist", broken)
     with pytest.raises(ListImportError, match="simulated"):
         write_watchlist(Watchlist("w", (WatchlistEntry("2", "New Name"),)), target)
     assert target.read_bytes() == before

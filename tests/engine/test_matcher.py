@@ -15,8 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.errors import EngineError, RunawayEvaluation
-from engine.matcher import (
+from engine.compile.matcher import (
     MAX_CORE_MARKERS,
     PART_MARK,
     SENTINEL,
@@ -27,6 +26,7 @@ from engine.matcher import (
     disjuncts,
     durable_json,
 )
+from engine.errors import EngineError, RunawayEvaluation
 from engine.pack import load_pack
 from tests.bundled import RULES
 
@@ -258,7 +258,7 @@ for i in range(300):
         core.delete_ruleset(core.create_ruleset(f"raw_{i}", raw))
     except Exception:
         refused_raw += 1
-import engine.matcher as matcher
+import engine.compile.matcher as matcher
 matcher.CREATE_ATTEMPTS = 1
 refused = 0
 for i in range(300):

@@ -1,4 +1,4 @@
-"""`matches` against an oracle that shares no code with engine.regex (tests/engine/regex_oracle):
+"""`matches` against an oracle that shares no code with engine.language.regex (tests/engine/regex_oracle):
 the specification (`leaf_holds`), its compiled form (`leaf_test`) and the fact builder's flag
 all agree with it on generated patterns and texts."""
 
@@ -9,13 +9,13 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import syntax
-from engine.compiler import FACT_ROOT, compile_rules
+from engine.compile.compiler import FACT_ROOT, compile_rules
+from engine.compile.facts import build_fact
 from engine.errors import Position
-from engine.facts import build_fact
-from engine.operators import Op
-from engine.regex import check_pattern
-from engine.semantics import leaf_holds, leaf_test
+from engine.evaluate.semantics import leaf_holds, leaf_test
+from engine.language import syntax
+from engine.language.operators import Op
+from engine.language.regex import check_pattern
 from tests.engine import regex_oracle, strategies
 
 ATOMS = ["a", "b", "c", " ", ".", "[a-b]", "[^a]", "[ab ]", "[]a]", "[a-]"]

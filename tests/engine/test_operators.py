@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 from hypothesis import find, settings
 
-from engine import hints, syntax
-from engine.lint import leaves
-from engine.normalize import normalize
-from engine.operators import OPERATORS, WRITTEN, Fields, Op
-from engine.schema import OPERATOR_HELP
-from engine.semantics import MISSING, leaf_holds
+from engine.evaluate.semantics import MISSING, leaf_holds
+from engine.language import hints, syntax
+from engine.language.lint import leaves
+from engine.language.normalize import normalize
+from engine.language.operators import OPERATORS, WRITTEN, Fields, Op
+from engine.tooling.schema import OPERATOR_HELP
 from tests.engine import strategies
 
 

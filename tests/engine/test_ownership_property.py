@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.derive import Deriver
-from engine.reference import ownership_share
+from engine.evaluate.derive import Deriver
+from engine.evaluate.reference import ownership_share
 from tests.bundled import BUNDLED
 
 NAMES = ["S", "A", "B", "C", "D"]

@@ -1,4 +1,4 @@
-"""engine.schema: the editor JSON Schemas accept the bundled pack and refuse what `check` refuses."""
+"""engine.tooling.schema: the editor JSON Schemas accept the bundled pack and refuse what `check` refuses."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from cli.main import main
-from engine import Pack, PackError, load_pack, schema, tester
+from engine import Pack, PackError, load_pack
 from engine.errors import ListImportError, ProposalError
-from engine.watchlists import parse_watchlist
+from engine.screening.watchlists import parse_watchlist
+from engine.tooling import schema, tester
 from tests.bundled import BUNDLED
 from tests.bundled import validate as validate_proposal
 from tests.engine.conftest import MINIPACK
@@ -397,7 +398,7 @@ def test_the_proposal_schema_refuses_what_the_api_refuses() -> None:
 
 def test_a_key_the_checker_does_not_know_cannot_reach_the_schema(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine import language
+    from engine.language import parser as language
 
     monkeypatch.setattr(language, "RULE_KEYS", (*language.RULE_KEYS, "severity"))
     with pytest.raises(ValueError, match="differ from the checker"):

@@ -12,9 +12,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import Pack, syntax
+from engine import Pack
 from engine.errors import Position
-from engine.scoring import Scorer, _largest_remainder, score
+from engine.evaluate.scoring import Scorer, _largest_remainder, score
+from engine.language import syntax
 from tests.engine import strategies
 from tests.engine.conftest import BASE_PROPOSAL, MINIPACK, merged
 

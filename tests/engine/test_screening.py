@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from anyascii import anyascii
 
-from engine.screening import (
+from engine.screening.screener import (
     NORMALISE_CACHE,
     REPORT_FLOOR,
     Screener,
@@ -18,7 +18,7 @@ from engine.screening import (
     normalize_name,
     similarity,
 )
-from engine.watchlists import Watchlist, WatchlistEntry, load_watchlist
+from engine.screening.watchlists import Watchlist, WatchlistEntry, load_watchlist
 from tests.bundled import BUNDLED
 
 SCREENING = BUNDLED.types["screening"]

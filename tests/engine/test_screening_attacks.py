@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.names import has_letter, visible_text
-from engine.screening import Screener, name_readings
-from engine.watchlists import load_watchlist
+from engine.screening.names import has_letter, visible_text
+from engine.screening.screener import Screener, name_readings
+from engine.screening.watchlists import load_watchlist
 
 SAMPLE = Path(__file__).resolve().parents[2] / "rules" / "watchlists" / "sdn_sample.yaml"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.listformats import load_ofac_sdn
-from engine.screening import Screener, _score, name_readings
+from engine.screening.listformats import load_ofac_sdn
+from engine.screening.screener import Screener, _score, name_readings
 
 OFAC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ofac-sdn"
 NAMES = 2000

@@ -1,4 +1,4 @@
-"""engine/tester.py: reading rule-test files with positions, running cases, comparing, coverage."""
+"""engine/tooling/tester.py: reading rule-test files with positions, running cases, comparing, coverage."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from engine import Pack, load_pack
 from engine.errors import FieldError, ProposalError
-from engine.tester import (
+from engine.language.yamlsource import YMap, plain
+from engine.tooling.tester import (
     EXPECT_KEYS,
     Case,
     Range,
@@ -21,7 +22,6 @@ from engine.tester import (
     run_cases,
     select_cases,
 )
-from engine.yamlsource import YMap, plain
 
 TESTPACK = Path(__file__).parent / "fixtures" / "testpack"
 PASSING = TESTPACK / "tests" / "passing.yaml"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.contract import is_country
 from engine.errors import ListImportError
-from engine.listformats import country_code, load_ofac_sdn, load_opensanctions
-from engine.watchlists import (
+from engine.language.contract import is_country
+from engine.screening.listformats import country_code, load_ofac_sdn, load_opensanctions
+from engine.screening.watchlists import (
     ENTRY_TYPES,
     SCHEMA_LINE,
     Watchlist,

@@ -1,4 +1,4 @@
-"""engine.whatif against brute force on small packs.
+"""engine.tooling.whatif against brute force on small packs.
 
 Missing fields: the benign and adverse outcomes must be the most lenient and the strictest
 over a dense domain of values for the field. Band edges: the smallest sets of changes must
@@ -21,7 +21,7 @@ import pytest
 
 from engine import load_pack
 from engine.pack import Pack
-from engine.whatif import (
+from engine.tooling.whatif import (
     Outcome,
     candidate_values,
     pattern_of,

@@ -1,0 +1,231 @@
+"""Compiles normalised rule conditions into durable_rules condition expressions.
+
+Fact layout (built by `engine.compile.facts`): the proposal lives under `p` so that no user field can
+collide with durable_rules' own `sid` and `id`; `rr_day` is the assessment date as YYYYMMDD.
+
+Every rule starts with two positive group-flag tests (`rr_a<n> == 1`, `rr_b<m> == 1`; the fact
+sets every flag). They do two jobs. A positive test keeps durable_rules away from the
+negation-only rules that hang it. And they shape its alpha network as a tree of fan-out ≤ 8:
+durable_rules walks that network with a fixed stack of 64 pending nodes and fails with
+error 303 (ERR_MAX_STACK_SIZE) when more than 64 tests match below one node, which a flat
+pack of ~80 rules already reaches (measured on the bundled pack). The window tests make
+`effective_from`/`effective_until` part of the match itself.
+
+`every` compiles to `count == 0 OR all items pass`, because durable_rules' `$iall` is false on
+an empty list; the fact builder adds the counts the compiled rules ask for, as a flat key
+`a__b__n` on the scope object (the proposal, or a list item), 0 when the list is absent.
+Such keys cannot clash with input: the contract refuses unknown fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.codes import Code
+from engine.errors import DiagnosticSink
+from engine.language import syntax
+from engine.language.operators import OPERATORS, Expr, Operand, all_of, any_of
+
+FACT_ROOT = "p"
+GROUP_FLAGS = ("rr_a", 64), ("rr_b", 8)
+DAY = "rr_day"
+COUNT_SUFFIX = "__n"
+MAX_ALTERNATIVES = 64
+
+Scope = tuple[tuple[str, ...], ...]
+
+
+class NotExpressible(Exception):
+    """A construct durable_rules cannot run; carries the offending node."""
+
+    def __init__(self, node: syntax.Condition, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+def count_key(path: tuple[str, ...]) -> str:
+    return "__".join(path) + COUNT_SUFFIX
+
+
+def pattern_key(path: tuple[str, ...], index: int) -> str:
+    return "__".join(path or ("item",)) + f"__m{index}"
+
+
+@dataclass(frozen=True, order=True)
+class Derived:
+    """A value the fact builder computes and puts beside the data, on every scope object
+    reached through `chain` (a chain of list paths from the proposal): the length of the list
+    at `path` (kind "count"), or whether the text at `path` fully matches `pattern` ("pattern";
+    absent when the text is absent). `key` is its name in the fact."""
+
+    chain: tuple[tuple[str, ...], ...]
+    path: tuple[str, ...]
+    kind: str
+    key: str
+    pattern: str = ""
+
+
+@dataclass
+class CompiledRules:
+    """What the matcher and the fact builder need from a compiled pack."""
+
+    definitions: dict[str, Expr] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # durable rule name -> rule id
+    flags: set[str] = field(default_factory=set)
+    top_fields: set[str] = field(default_factory=set)
+    derived: set[Derived] = field(default_factory=set)
+    patterns: dict[str, int] = field(default_factory=dict)
+
+
+def day_number(day: dt.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+class _Compiler:
+    def __init__(self, out: CompiledRules) -> None:
+        self.out = out
+
+    def rule(self, rule: syntax.Rule, condition: syntax.Condition, sequence: int) -> Expr:
+        tests: list[Expr] = []
+        for flag, size in GROUP_FLAGS:
+            name = f"{flag}{sequence // size}"
+            self.out.flags.add(name)
+            tests.append({name: 1})
+        if rule.effective_from:
+            tests.append({"$gte": {DAY: day_number(rule.effective_from)}})
+        if rule.effective_until:
+            tests.append({"$lte": {DAY: day_number(rule.effective_until)}})
+        alternatives = self.dnf(condition, FACT_ROOT, ())
+        if len(alternatives) == 1:
+            tests.extend(alternatives[0])
+        else:
+            tests.append({"$or": [all_of(a) for a in alternatives]})
+        return {"$and": tests}
+
+    def dnf(self, cond: syntax.Condition, prefix: str, scope: Scope) -> list[list[Expr]]:
+        """The condition as alternatives (an OR of ANDs) that durable_rules evaluates right.
+
+        Measured on durable_rules 2.0.28 (and covered by the differential test): at the top
+        of a rule, `$or` is sound (it is split into alternatives); but inside a list test
+        (`$iany`/`$iall`) an `$or` over *different* fields returns the verdict of whichever
+        field comes last in the fact, and an `$or` holding a nested list test fails whenever
+        that inner test fails. So inside list tests an `$or` only ever groups tests on one
+        field; other disjunctions are lifted out: some(L, a or b) = some(L, a) or
+        some(L, b), up to the top of the rule. `every` cannot be split that way and refuses
+        such conditions (NotExpressible).
+
+        `prefix` is where the scope lives in the fact (`p` or `$i`); `scope` is the chain of
+        list paths leading to it (where `every` counts are placed).
+        """
+        if isinstance(cond, syntax.Leaf):
+            return [[self.leaf(cond, prefix, scope)]]
+        if isinstance(cond, syntax.Quantifier):
+            return self.quantifier(cond, prefix, scope)
+        if isinstance(cond, syntax.All):
+            result: list[list[Expr]] = [[]]
+            for child in cond.items:
+                result = [a + b for a in result for b in self.dnf(child, prefix, scope)]
+                if len(result) > MAX_ALTERNATIVES:
+                    raise NotExpressible(cond, f"this condition expands to more than "
+                                         f"{MAX_ALTERNATIVES} alternatives; split the rule")
+            return result
+        if isinstance(cond, syntax.Any):
+            alternatives = [a for child in cond.items for a in self.dnf(child, prefix, scope)]
+            if not scope:
+                return [[any_of([all_of(a) for a in alternatives])]]
+            by_field: dict[str, list[Expr]] = {}
+            lifted: list[list[Expr]] = []
+            for alternative in alternatives:
+                expr = all_of(alternative)
+                fields = _fields(expr)
+                if len(fields) == 1 and not _has_list_test(expr):
+                    by_field.setdefault(next(iter(fields)), []).append(expr)
+                else:
+                    lifted.append(alternative)
+            return [[any_of(group)] for group in by_field.values()] + lifted
+        raise TypeError(f"not a normalised condition: {cond!r}")  # Not never reaches here
+
+    def _at(self, path: tuple[str, ...], prefix: str, scope: Scope) -> str:
+        if not scope and path:
+            self.out.top_fields.add(path[0])
+        return ".".join((prefix, *path)) if path else prefix
+
+    def quantifier(self, q: syntax.Quantifier, prefix: str, scope: Scope) -> list[list[Expr]]:
+        where = self._at(q.path, prefix, scope)
+        inner = self.dnf(q.condition, "$i", (*scope, q.path))
+        if q.kind == "some":
+            return [[{"$iany": {where: all_of(alternative)}}] for alternative in inner]
+        if len(inner) > 1:
+            raise NotExpressible(q, "'every' over a choice (any, or not over all) between "
+                                 "tests on different fields or further list tests cannot be "
+                                 "compiled: the matching core misreads it. Split it into "
+                                 "separate rules, or use one every per field")
+        key = count_key(q.path)
+        self.out.derived.add(Derived(scope, q.path, "count", key))
+        return [[{f"{prefix}.{key}": 0}], [{"$iall": {where: all_of(inner[0])}}]]
+
+    def _pattern_flag(self, leaf: syntax.Leaf, prefix: str, scope: Scope) -> str:
+        """`matches` is decided by Python's `re` in the fact builder and tested here as a flag:
+        durable_rules' own `$mt` automaton gives wrong answers on ordinary patterns (e.g.
+        `.*[Ll]aunch.*` does not match "launch deal"; measured), so it is never used."""
+        pattern = str(leaf.value)
+        index = self.out.patterns.setdefault(pattern, len(self.out.patterns))
+        key = pattern_key(leaf.path, index)
+        self.out.derived.add(Derived(scope, leaf.path, "pattern", key, pattern))
+        return f"{prefix}.{key}"
+
+    def leaf(self, leaf: syntax.Leaf, prefix: str, scope: Scope) -> Expr:
+        operator = OPERATORS[leaf.op]
+        where = self._at(leaf.path, prefix, scope)
+        if operator.operand is Operand.PATTERN:
+            where = self._pattern_flag(leaf, prefix, scope)
+        return operator.compile(where, leaf)
+
+
+def _fields(expr: Any) -> set[str]:
+    """The fact fields an expression tests (a list test counts as its list field)."""
+    out: set[str] = set()
+    for key, value in expr.items():
+        if key in ("$and", "$or"):
+            for item in value:
+                out |= _fields(item)
+        elif key.startswith("$") and key != "$i" and isinstance(value, dict):
+            out |= set(value)
+        else:
+            out.add(key)
+    return out
+
+
+def _has_list_test(expr: Any) -> bool:
+    if isinstance(expr, dict):
+        return any(k in ("$iany", "$iall") or _has_list_test(v) for k, v in expr.items())
+    if isinstance(expr, list):
+        return any(_has_list_test(v) for v in expr)
+    return False
+
+
+def compile_rules(rules: tuple[syntax.Rule, ...], conditions: dict[str, syntax.Condition],
+                  sink: DiagnosticSink | None = None) -> CompiledRules:
+    """Compile every enabled rule; `conditions` are the normalised conditions by rule id.
+
+    Inexpressible conditions become E019 diagnostics in `sink` (or raise NotExpressible when
+    no sink is given) and their rules are left out.
+    """
+    out = CompiledRules()
+    compiler = _Compiler(out)
+    for rule in rules:
+        if not rule.enabled or rule.id not in conditions:
+            continue
+        try:
+            expr = compiler.rule(rule, conditions[rule.id], len(out.definitions))
+        except NotExpressible as exc:
+            if sink is None:
+                raise
+            sink.error(Code.NOT_EXPRESSIBLE, f"rule {rule.id}: {exc}", exc.node.pos)
+            continue
+        name = f"r{rule.index}"
+        out.definitions[name] = expr
+        out.names[name] = rule.id
+    return out

@@ -1,0 +1,902 @@
+"""The rule language: parse and validate pack.yaml, rule files and list files into the AST.
+
+Every problem found is reported (not only the first), each with its file, line and column,
+so that a compliance analyst fixes a pack in one round. The evaluator only ever sees what
+passes here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.codes import Code
+from engine.errors import DiagnosticSink, Position
+from engine.language import hints, syntax
+from engine.language.contract import (
+    RESERVED_NAMES,
+    FieldSpec,
+    Kind,
+    is_country,
+    is_currency,
+    is_date,
+    is_subdivision,
+)
+from engine.language.operators import (
+    OPERATORS,
+    TAKES_PATH,
+    Fields,
+    Op,
+    Operand,
+    Operator,
+    single_of,
+    values_of,
+)
+from engine.language.regex import RegexError, check_pattern
+from engine.language.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml
+
+RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+BAND_NAMES = syntax.BAND_NAMES
+DECISIONS = syntax.DECISIONS
+LIST_KINDS = ("country", "subdivision", "currency", "string")
+
+PACK_KEYS = ("name", "version", "description", "factors", "bands", "knockouts", "screening",
+             "incomplete_decision", "review")
+FACTOR_KEYS = ("id", "label", "weight", "description")
+BAND_KEYS = ("band", "min", "decision")
+RULE_KEYS = ("id", "title", "factor", "kind", "points", "when", "rationale", "source",
+             "legal_basis", "enabled", "tags", "effective_from", "effective_until",
+             "at_least")
+LIST_KEYS = ("name", "description", "kind", "as_of", "source", "entries")
+ENTRY_KEYS = ("value", "note", "source", "since")
+LEGAL_BASIS_KEYS = ("instrument", "provision", "url", "as_of")
+LEGAL_BASIS_REQUIRED = LEGAL_BASIS_KEYS
+# an official text is linked over https; anything else (a file path, a bare name) is refused
+LEGAL_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/\S*)?$")
+KNOCKOUT_KEYS = ("decision",)
+SCREENING_KEYS = ("threshold", "watchlists", "max_age_days", "production")
+REVIEW_KEYS = ("four_eyes",)
+RULE_FILE_KEYS = ("rules",)
+# Required keys of each mapping (the JSON Schemas for editors are generated from these too).
+PACK_REQUIRED = ("name", "version", "factors", "bands")
+FACTOR_REQUIRED = ("id", "label", "weight")
+SCREENING_REQUIRED = ("threshold",)
+RULE_REQUIRED = ("id", "title", "factor", "kind", "points", "when")
+LIST_REQUIRED = ("kind", "entries", "as_of", "source")
+ENTRY_REQUIRED = ("value",)
+
+
+class _Reader:
+    """Small typed accessors over located YAML that report, rather than raise, on bad shapes."""
+
+    def __init__(self, sink: DiagnosticSink) -> None:
+        self.sink = sink
+
+    def mapping(self, node: YNode | None, what: str, pos: Position) -> YMap | None:
+        if isinstance(node, YMap):
+            return node
+        self.sink.error(Code.WRONG_TYPE, f"{what} must be a mapping", node.pos if node else pos)
+        return None
+
+    def keys(self, node: YMap, allowed: tuple[str, ...], required: tuple[str, ...],
+             what: str, confusions: dict[str, str] | None = None) -> None:
+        for key in node.order:
+            if key not in allowed:
+                if confusions and confusions.get(key) in allowed:
+                    hint = f": write '{confusions[key]}'"
+                else:
+                    hint = _suggest(key, allowed)
+                hint += f" (the keys of a {what}: {', '.join(allowed)})" if confusions else ""
+                self.sink.error(Code.UNKNOWN_KEY, f"unknown key '{key}' in {what}{hint}", node.keys[key])
+        for key in required:
+            if key not in node.values:
+                self.sink.error(Code.MISSING_KEY, f"{what} needs '{key}'", node.pos)
+
+    def text(self, node: YNode | None, what: str, *, pattern: re.Pattern[str] | None = None,
+             max_length: int = 10_000) -> str | None:
+        if node is None:
+            return None
+        if not isinstance(node, YScalar) or not isinstance(node.value, str):
+            hint = ""
+            if isinstance(node, YScalar) and node.value is not None and \
+                    not isinstance(node.value, str):
+                hint = f" (YAML read it as {type(node.value).__name__} {node.value!r}: quote it)"
+            self.sink.error(Code.WRONG_TYPE, f"{what} must be text{hint}", node.pos)
+            return None
+        if pattern is not None and not pattern.match(node.value):
+            self.sink.error(Code.WRONG_TYPE, f"{what} '{node.value}' must match {pattern.pattern}",
+                            node.pos)
+            return None
+        if not node.value.strip() or len(node.value) > max_length:
+            self.sink.error(Code.WRONG_TYPE, f"{what} must be 1 to {max_length} characters", node.pos)
+            return None
+        return node.value
+
+    def number(self, node: YNode | None, what: str) -> float | None:
+        if node is None:
+            return None
+        if (not isinstance(node, YScalar) or isinstance(node.value, bool)
+                or not isinstance(node.value, int | float)
+                or not math.isfinite(node.value)):
+            self.sink.error(Code.WRONG_TYPE, f"{what} must be a finite number", node.pos)
+            return None
+        return float(node.value)
+
+    def boolean(self, node: YNode | None, what: str) -> bool | None:
+        if node is None:
+            return None
+        if not isinstance(node, YScalar) or not isinstance(node.value, bool):
+            self.sink.error(Code.WRONG_TYPE, f"{what} must be true or false", node.pos)
+            return None
+        return node.value
+
+    def date(self, node: YNode | None, what: str) -> dt.date | None:
+        return read_date(node, what, self.sink)
+
+    def seq(self, node: YNode | None, what: str) -> list[YNode]:
+        if node is None:
+            return []
+        if not isinstance(node, YSeq):
+            self.sink.error(Code.WRONG_TYPE, f"{what} must be a list", node.pos)
+            return []
+        return node.items
+
+
+def read_date(node: YNode | None, what: str, sink: DiagnosticSink) -> dt.date | None:
+    """A YYYY-MM-DD date (text, or YAML's own dates with a W004); anything else is an E004."""
+    if node is None:
+        return None
+    value = node.value if isinstance(node, YScalar) else None
+    if isinstance(value, dt.date):
+        day = value.date() if isinstance(value, dt.datetime) else value
+        sink.warning(Code.UNQUOTED_DATE, f"{what} {day.isoformat()} is not quoted: write "
+                     f"\"{day.isoformat()}\" so that editors and scripts read the same text",
+                     node.pos)
+        return day
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    sink.error(Code.WRONG_TYPE, f"{what} must be a date (YYYY-MM-DD)", node.pos)
+    return None
+
+
+def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    return hints.suggest(word, choices)
+
+
+def read_file(path: Path, label: str, sink: DiagnosticSink) -> YNode | None:
+    """Read and parse one pack file; unreadable or non-UTF-8 files are diagnostics, not crashes."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        sink.error(Code.UNREADABLE, f"cannot read file: {exc}", Position(label, 1, 1))
+        return None
+    return parse_yaml(text, label, sink)
+
+
+# ---------------------------------------------------------------------------------------------
+# pack.yaml
+
+
+def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) -> dict[str, object]:
+    """Validate pack.yaml; returns the settings that could be read (errors go to `sink`)."""
+    r = _Reader(sink)
+    out: dict[str, object] = {"name": "", "version": "", "description": "", "factors": (),
+                              "bands": (), "knockout_decision": "reject", "screening": None,
+                              "incomplete_decision": "review", "four_eyes": False}
+    if node is None:  # unreadable: already reported
+        return out
+    root = r.mapping(node, "pack.yaml", Position(label, 1, 1))
+    if root is None:
+        return out
+    r.keys(root, PACK_KEYS, PACK_REQUIRED, "pack.yaml")
+    out["name"] = r.text(root.get("name"), "pack name", max_length=100) or ""
+    version = root.get("version")
+    if isinstance(version, YScalar) and isinstance(version.value, int | float) \
+            and not isinstance(version.value, bool):
+        sink.error(Code.WRONG_TYPE, f"version must be text: quote it (\"{version.value}\")", version.pos)
+    else:
+        out["version"] = r.text(version, "version", max_length=50) or ""
+    out["description"] = r.text(root.get("description"), "description") or ""
+    out["factors"] = _factors(r, root.get("factors"), root.pos)
+    out["bands"] = _bands(r, root.get("bands"), root.pos)
+    knockouts = root.get("knockouts")
+    if knockouts is not None:
+        kmap = r.mapping(knockouts, "knockouts", root.pos)
+        if kmap is not None:
+            r.keys(kmap, KNOCKOUT_KEYS, KNOCKOUT_KEYS, "knockouts")
+            decision = r.text(kmap.get("decision"), "knockout decision")
+            if decision is not None and decision not in DECISIONS:
+                sink.error(Code.BAD_VALUE, f"knockout decision must be one of {', '.join(DECISIONS)}",
+                           kmap.values["decision"].pos)
+            elif decision:
+                out["knockout_decision"] = decision
+    screening = root.get("screening")
+    if screening is not None:
+        out["screening"] = _screening(r, screening, root.pos)
+    incomplete = r.text(root.get("incomplete_decision"), "incomplete_decision")
+    if incomplete is not None and incomplete not in syntax.INCOMPLETE_DECISIONS:
+        sink.error(Code.BAD_VALUE, "incomplete_decision must be one of "
+                   f"{', '.join(syntax.INCOMPLETE_DECISIONS)} (an approval is never provisional)",
+                   root.values["incomplete_decision"].pos)
+    elif incomplete:
+        out["incomplete_decision"] = incomplete
+    review = root.get("review")
+    if review is not None:
+        rmap = r.mapping(review, "review", root.pos)
+        if rmap is not None:
+            r.keys(rmap, REVIEW_KEYS, (), "review")
+            four_eyes = rmap.get("four_eyes")
+            if four_eyes is not None:
+                if isinstance(four_eyes, YScalar) and isinstance(four_eyes.value, bool):
+                    out["four_eyes"] = four_eyes.value
+                else:
+                    sink.error(Code.WRONG_TYPE, "review.four_eyes must be true or false", four_eyes.pos)
+    return out
+
+
+def _factors(r: _Reader, node: YNode | None, pos: Position) -> tuple[syntax.Factor, ...]:
+    factors: list[syntax.Factor] = []
+    seen: set[str] = set()
+    items = r.seq(node, "factors")
+    if node is not None and not items and isinstance(node, YSeq):
+        r.sink.error(Code.EMPTY, "a pack needs at least one factor", node.pos)
+    for item in items:
+        m = r.mapping(item, "a factor", pos)
+        if m is None:
+            continue
+        r.keys(m, FACTOR_KEYS, FACTOR_REQUIRED, "factor")
+        fid = r.text(m.get("id"), "factor id", pattern=NAME)
+        label = r.text(m.get("label"), "factor label", max_length=200)
+        weight = r.number(m.get("weight"), "factor weight")
+        if weight is not None and weight <= 0:
+            r.sink.error(Code.BAD_SETTINGS, "factor weight must be greater than 0", m.values["weight"].pos)
+            weight = None
+        if fid and fid in seen:
+            r.sink.error(Code.DUPLICATE_ID, f"duplicate factor id '{fid}'", m.values["id"].pos)
+            continue
+        if fid and label and weight is not None:
+            seen.add(fid)
+            factors.append(syntax.Factor(fid, label, weight,
+                                      r.text(m.get("description"), "description") or "", m.pos))
+    return tuple(factors)
+
+
+def _bands(r: _Reader, node: YNode | None, pos: Position) -> tuple[syntax.Band, ...]:
+    bands: list[syntax.Band] = []
+    for item in r.seq(node, "bands"):
+        m = r.mapping(item, "a band", pos)
+        if m is None:
+            continue
+        r.keys(m, BAND_KEYS, BAND_KEYS, "band")
+        name = r.text(m.get("band"), "band")
+        low = r.number(m.get("min"), "band min")
+        decision = r.text(m.get("decision"), "decision")
+        if name is not None and name not in BAND_NAMES:
+            r.sink.error(Code.BAD_VALUE, f"band must be one of {', '.join(BAND_NAMES)}",
+                         m.values["band"].pos)
+            name = None
+        if decision is not None and decision not in DECISIONS:
+            r.sink.error(Code.BAD_VALUE, f"decision must be one of {', '.join(DECISIONS)}",
+                         m.values["decision"].pos)
+            decision = None
+        if low is not None and not 0 <= low <= 100:
+            r.sink.error(Code.BAD_SETTINGS, "band min must be between 0 and 100", m.values["min"].pos)
+            low = None
+        if name and low is not None and decision:
+            bands.append(syntax.Band(name, low, decision, m.pos))
+    if node is not None and isinstance(node, YSeq):
+        _check_band_order(r.sink, bands, node.pos)
+    return tuple(bands)
+
+
+def _check_band_order(sink: DiagnosticSink, bands: list[syntax.Band], pos: Position) -> None:
+    if not bands:
+        sink.error(Code.BAD_SETTINGS, "a pack needs at least one band", pos)
+        return
+    if bands[0].min_score != 0:
+        sink.error(Code.BAD_SETTINGS, "the first band must start at min: 0", bands[0].pos)
+    names = [b.name for b in bands]
+    for earlier, later in itertools.pairwise(bands):
+        if later.min_score <= earlier.min_score:
+            sink.error(Code.BAD_SETTINGS, "band minimums must increase strictly", later.pos)
+    for name in set(names):
+        if names.count(name) > 1:
+            sink.error(Code.DUPLICATE_ID, f"band '{name}' is declared twice", bands[names.index(name)].pos)
+    if names != sorted(names, key=BAND_NAMES.index):
+        sink.error(Code.BAD_SETTINGS, "bands must come in the order low, medium, high, critical", pos)
+
+
+def _screening(r: _Reader, node: YNode, pos: Position) -> syntax.ScreeningSettings | None:
+    m = r.mapping(node, "screening", pos)
+    if m is None:
+        return None
+    r.keys(m, SCREENING_KEYS, SCREENING_REQUIRED, "screening")
+    threshold = r.number(m.get("threshold"), "screening threshold")
+    if threshold is not None and not 0 < threshold <= 100:
+        r.sink.error(Code.BAD_SETTINGS, "screening threshold must be in (0, 100]", m.values["threshold"].pos)
+        threshold = None
+    files = [r.text(item, "watchlist file") for item in r.seq(m.get("watchlists"), "watchlists")]
+    max_age: int | None = None
+    age_node = m.get("max_age_days")
+    if age_node is not None:
+        value = age_node.value if isinstance(age_node, YScalar) else None
+        if type(value) is not int or value < 1:
+            r.sink.error(Code.BAD_SETTINGS, "screening max_age_days must be a whole number of days, 1 or "
+                         "more", age_node.pos)
+        else:
+            max_age = value
+    production = False
+    production_node = m.get("production")
+    if production_node is not None:
+        value = production_node.value if isinstance(production_node, YScalar) else None
+        if not isinstance(value, bool):
+            r.sink.error(Code.BAD_SETTINGS, "screening production must be true or false",
+                         production_node.pos)
+        else:
+            production = value
+    if threshold is None:
+        return None
+    return syntax.ScreeningSettings(threshold, tuple(f for f in files if f), m.pos, max_age,
+                                 production)
+
+
+# ---------------------------------------------------------------------------------------------
+# lists
+
+
+def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) -> syntax.RefList | None:
+    r = _Reader(sink)
+    if node is None:  # unreadable: already reported
+        return None
+    m = r.mapping(node, "a list file", Position(label, 1, 1))
+    if m is None:
+        return None
+    r.keys(m, LIST_KEYS, LIST_REQUIRED, "list")
+    declared = r.text(m.get("name"), "list name")
+    if declared is not None and declared != name:
+        sink.error(Code.WRONG_TYPE, f"list name '{declared}' must equal the file name '{name}'",
+                   m.values["name"].pos)
+    if not NAME.match(name):
+        sink.error(Code.WRONG_TYPE, f"list file name '{name}' must be lower_snake_case", m.pos)
+    kind = r.text(m.get("kind"), "list kind")
+    if kind is not None and kind not in LIST_KINDS:
+        sink.error(Code.BAD_VALUE, f"list kind '{kind}' must be one of {', '.join(LIST_KINDS)}"
+                   f"{_suggest(kind, LIST_KINDS)}", m.values["kind"].pos)
+        kind = None
+    entries: list[syntax.ListEntry] = []
+    seen: dict[str, Position] = {}
+    for item in r.seq(m.get("entries"), "entries"):
+        em = r.mapping(item, "a list entry", m.pos)
+        if em is None:
+            continue
+        r.keys(em, ENTRY_KEYS, ENTRY_REQUIRED, "list entry")
+        value = r.text(em.get("value"), "entry value", max_length=300)
+        if value is None:
+            continue
+        vpos = em.values["value"].pos
+        if kind == "country" and not is_country(value):
+            sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 3166-1 alpha-2 country code"
+                       f"{hints.country_code(value)}", vpos)
+        elif kind == "subdivision" and not is_subdivision(value):
+            sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 3166-2 subdivision code", vpos)
+        elif kind == "currency" and not is_currency(value):
+            sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 4217 code or crypto ticker", vpos)
+        if value in seen:
+            sink.error(Code.DUPLICATE_ID, f"duplicate entry '{value}' (first at line {seen[value].line})",
+                       vpos)
+            continue
+        seen[value] = vpos
+        source = r.text(em.get("source"), "entry source") or ""
+        if not source:
+            sink.warning(Code.LIST_ENTRY_WITHOUT_SOURCE, f"list entry '{value}' has no source", vpos)
+        since_node = em.get("since")
+        since = None
+        if isinstance(since_node, YScalar) and isinstance(since_node.value, dt.date):
+            day = read_date(since_node, "since", sink)
+            since = day.isoformat() if day else None
+        elif isinstance(since_node, YScalar) and since_node.value is not None:
+            since = str(since_node.value)
+        entries.append(syntax.ListEntry(value, r.text(em.get("note"), "entry note") or "", source,
+                                     since, em.pos))
+    if m.get("entries") is not None and not entries and not sink.errors:
+        sink.error(Code.EMPTY, "a list needs at least one entry", m.pos)
+    as_of = r.date(m.get("as_of"), "as_of")
+    return syntax.RefList(name, kind or "string", r.text(m.get("description"), "description") or "",
+                       as_of, r.text(m.get("source"), "list source") or "", tuple(entries), m.pos)
+
+
+# ---------------------------------------------------------------------------------------------
+# rules
+
+
+class RuleParser:
+    """Parses rule files against the factors and lists of one pack."""
+
+    def __init__(self, sink: DiagnosticSink, factors: tuple[syntax.Factor, ...],
+                 lists: dict[str, syntax.RefList], contract: FieldSpec) -> None:
+        self.r = _Reader(sink)
+        self.contract = contract
+        self.sink = sink
+        self.factors = {f.id: f for f in factors}
+        self.lists = lists
+        self.seen_ids: dict[str, Position] = {}
+        self.index = 0
+
+    def parse_file(self, node: YNode | None, label: str) -> list[syntax.Rule]:
+        if node is None:  # unreadable: already reported
+            return []
+        m = self.r.mapping(node, "a rule file", Position(label, 1, 1))
+        if m is None:
+            return []
+        self.r.keys(m, RULE_FILE_KEYS, RULE_FILE_KEYS, "rule file")
+        rules = []
+        for item in self.r.seq(m.get("rules"), "rules"):
+            rule = self.parse_rule(item, m.pos)
+            if rule is not None:
+                rules.append(rule)
+        return rules
+
+    def parse_rule(self, node: YNode, pos: Position) -> syntax.Rule | None:
+        r = self.r
+        m = r.mapping(node, "a rule", pos)
+        if m is None:
+            return None
+        errors_before = len(self.sink.errors)
+        r.keys(m, RULE_KEYS, RULE_REQUIRED, "rule", hints.RULE_KEY_CONFUSIONS)
+        rid = r.text(m.get("id"), "rule id", pattern=RULE_ID)
+        if rid is not None:
+            if rid in self.seen_ids:
+                first = self.seen_ids[rid]
+                where = f"line {first.line}" if first.file == m.pos.file else \
+                    f"{first.file}:{first.line}"
+                self.sink.error(Code.DUPLICATE_ID, f"duplicate rule id '{rid}' (first at {where}): rule "
+                                "ids are unique in the pack; `riskrules new rule` picks a free "
+                                "one", m.values["id"].pos)
+            else:
+                self.seen_ids[rid] = m.values["id"].pos
+        title = r.text(m.get("title"), "title", max_length=300)
+        factor = r.text(m.get("factor"), "factor")
+        if factor is not None and factor not in self.factors:
+            self.sink.error(Code.UNKNOWN_FACTOR, f"unknown factor '{factor}'"
+                            f"{_suggest(factor, list(self.factors))} (the factors of pack.yaml: "
+                            f"{', '.join(self.factors)})", m.values["factor"].pos)
+        kind_text = r.text(m.get("kind"), "kind")
+        kind = None
+        if kind_text is not None:
+            try:
+                kind = syntax.RuleKind(kind_text)
+            except ValueError:
+                self.sink.error(Code.BAD_VALUE, f"kind '{kind_text}' must be risk, mitigation or "
+                                f"knockout{_suggest(kind_text, [k.value for k in syntax.RuleKind])}",
+                                m.values["kind"].pos)
+        points = r.number(m.get("points"), "points")
+        if points is not None and kind is not None:
+            ppos = m.values["points"].pos
+            if kind is syntax.RuleKind.MITIGATION and points >= 0:
+                self.sink.error(Code.BAD_POINTS, "a mitigation's points must be negative (it lowers the "
+                                f"score): write points: -{_plain(abs(points)) or 10}", ppos)
+            elif kind is not syntax.RuleKind.MITIGATION and points < 0:
+                self.sink.error(Code.BAD_POINTS, f"a {kind.value} rule's points must be 0 or more: a rule "
+                                "that lowers the score is kind: mitigation", ppos)
+            elif abs(points) > 100:
+                self.sink.error(Code.BAD_POINTS, "points must be between -100 and 100", ppos)
+            elif round(points * 100) != points * 100:
+                self.sink.error(Code.BAD_POINTS, "points may have at most two decimals", ppos)
+        at_least = r.text(m.get("at_least"), "at_least")
+        if at_least is not None:
+            apos = m.values["at_least"].pos
+            if at_least not in syntax.FLOOR_DECISIONS:
+                self.sink.error(Code.BAD_VALUE, "at_least must be one of "
+                                f"{', '.join(syntax.FLOOR_DECISIONS)}", apos)
+            elif kind is not None and kind is not syntax.RuleKind.RISK:
+                self.sink.error(Code.MISPLACED_FLOOR,
+                                f"only a risk rule sets a floor (at_least); a {kind.value} "
+                                "rule cannot", apos)
+        when_node = m.get("when")
+        when = self.condition(when_node, self.contract, "", 0) if when_node is not None else None
+        rationale = r.text(m.get("rationale"), "rationale")
+        source = r.text(m.get("source"), "source")
+        label = rid or "rule"
+        if rationale is None and "rationale" not in m.values:
+            self.sink.warning(Code.NO_RATIONALE, f"rule {label} has no rationale: add 'rationale:' saying "
+                              "what the reviewer should do when it fires, and why", m.pos)
+        if source is None and "source" not in m.values:
+            self.sink.warning(Code.NO_SOURCE, f"rule {label} has no source: add 'source:' naming the "
+                              "regulation, guidance or article it comes from", m.pos)
+        legal_basis = self.legal_basis(m.get("legal_basis"))
+        if "legal_basis" not in m.values:
+            self.sink.warning(Code.NO_LEGAL_BASIS, f"rule {label} has no legal_basis", m.pos)
+        enabled = r.boolean(m.get("enabled"), "enabled")
+        tags = tuple(t for t in (r.text(i, "tag", max_length=64) for i in
+                                 r.seq(m.get("tags"), "tags")) if t)
+        start = r.date(m.get("effective_from"), "effective_from")
+        end = r.date(m.get("effective_until"), "effective_until")
+        if start and end and end < start:
+            self.sink.error(Code.BAD_WINDOW, "effective_until is before effective_from",
+                            m.values["effective_until"].pos)
+        self.index += 1
+        if len(self.sink.errors) > errors_before or None in (rid, title, factor, kind,
+                                                              points, when):
+            return None
+        assert rid and title and factor and kind and points is not None and when is not None
+        return syntax.Rule(rid, title, factor, kind, points, when, rationale or "", source or "",
+                        enabled if enabled is not None else True, tags, start, end, m.pos,
+                        self.index, legal_basis, at_least)
+
+    def legal_basis(self, node: YNode | None) -> tuple[syntax.LegalBasis, ...]:
+        """`legal_basis`: one mapping or a non-empty list of them (instrument, provision, url,
+        as_of)."""
+        if node is None:
+            return ()
+        r = self.r
+        items: list[YNode] = [node] if isinstance(node, YMap) else r.seq(node, "legal_basis")
+        if isinstance(node, YSeq) and not items:
+            self.sink.error(Code.EMPTY, "legal_basis needs at least one entry", node.pos)
+        found: list[syntax.LegalBasis] = []
+        for item in items:
+            m = r.mapping(item, "a legal_basis entry", node.pos)
+            if m is None:
+                continue
+            r.keys(m, LEGAL_BASIS_KEYS, LEGAL_BASIS_REQUIRED, "legal_basis entry")
+            instrument = r.text(m.get("instrument"), "instrument", max_length=300)
+            provision = r.text(m.get("provision"), "provision", max_length=300)
+            url = r.text(m.get("url"), "url", max_length=2000)
+            if url is not None and not LEGAL_URL.match(url):
+                self.sink.error(Code.WRONG_TYPE, f"url '{url[:80]}' must be an https:// address of the "
+                                "official text", m.values["url"].pos)
+                url = None
+            as_of = r.date(m.get("as_of"), "as_of")
+            if instrument and provision and url and as_of:
+                found.append(syntax.LegalBasis(instrument, provision, url, as_of))
+        return tuple(found)
+
+    # -- conditions ---------------------------------------------------------------------------
+
+    def condition(self, node: YNode, scope: FieldSpec, where: str, depth: int) -> syntax.Condition | None:
+        """Parse a condition whose paths are relative to `scope` (the proposal or a list item)."""
+        if depth > 32:
+            self.sink.error(Code.WRONG_TYPE, "condition nested more than 32 levels deep", node.pos)
+            return None
+        if not isinstance(node, YMap):
+            self.sink.error(Code.WRONG_TYPE, "a condition must be a mapping (a test, all, any, not, "
+                            "some or every): write a test as {path: FIELD, OPERATOR: VALUE}",
+                            node.pos)
+            return None
+        keys = set(node.values)
+        combinators = keys & set(syntax.COMBINATORS)
+        if combinators:
+            if len(keys) != 1:
+                self.sink.error(Code.WRONG_TYPE, f"'{sorted(combinators)[0]}' must stand alone in its "
+                                "mapping: put every test inside it", node.pos)
+                return None
+            key = next(iter(keys))
+            child = node.values[key]
+            if key == "not":
+                inner = self.condition(child, scope, where, depth + 1)
+                return syntax.Not(inner, node.pos) if inner is not None else None
+            items = self.r.seq(child, key)
+            if isinstance(child, YSeq) and not items:
+                self.sink.error(Code.EMPTY, f"'{key}' needs at least one condition", child.pos)
+                return None
+            parsed = [self.condition(i, scope, where, depth + 1) for i in items]
+            if not items or any(p is None for p in parsed):
+                return None
+            conds = tuple(p for p in parsed if p is not None)
+            return syntax.All(conds, node.pos) if key == "all" else syntax.Any(conds, node.pos)
+        return self.test(node, scope, where, depth)
+
+    def test(self, node: YMap, scope: FieldSpec, where: str, depth: int) -> syntax.Condition | None:
+        ops = [k for k in node.order if k in syntax.LEAF_OPERATORS or k in syntax.QUANTIFIERS]
+        for key in node.order:
+            if key != "path" and key not in ops:
+                self.sink.error(Code.UNKNOWN_KEY, hints.unknown_operator(key), node.keys[key])
+                return None
+        if len(ops) > 1:
+            self.sink.error(Code.WRONG_TYPE, f"a test needs exactly one operator, found {', '.join(ops)}: "
+                            "write one test per operator and combine them under 'all:' or "
+                            "'any:'", node.pos)
+            return None
+        if not ops:
+            self.sink.error(Code.WRONG_TYPE, "a test needs exactly one operator, as in {path: country, "
+                            f"eq: RU}} (the operators: {', '.join(hints.OPERATORS)})", node.pos)
+            return None
+        op = ops[0]
+        operand = node.values[op]
+        if op in TAKES_PATH:
+            if "path" in node.values:
+                self.sink.error(Code.WRONG_TYPE, f"write '{op}: PATH' without a separate 'path'",
+                                node.keys["path"])
+                return None
+            path_node: YNode | None = operand
+        else:
+            path_node = node.values.get("path")
+        if path_node is None:
+            if scope.kind in (Kind.OBJECT, Kind.LIST) or op in syntax.QUANTIFIERS:
+                self.sink.error(Code.MISSING_KEY, f"'{op}' needs a 'path'", node.pos)
+                return None
+            path: tuple[str, ...] = ()
+            spec: FieldSpec | None = scope
+        else:
+            resolved = self.path(path_node, scope, where)
+            if resolved is None:
+                return None
+            path, spec = resolved
+        assert spec is not None
+        full = ".".join(p for p in (where, *path) if p) or "the item"
+        pos = node.keys[op]
+        if op in syntax.QUANTIFIERS:
+            if spec.kind is not Kind.LIST or spec.item is None:
+                self.sink.error(Code.OPERATOR_MISFIT,
+                                f"'{op}' needs a list field; {full} is {spec.kind.value}",
+                                pos)
+                return None
+            inner = self.condition(operand, spec.item, f"{full}[]", depth + 1)
+            return syntax.Quantifier(op, path, inner, node.pos) if inner is not None else None
+        return self.leaf(OPERATORS[Op(op)], operand, path, spec, full, pos)
+
+    def path(self, node: YNode, scope: FieldSpec, where: str) -> tuple[tuple[str, ...], FieldSpec] | None:
+        text = self.r.text(node, "path", max_length=200)
+        if text is None:
+            return None
+        segments = tuple(text.split("."))
+        for segment in segments:
+            if segment in RESERVED_NAMES or segment.startswith("$") or segment.startswith("_"):
+                self.sink.error(Code.RESERVED_NAME, f"'{segment}' is a reserved name and cannot be used in a "
+                                "path", node.pos)
+                return None
+        if scope.kind is not Kind.OBJECT:
+            self.sink.error(Code.UNKNOWN_PATH, f"the items of {where or 'this list'} are plain values: "
+                            "leave 'path' out to test the item itself", node.pos)
+            return None
+        spec = scope
+        for i, segment in enumerate(segments):
+            if spec.kind is Kind.LIST:
+                prefix = ".".join(segments[:i])
+                rest = ".".join(segments[i:])
+                self.sink.error(Code.UNKNOWN_PATH, f"path '{text}' steps through the list '{prefix}': use "
+                                f"some/every on '{prefix}', as in {{path: {prefix}, some: "
+                                f"{{path: {rest}, ...}}}}", node.pos)
+                return None
+            if spec.kind is not Kind.OBJECT or segment not in spec.fields:
+                choices = list(spec.fields) if spec.kind is Kind.OBJECT else []
+                level = ".".join(segments[:i]) or where or "the proposal"
+                valid = f"; the fields of {level} are {', '.join(choices)}" if choices else \
+                    f"; {level} is {_describe(spec)}, it has no fields"
+                self.sink.error(Code.UNKNOWN_PATH, f"unknown path '{text}'"
+                                f"{' in ' + where if where else ''}{_suggest(segment, choices)}"
+                                f"{valid}", node.pos)
+                return None
+            spec = spec.fields[segment]
+        return segments, spec
+
+    def leaf(self, operator: Operator, operand: YNode, path: tuple[str, ...], spec: FieldSpec,
+             full: str, pos: Position) -> syntax.Leaf | None:
+        """The test `operator: operand` on the field `spec` at `path`, type-checked: the
+        operator's declaration (`engine.language.operators`) says which fields and operand it takes."""
+        sink, op, fields = self.sink, operator.op, operator.fields
+        if operator.operand is Operand.PATH:
+            return syntax.Leaf(op, path, pos=pos)
+        if fields is Fields.PLAIN_LIST:
+            if not fields.accepts(spec) or spec.item is None:
+                sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {fields.value}; {full} is "
+                           f"{_describe(spec)}{_containment_hint(op, spec, full)}", pos)
+                return None
+            return self.operand_leaf(operator, operand, path, spec.item, full, pos)
+        if spec.kind in (Kind.LIST, Kind.OBJECT):
+            sink.error(Code.OPERATOR_MISFIT, f"'{op}' cannot test {full}, which is {_describe(spec)}"
+                       f"{_whole_list_hint(operator, spec, full)}", pos)
+            return None
+        if operator.operand is Operand.LIST_NAME:
+            return self.list_leaf(operator, operand, path, spec, full, pos)
+        if operator.operand is Operand.PATTERN:
+            return self.pattern_leaf(operator, operand, path, spec, full, pos)
+        if not fields.accepts(spec):
+            sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {fields.value}; {full} is {_describe(spec)}", pos)
+            return None
+        return self.operand_leaf(operator, operand, path, spec, full, pos)
+
+    def operand_leaf(self, operator: Operator, operand: YNode, path: tuple[str, ...],
+                     spec: FieldSpec, full: str, pos: Position) -> syntax.Leaf | None:
+        """A test taking one value or several, each checked against `spec`."""
+        op = operator.op
+        if operator.operand is Operand.VALUES:
+            values = self.operand_values(op, operand, spec, full)
+            return None if values is None else syntax.Leaf(op, path, values=values, pos=pos)
+        if operator.fields is Fields.PLAIN_LIST and isinstance(operand, YSeq):
+            self.sink.error(Code.WRONG_TYPE, f"'{op}' takes one value: for several, use "
+                            f"'{operator.several}'", operand.pos)
+            return None
+        value = self.operand_value(operand, spec, full)
+        return None if value is _BAD else syntax.Leaf(op, path, value=value, pos=pos)
+
+    def pattern_leaf(self, operator: Operator, operand: YNode, path: tuple[str, ...],
+                     spec: FieldSpec, full: str, pos: Position) -> syntax.Leaf | None:
+        op = operator.op
+        if not path and operator.needs_path:
+            self.sink.error(Code.OPERATOR_MISFIT, f"'{op}' cannot test the items of a plain list; test a "
+                            "named field, or list the values with in/contains_any", pos)
+            return None
+        if not operator.fields.accepts(spec):
+            self.sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {operator.fields.value}; {full} is "
+                            f"{_describe(spec)}", pos)
+            return None
+        pattern = self.r.text(operand, "pattern", max_length=500)
+        if pattern is None:
+            return None
+        try:
+            check_pattern(pattern)
+        except RegexError as exc:
+            self.sink.error(Code.BAD_PATTERN, f"invalid pattern: {exc}", operand.pos)
+            return None
+        return syntax.Leaf(op, path, value=pattern, pos=pos)
+
+    def list_leaf(self, operator: Operator, operand: YNode, path: tuple[str, ...],
+                  spec: FieldSpec, full: str, pos: Position) -> syntax.Leaf | None:
+        op = operator.op
+        if isinstance(operand, YSeq):
+            values_op = values_of(op)
+            self.sink.error(Code.WRONG_TYPE, f"'{op}' takes the name of a reference list, not values: to "
+                            f"test against these values use '{values_op}' (the lists: "
+                            f"{', '.join(sorted(self.lists))})", operand.pos)
+            return None
+        name = self.r.text(operand, "list name")
+        if name is None:
+            return None
+        ref = self.lists.get(name)
+        if ref is None:
+            self.sink.error(Code.UNKNOWN_LIST, f"unknown list '{name}'{_suggest(name, list(self.lists))}: "
+                            f"the lists of lists/ are {', '.join(sorted(self.lists))}",
+                            operand.pos)
+            return None
+        if not operator.fields.accepts(spec):
+            self.sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {operator.fields.value}; {full} is "
+                            f"{_describe(spec)}", pos)
+            return None
+        fits = {Kind.COUNTRY: "country", Kind.CURRENCY: "currency",
+                Kind.SUBDIVISION: "subdivision"}.get(spec.kind, "string")
+        if ref.kind != fits:
+            self.sink.error(Code.OPERATOR_MISFIT, f"list '{name}' holds {ref.kind} values but {full} is "
+                            f"{_describe(spec)}", operand.pos)
+            return None
+        if spec.kind is Kind.ENUM:
+            for entry in ref.entries:
+                if entry.value not in spec.choices:
+                    self.sink.error(Code.BAD_VALUE, f"list '{name}' entry '{entry.value}' is not a value "
+                                    f"of {full} ({', '.join(spec.choices)})", operand.pos)
+                    return None
+        return syntax.Leaf(op, path, values=ref.values, list_name=name, pos=pos)
+
+    def operand_values(self, op: Op, node: YNode, spec: FieldSpec,
+                       full: str) -> tuple[object, ...] | None:
+        if not isinstance(node, YSeq) or not node.items:
+            self.sink.error(Code.WRONG_TYPE, self.values_hint(op, node), node.pos)
+            return None
+        values = [self.operand_value(item, spec, full) for item in node.items]
+        if any(v is _BAD for v in values):
+            return None
+        unique = tuple(dict.fromkeys(values))
+        return unique
+
+    def values_hint(self, op: Op, node: YNode) -> str:
+        """Why `op` needs a list of values here, and what the analyst probably meant."""
+        single, listed = single_of(op), OPERATORS[op].listed
+        value = node.value if isinstance(node, YScalar) else None
+        if isinstance(node, YSeq):
+            return f"'{op}' needs at least one value"
+        if listed and isinstance(value, str) and value in self.lists:
+            return (f"'{value}' is a reference list and '{op}' takes values: to test against "
+                    f"the list use '{listed}: {value}'")
+        if value is not None and not isinstance(value, bool | dt.date):
+            return (f"'{op}' takes a list of values, as in '{op}: [{value}]'; for one value "
+                    f"use '{single}: {value}'")
+        return f"'{op}' takes a list of values, as in '{op}: [a, b]'"
+
+    def operand_value(self, node: YNode, spec: FieldSpec, full: str) -> object:
+        if not isinstance(node, YScalar) or node.value is None:
+            self.sink.error(Code.WRONG_TYPE, f"expected a single value for {full}", node.pos)
+            return _BAD
+        value = node.value
+        check = _VALUE_CHECKS.get(spec.kind)
+        if check is None or not check[0](value):
+            expected = check[1] if check else spec.kind.value
+            self.sink.error(Code.OPERATOR_MISFIT, f"{full} is {_describe(spec)}: expected {expected}, "
+                            f"got {value!r}{_yaml_read_hint(value, spec)}", node.pos)
+            return _BAD
+        if spec.kind is Kind.ENUM and value not in spec.choices:
+            self.sink.error(Code.BAD_VALUE, f"'{value}' is not a value of {full}"
+                            f"{_suggest(str(value), spec.choices)} (the values: "
+                            f"{', '.join(spec.choices)})", node.pos)
+            return _BAD
+        if spec.kind is Kind.COUNTRY and not is_country(str(value)):
+            self.sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 3166-1 alpha-2 country code"
+                            f"{hints.country_code(str(value))}", node.pos)
+            return _BAD
+        if spec.kind is Kind.CURRENCY and not is_currency(str(value)):
+            self.sink.error(Code.BAD_VALUE, f"'{value}' is not a currency code", node.pos)
+            return _BAD
+        if spec.kind is Kind.SUBDIVISION and not is_subdivision(str(value)):
+            self.sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 3166-2 subdivision code", node.pos)
+            return _BAD
+        if spec.kind is Kind.DATE and isinstance(value, dt.date):
+            value = value.isoformat()
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return value
+
+
+_BAD = object()
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_VALUE_CHECKS: dict[Kind, tuple[Callable[[object], bool], str]] = {
+    Kind.NUMBER: (_is_number, "a number"),
+    Kind.INTEGER: (lambda v: _is_number(v) and float(v).is_integer(), "a whole number"),  # type: ignore[arg-type]
+    Kind.BOOLEAN: (lambda v: isinstance(v, bool), "true or false"),
+    Kind.STRING: (lambda v: isinstance(v, str), "text"),
+    Kind.ENUM: (lambda v: isinstance(v, str), "text"),
+    Kind.COUNTRY: (lambda v: isinstance(v, str), "a country code"),
+    Kind.CURRENCY: (lambda v: isinstance(v, str), "a currency code"),
+    Kind.SUBDIVISION: (lambda v: isinstance(v, str), "a subdivision code"),
+    Kind.DATE: (lambda v: isinstance(v, str | dt.date) and is_date(str(v)), "a date YYYY-MM-DD"),
+}
+
+
+def _plain(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and value else \
+        (f"{value:g}" if value else "")
+
+
+def _yaml_read_hint(value: object, spec: FieldSpec) -> str:
+    """YAML turns NO, yes, off into booleans, 0042 into a number, 2026-07-01 into a date."""
+    if spec.kind in (Kind.BOOLEAN, Kind.NUMBER, Kind.INTEGER):
+        return ""
+    if isinstance(value, bool | int | float | dt.date):
+        return " (YAML read the unquoted value as " + {bool: "true/false", int: "a number",
+                                                      float: "a number"}.get(
+            type(value), "a date") + ": put it in quotes)"
+    return ""
+
+
+def _containment_hint(op: Op, spec: FieldSpec, full: str) -> str:
+    """`contains` on a single value: the analyst meant `in`, `eq` or `matches`."""
+    if spec.kind is Kind.LIST:
+        return f": use some/every to look inside the items of {full}"
+    if spec.kind is Kind.OBJECT:
+        return f": test one of its fields with a dotted path ({full}.FIELD)"
+    options = ["'in: [...]' for one of several values"]
+    if op is Op.CONTAINS:
+        options.insert(0, "'eq' for one value")
+        if spec.kind is Kind.STRING:
+            options.append("'matches: \".*word.*\"' for text inside it")
+    return f": to test {full} itself use {hints.one_of(options)}"
+
+
+def _whole_list_hint(operator: Operator, spec: FieldSpec, full: str) -> str:
+    """A single-value operator on a list or object field, and the operator that fits."""
+    if spec.kind is Kind.OBJECT:
+        return f": test one of its fields with a dotted path ({full}.FIELD)"
+    item = spec.item
+    if item is None or item.kind in (Kind.OBJECT, Kind.LIST):
+        return f": use some/every with the paths of its items inside, as in {{path: {full}, " \
+            "some: {...}}"
+    if operator.on_list:
+        return f": to test its items use '{operator.on_list.replace('FIELD', full)}'"
+    return " (use contains, contains_any, some or every)"
+
+
+def _describe(spec: FieldSpec) -> str:
+    if spec.kind is Kind.LIST and spec.item is not None:
+        return f"a list of {spec.item.kind.value}"
+    article = "an" if spec.kind.value[0] in "aeiou" else "a"
+    return f"{article} {spec.kind.value}"

@@ -1,0 +1,287 @@
+"""Name normalisation for screening: from any written form of a name to comparable tokens.
+
+Owns everything that happens to a name before it is compared, in this order:
+
+1. **Display order and invisible characters.** Text under a right-to-left override (U+202E,
+   up to U+202C or the end) is reversed, so that the name is read as a person sees it on
+   screen; then every format character (Unicode category Cf: zero-width spaces and joiners,
+   soft hyphen, bidi controls, BOM...) is removed, compatibility forms are folded (NFKC:
+   full-width letters, ligatures) and combining marks go (accents, stacked marks), except the
+   breve and diaeresis of Cyrillic letters (й, ё, ї, ў), which are letters of their own.
+2. **Confusables**: in a word that mixes Latin letters with letters of another script
+   ("VТВ", "Rоsоbоrоnехроrt" with Cyrillic о, е, х, р), every letter that has a Latin
+   lookalike in Unicode's confusables data (UTS #39, through the MIT-licensed
+   `confusable_homoglyphs` package) is replaced by it *before* transliteration; otherwise
+   Cyrillic В, Н, Р, Х would become v, n, r, kh. A word written entirely in lookalikes of
+   another script ("ВТВ", "СОМ") is read both ways.
+3. **Romanisation**: Cyrillic is romanised under several systems, each giving a *reading*
+   of the name: BGN/PCGN as OFAC writes it (the reading used for listed names), ICAO 9303
+   (passports: "Arkadii", "Iurii"), GOST 7.79 B, and the usual French ("Poutine",
+   "Setchine") and German ("Putin", "Setschin") renderings. A name already in Latin letters
+   gets the same readings in reverse: French and German spellings are rewritten as the
+   BGN/PCGN spelling they stand for. Other scripts go through AnyAscii (ISC licence).
+4. **Spelling fold**, applied to every token of both sides so that equivalent spellings
+   become equal: in a word of more letters than digits, digits read as the letters they look
+   like (0 → o, 1 → i, 3 → e, 4 → a, 5 → s, 7 → t, 8 → b: "R0SN3FT", "5berbank"),
+   x → ks (Rosoboronexport / -eksport), ia → ya, iu → yu (ICAO), final
+   -iy/-ii/-yy/-ij → -y (Dmitriy, Dmitrii, Dmitrij, Dmitry), final vowel + y → vowel + i
+   (Sergey / Sergei, Nikolay / Nikolai), final consonant + i → y (Yuri / Yury).
+
+The screening index (engine.screening.screener) compares the tokens; this module knows nothing of
+watchlists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import cache, lru_cache
+from importlib import resources
+
+from anyascii import anyascii
+
+RLO, PDF, PDI = "\u202e", "\u202c", "\u2069"
+_KEPT_CYRILLIC_MARKS = frozenset({"\u0306", "\u0308"})  # breve (й, ў), diaeresis (ё, ї)
+
+# BGN/PCGN without diacritics, as OFAC writes Russian names (е, ё → e; й → y; ъ, ь dropped),
+# plus the Ukrainian and Belarusian letters.
+BGN = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+    "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+    "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+    "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g", "ў": "u",
+}
+# ICAO Doc 9303 (machine-readable passports, 2015 table): й → i, ъ → ie, ю → iu, я → ia.
+ICAO = {**BGN, "й": "i", "ъ": "ie", "ю": "iu", "я": "ia", "ї": "i", "є": "ie"}
+# GOST 7.79-2000 system B (the apostrophes of ъ, ь, ы', э' are dropped like all apostrophes).
+GOST = {**BGN, "ё": "yo", "й": "j", "х": "x", "ц": "cz", "щ": "shh", "ы": "y", "ї": "yi"}
+# Usual French rendering: у → ou, ж → j, ш → ch, ч → tch, щ → chtch, й → ï, ю → iou, я → ia.
+FRENCH = {**BGN, "у": "ou", "ж": "j", "ш": "ch", "ч": "tch", "щ": "chtch", "й": "i",
+          "ю": "iou", "я": "ia", "ё": "io"}
+# Usual German rendering (Duden): в → w, ж → sch, з → s, х → ch, ц → z, ч → tsch, ш → sch,
+# щ → schtsch, й → j, ю → ju, я → ja.
+GERMAN = {**BGN, "в": "w", "ж": "sch", "з": "s", "х": "ch", "ц": "z", "ч": "tsch", "ш": "sch",
+          "щ": "schtsch", "й": "j", "ю": "ju", "я": "ja", "ё": "jo", "ы": "y"}
+ROMANISATIONS: dict[str, dict[str, str]] = {
+    "bgn": BGN, "icao": ICAO, "gost": GOST, "french": FRENCH, "german": GERMAN,
+}
+_TABLES = {name: str.maketrans(table) for name, table in ROMANISATIONS.items()}
+READINGS = ("bgn", "icao", "gost", "french", "german", "lookalike")
+
+LEGAL_FORMS_CYRILLIC = frozenset({
+    "пао", "оао", "зао", "ао", "ооо", "нао", "одо", "фгуп", "гуп", "муп", "ано", "ип",
+    "тов", "пат", "прат", "ат",
+})
+
+# Apostrophes and dots join rather than split: "O'Brien", "S.A.", "Promsvyaz'bank".
+_DROPPED = re.compile("['\u2018\u2019\u02bc`.]")
+_WORD = re.compile(r"[^\W_]+")
+_LATIN_WORD = re.compile(r"[a-z0-9]+")
+_CYRILLIC = re.compile("[\u0400-\u052f]")
+_FINAL_Y = re.compile(r"(?:iy|ii|ij|yy|yj|yi)$")
+_FINAL_VOWEL_Y = re.compile(r"([aeou])[yj]$")
+_FINAL_CONSONANT_I = re.compile(r"([bcdfghklmnprstvz])i$")
+
+
+def _script(char: str) -> str:
+    """'latin', 'other' (a letter of another script) or '' (not a letter)."""
+    if not char.isalpha():
+        return ""
+    if char.isascii():
+        return "latin"
+    name = unicodedata.name(char, "")
+    return "latin" if name.startswith("LATIN") else "other"
+
+
+@cache
+def _lookalikes() -> dict[str, str]:
+    """Letter of another script → the Latin letter it looks like (same case where the data
+    allows), from Unicode's confusables.txt as shipped by `confusable_homoglyphs`."""
+    text = resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text(
+        encoding="utf-8")
+    data: dict[str, list[dict[str, str]]] = json.loads(text)
+    raw: dict[str, list[str]] = {}
+    for char, glyphs in data.items():
+        if len(char) == 1 and _script(char) == "other":
+            latin = [g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii()
+                     and g["c"].isalpha()]
+            if latin:
+                raw[char] = latin
+    table: dict[str, str] = {}
+    for char in {*raw, *(c.upper() for c in raw), *(c.lower() for c in raw)}:
+        if len(char) != 1 or _script(char) != "other":
+            continue
+        same_case = [c for c in raw.get(char, ()) if c.isupper() == char.isupper()]
+        if same_case:
+            table[char] = same_case[0]
+            continue
+        # No lookalike of this case: the other case's ("т" from "Т", "І" from "і").
+        other = char.lower() if char.isupper() else char.upper()
+        found = [c for c in raw.get(other, ()) if c.isupper() == other.isupper()]
+        if len(other) == 1 and found:
+            table[char] = found[0].upper() if char.isupper() else found[0].lower()
+    return table
+
+
+def load_tables() -> None:
+    """Read the lookalike table and AnyAscii's tables of the common scripts now: a server's
+    master calls this before forking, so that its workers share them instead of each reading
+    its own copy on first use."""
+    _lookalikes()
+    anyascii("\u0391\u0430\u0627\u05d0\u4e2d\uac00\u3042\u0e01\u0905")
+
+
+def visible_text(text: str) -> str:
+    """`text` as displayed: runs under a right-to-left override reversed, format characters
+    (Cf) removed, compatibility forms folded, combining marks dropped (but for й, ё, ї, ў)."""
+    if text.isascii() and text.isprintable():
+        return text
+    if RLO in text:
+        out: list[str] = []
+        i = 0
+        while i < len(text):
+            start = text.find(RLO, i)
+            if start < 0:
+                out.append(text[i:])
+                break
+            out.append(text[i:start])
+            end = min((p for p in (text.find(PDF, start), text.find(PDI, start)) if p >= 0),
+                      default=len(text))
+            out.append(text[start + 1:end][::-1])
+            i = end + 1
+        text = "".join(out)
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept: list[str] = []
+    base = ""
+    for char in decomposed:
+        category = unicodedata.category(char)
+        if category == "Cf":
+            continue
+        if category in ("Mn", "Me"):
+            if char in _KEPT_CYRILLIC_MARKS and _CYRILLIC.match(base):
+                kept.append(char)
+            continue
+        base = char
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+LETTER_PATTERN = r"[^\W\d_]"  # a Unicode word character other than a digit or "_"
+_LETTER = re.compile(LETTER_PATTERN)
+
+
+def has_letter(text: str) -> bool:
+    """Whether `text` holds a letter (LETTER_PATTERN): a name that is only spaces,
+    punctuation, digits or invisible characters (zero-width, soft hyphen, combining marks)
+    cannot be screened. Format characters and marks are not word characters, so this is
+    decided on the text as given, exactly as the API document's pattern says."""
+    return _LETTER.search(text) is not None
+
+
+def _fold_lookalikes(word: str) -> tuple[str, bool]:
+    """(word with other-script letters replaced by Latin lookalikes when it mixes scripts,
+    whether the whole word is made of lookalikes of another script)."""
+    if word.isascii():
+        return word, False
+    scripts = {_script(c) for c in word} - {""}
+    if not scripts & {"other"}:
+        return word, False
+    table = _lookalikes()
+    if "latin" in scripts:
+        return "".join(table.get(c, c) for c in word), False
+    return word, all(c in table for c in word if c.isalpha())
+
+
+# Digits written for the letters they look like ("R0SN3FT", "5berbank"), read as letters in
+# a word that is mostly letters; a word that is mostly digits ("IMO9826902") is a number.
+_DIGIT_LETTERS = str.maketrans("0134578", "oieastb")
+
+
+def fold(token: str) -> str:
+    """The spelling fold applied to every token of both sides (see the module docstring)."""
+    if not token.isalpha() and not token.isdigit():
+        digits = sum(c.isdigit() for c in token)
+        if len(token) - digits > digits:
+            token = token.translate(_DIGIT_LETTERS)
+    token = token.replace("x", "ks").replace("iu", "yu").replace("ia", "ya")
+    if len(token) > 3:
+        token = _FINAL_Y.sub("y", token)
+        token = _FINAL_VOWEL_Y.sub(r"\1i", token)
+        token = _FINAL_CONSONANT_I.sub(r"\1y", token)
+    return token
+
+
+def _french_to_bgn(token: str) -> str:
+    token = token.replace("tch", "\x00").replace("ch", "sh").replace("\x00", "ch")
+    token = token.replace("ou", "u").replace("j", "zh")
+    return token[:-1] if len(token) > 4 and token.endswith("ine") else token
+
+
+def _german_to_bgn(token: str) -> str:
+    token = token.replace("tsch", "\x00").replace("sch", "\x01").replace("ch", "kh")
+    token = token.replace("\x00", "ch").replace("\x01", "sh")
+    return token.replace("w", "v").replace("j", "y")
+
+
+def _gost_to_bgn(token: str) -> str:
+    return token.replace("shh", "shch").replace("cz", "ts").replace("x", "kh").replace("j", "y")
+
+
+_LATIN_READINGS = {"french": _french_to_bgn, "german": _german_to_bgn, "gost": _gost_to_bgn}
+
+
+def _romanise(word: str, reading: str) -> list[str]:
+    """Latin tokens of one case-folded word under one reading."""
+    if _CYRILLIC.search(word):
+        word = word.translate(_TABLES.get(reading, _TABLES["bgn"]))
+    if not word.isascii():
+        word = anyascii(word).lower()
+    tokens = _LATIN_WORD.findall(word)
+    rewrite = _LATIN_READINGS.get(reading)
+    if rewrite is not None and not _CYRILLIC.search(word):
+        tokens = [rewrite(t) for t in tokens]
+    return tokens
+
+
+Raw = tuple[tuple[str, bool], ...]  # (token, is a Cyrillic legal form) in natural order
+
+
+def raw_readings(text: str) -> dict[str, Raw]:
+    """Each distinct reading of `text` (see READINGS), the BGN/PCGN one first, as folded
+    tokens flagged when they are a Cyrillic legal form (recognised before romanisation,
+    because some, like "ИП" or "АТ", would be ordinary words in Latin letters)."""
+    visible = _DROPPED.sub("", visible_text(text))
+    words: list[tuple[str, str, bool, bool]] = []  # (folded word, lookalike reading, legal, all-lookalike)
+    for word in _WORD.findall(visible):
+        mixed_folded, lookalike = _fold_lookalikes(word)
+        folded = mixed_folded.casefold()
+        alt = "".join(_lookalikes().get(c, c) for c in word).casefold() if lookalike else folded
+        words.append((folded, alt, folded in LEGAL_FORMS_CYRILLIC, lookalike))
+    out: dict[str, Raw] = {}
+    seen: set[Raw] = set()
+    for reading in READINGS:
+        if reading == "lookalike" and not any(lk for _, _, _, lk in words):
+            continue
+        tokens: list[tuple[str, bool]] = []
+        for folded, alt, legal, _ in words:
+            source = alt if reading == "lookalike" else folded
+            tokens.extend((fold(t), legal) for t in _romanise(source, reading))
+        key = tuple(tokens)
+        if key not in seen:
+            seen.add(key)
+            out[reading] = key
+    return out
+
+
+@lru_cache(maxsize=65_536)
+def primary_raw(text: str) -> Raw:
+    """The BGN/PCGN reading only: how listed names are indexed."""
+    visible = _DROPPED.sub("", visible_text(text))
+    tokens: list[tuple[str, bool]] = []
+    for word in _WORD.findall(visible):
+        folded = _fold_lookalikes(word)[0].casefold()
+        legal = folded in LEGAL_FORMS_CYRILLIC
+        tokens.extend((fold(t), legal) for t in _romanise(folded, "bgn"))
+    return tuple(tokens)
