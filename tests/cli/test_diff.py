@@ -1,7 +1,7 @@
 """`riskrules diff`: formats, exit codes, git revisions as base, and 1 vs 2 workers.
 
 Uses the fixture packs and corpus of tests/engine/fixtures/impact (see
-tests/engine/test_impact.py for how the expected numbers follow from the packs).
+tests/engine/tooling/test_impact.py for how the expected numbers follow from the packs).
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ TECH_SCALARS: list[tuple[tuple[str, ...], str, list[Any]]] = [
 
 
 # The operators drawn for each kind of field, so that every operator of the registry
-# (engine.language.operators) is generated: tests/engine/test_operators.py checks that none is left out
+# (engine.language.operators) is generated: tests/engine/language/test_operators.py checks that none is left out
 # (`not_matches` comes from the normalisation of `not matches`).
 _PLAIN = [Op.EQ, Op.NE, Op.IN, Op.NOT_IN, Op.EXISTS, Op.MISSING]
 _LISTED = [Op.IN_LIST, Op.NOT_IN_LIST]

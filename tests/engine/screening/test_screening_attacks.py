@@ -17,7 +17,7 @@ from engine.screening.names import has_letter, visible_text
 from engine.screening.screener import Screener, name_readings
 from engine.screening.watchlists import load_watchlist
 
-SAMPLE = Path(__file__).resolve().parents[2] / "rules" / "watchlists" / "sdn_sample.yaml"
+SAMPLE = Path(__file__).resolve().parents[3] / "rules" / "watchlists" / "sdn_sample.yaml"
 
 # Latin letter → a Cyrillic or Greek letter drawn the same (Unicode confusables).
 CYRILLIC_LOOKALIKE = dict(zip("ABCEHKMOPTXYaceopxy", "АВСЕНКМОРТХУасеорху", strict=True))

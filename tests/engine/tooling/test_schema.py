@@ -23,7 +23,7 @@ from tests.bundled import BUNDLED
 from tests.bundled import validate as validate_proposal
 from tests.engine.conftest import MINIPACK
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "rules"
 EXAMPLES = ROOT / "examples"
 HEADER = "# yaml-language-server: $schema="

@@ -16,7 +16,7 @@ from engine.errors import ProposalError
 from engine.evaluate.derive import Deriver
 from tests.bundled import BUNDLED, validate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DAY = dt.date(2026, 11, 27)
 LISTED = {"S", "S1", "S2", "S3"}  # the names our fake screening lists
 

@@ -29,8 +29,8 @@ from engine.screening.watchlists import (
     write_watchlist,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "watchlists"
-OFAC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ofac-sdn"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "watchlists"
+OFAC = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "ofac-sdn"
 
 
 @pytest.fixture(scope="module")

@@ -276,7 +276,7 @@ def test_a_list_test_ending_in_or_is_never_refused_whatever_the_heap_holds() -> 
     condition = {"$and": [{"rr_on": 1}, {"$iany": {"xs": IN_AB}}]}
     done = subprocess.run([sys.executable, "-c", POISONED_HEAP_SCRIPT, json.dumps(condition)],
                           capture_output=True, text=True, timeout=120, check=True,
-                          cwd=Path(__file__).resolve().parents[2],
+                          cwd=Path(__file__).resolve().parents[3],
                           env={**os.environ, "PYTHONHASHSEED": "0"})  # the same heap each run
     refused_raw, refused = json.loads(done.stdout)
     assert refused_raw, "the heap poisoning no longer reproduces the core's error 102"

@@ -22,7 +22,7 @@ from engine.errors import EngineError, FieldError, ProposalError
 from engine.tooling import impact
 from engine.tooling.impact import ImpactReport, compare, label_of
 
-FIXTURES = Path(__file__).parent / "fixtures" / "impact"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "impact"
 BASE, HEAD, CORPUS = FIXTURES / "base", FIXTURES / "head", FIXTURES / "corpus.jsonl"
 DAY = dt.date(2026, 11, 1)
 

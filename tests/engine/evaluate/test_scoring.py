@@ -120,7 +120,7 @@ def test_the_same_proposal_gives_the_same_assessment_in_another_process(minipack
             f"p=load_pack({str(MINIPACK)!r}); d=p.assess(json.load(sys.stdin)).to_dict(); "
             "print(json.dumps(d))")
     out = subprocess.run([sys.executable, "-c", code], input=json.dumps(proposal), text=True,
-                         capture_output=True, check=True, cwd=Path(__file__).parents[2])
+                         capture_output=True, check=True, cwd=Path(__file__).parents[3])
     there = json.loads(out.stdout)
     for doc in (here, there):
         doc.pop("created_at")

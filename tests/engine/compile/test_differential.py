@@ -18,7 +18,7 @@ from engine.language.normalize import normalize
 from tests.engine import strategies
 
 DAY = dt.date(2026, 11, 1)
-# Raise for a deeper search: RISKRULES_DIFF_EXAMPLES=5000 pytest tests/engine/test_differential.py
+# Raise for a deeper search: RISKRULES_DIFF_EXAMPLES=5000 pytest tests/engine/compile/test_differential.py
 EXAMPLES = int(os.environ.get("RISKRULES_DIFF_EXAMPLES", "150"))
 
 

@@ -18,7 +18,7 @@ from engine import PackError, load_pack
 from engine.errors import Diagnostic, Severity
 from tests.engine.conftest import BASE_PROPOSAL, merged
 
-CASES_DIR = Path(__file__).parent / "cases"
+CASES_DIR = Path(__file__).parents[1] / "cases"
 
 
 def _cases() -> list[Any]:

@@ -22,7 +22,7 @@ from engine.screening.watchlists import Watchlist, WatchlistEntry, load_watchlis
 from tests.bundled import BUNDLED
 
 SCREENING = BUNDLED.types["screening"]
-SAMPLE = Path(__file__).resolve().parents[2] / "rules" / "watchlists" / "sdn_sample.yaml"
+SAMPLE = Path(__file__).resolve().parents[3] / "rules" / "watchlists" / "sdn_sample.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ MITIGATIONS = BUNDLED.types["mitigation"].choices
 RAILS = BUNDLED.types["payment_rail"].choices
 SECTORS = BUNDLED.types["sector"].choices
 DAY = dt.date(2026, 11, 27)
-TESTPACK = Path(__file__).parent / "fixtures" / "testpack"
+TESTPACK = Path(__file__).parents[1] / "fixtures" / "testpack"
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import pytest
 from engine import PackError, load_pack
 from engine.pack import Pack, index_cache_dir
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "crypto-rail-sberbank.json"
 
 

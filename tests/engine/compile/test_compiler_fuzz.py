@@ -29,7 +29,7 @@ from engine import Pack, PackError, load_pack
 from engine.errors import Diagnostic
 from engine.evaluate.reference import fired_rules
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 RULES = REPO / "rules"
 DAY = dt.date(2026, 11, 1)
 EXAMPLES = [json.loads((REPO / "examples" / name).read_text(encoding="utf-8")) for name in (

@@ -23,9 +23,9 @@ from engine.screening.watchlists import (
     write_watchlist,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "rules" / "watchlists" / "sdn_sample.yaml"
-FIXTURES = Path(__file__).parent / "fixtures" / "watchlists"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "watchlists"
 SDN_ROW = '{n},"{name}",-0- ,"{programs}",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n'
 
 

@@ -23,7 +23,7 @@ from engine.tooling.tester import (
     select_cases,
 )
 
-TESTPACK = Path(__file__).parent / "fixtures" / "testpack"
+TESTPACK = Path(__file__).parents[1] / "fixtures" / "testpack"
 PASSING = TESTPACK / "tests" / "passing.yaml"
 FAILING = TESTPACK / "tests" / "failing.yaml"
 BROKEN = TESTPACK / "broken" / "errors.yaml"

@@ -16,7 +16,7 @@ import pytest
 from engine.screening.listformats import load_ofac_sdn
 from engine.screening.screener import Screener, _score, name_readings
 
-OFAC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ofac-sdn"
+OFAC = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "ofac-sdn"
 NAMES = 2000
 SEED = 20261127
 
@@ -95,7 +95,7 @@ def test_two_edits_in_a_long_token_are_found_through_the_index(screener: Screene
             (screener.screen_all(query).entry_id, screener.screen_all(query).score)
 
 
-FIXTURE_OFAC = Path(__file__).parent / "fixtures" / "watchlists" / "ofac"
+FIXTURE_OFAC = Path(__file__).parents[1] / "fixtures" / "watchlists" / "ofac"
 
 
 def test_single_and_double_edits_score_as_by_brute_force() -> None:
