@@ -31,7 +31,7 @@ from engine.language.contract import (
     is_subdivision,
 )
 from engine.language.regex import RegexError, check_pattern, full_match
-from engine.language.yamlsource import YMap, YNode, YScalar, YSeq, plain
+from engine.language.yamlsource import Reader, YMap, YNode, YScalar, YSeq, plain, read_file
 
 CONTRACT_FILE = "contract.yaml"
 TOP_KEYS = ("version", "description", "types", "fields", "derived")
@@ -72,10 +72,7 @@ class _Reader:
         self.sink.error(code, message, pos)
 
     def keys(self, node: YMap, allowed: tuple[str, ...], what: str) -> None:
-        for key in node.order:
-            if key not in allowed:
-                self.error(f"unknown key '{key}' in {what} (allowed: {', '.join(allowed)})",
-                           node.keys[key], Code.UNKNOWN_KEY)
+        Reader(self.sink).keys(node, allowed, (), what, listing="allowed")
 
     def scalar(self, node: YNode | None, what: str, check: Any, expected: str) -> Any:
         if node is None:
@@ -522,7 +519,7 @@ def _derivations(r: _Reader, node: YNode | None) -> tuple[Derivation, ...]:
 def load_contract(root: str | Path) -> Contract:
     """The contract of the pack in directory `root` (with the pack's lists, which
     `values_from` may name), without loading the rules; PackError on any problem."""
-    from engine.language.parser import parse_list, read_file
+    from engine.language.parser import parse_list
 
     folder = Path(root)
     sink = DiagnosticSink()

@@ -12,7 +12,6 @@ import itertools
 import math
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 from engine.codes import Code
 from engine.errors import DiagnosticSink, Position
@@ -37,7 +36,7 @@ from engine.language.operators import (
     values_of,
 )
 from engine.language.regex import RegexError, check_pattern
-from engine.language.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml
+from engine.language.yamlsource import Reader, YMap, YNode, YScalar, YSeq, read_date
 
 RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -71,123 +70,13 @@ LIST_REQUIRED = ("kind", "entries", "as_of", "source")
 ENTRY_REQUIRED = ("value",)
 
 
-class _Reader:
-    """Small typed accessors over located YAML that report, rather than raise, on bad shapes."""
-
-    def __init__(self, sink: DiagnosticSink) -> None:
-        self.sink = sink
-
-    def mapping(self, node: YNode | None, what: str, pos: Position) -> YMap | None:
-        if isinstance(node, YMap):
-            return node
-        self.sink.error(Code.WRONG_TYPE, f"{what} must be a mapping", node.pos if node else pos)
-        return None
-
-    def keys(self, node: YMap, allowed: tuple[str, ...], required: tuple[str, ...],
-             what: str, confusions: dict[str, str] | None = None) -> None:
-        for key in node.order:
-            if key not in allowed:
-                if confusions and confusions.get(key) in allowed:
-                    hint = f": write '{confusions[key]}'"
-                else:
-                    hint = _suggest(key, allowed)
-                hint += f" (the keys of a {what}: {', '.join(allowed)})" if confusions else ""
-                self.sink.error(Code.UNKNOWN_KEY, f"unknown key '{key}' in {what}{hint}", node.keys[key])
-        for key in required:
-            if key not in node.values:
-                self.sink.error(Code.MISSING_KEY, f"{what} needs '{key}'", node.pos)
-
-    def text(self, node: YNode | None, what: str, *, pattern: re.Pattern[str] | None = None,
-             max_length: int = 10_000) -> str | None:
-        if node is None:
-            return None
-        if not isinstance(node, YScalar) or not isinstance(node.value, str):
-            hint = ""
-            if isinstance(node, YScalar) and node.value is not None and \
-                    not isinstance(node.value, str):
-                hint = f" (YAML read it as {type(node.value).__name__} {node.value!r}: quote it)"
-            self.sink.error(Code.WRONG_TYPE, f"{what} must be text{hint}", node.pos)
-            return None
-        if pattern is not None and not pattern.match(node.value):
-            self.sink.error(Code.WRONG_TYPE, f"{what} '{node.value}' must match {pattern.pattern}",
-                            node.pos)
-            return None
-        if not node.value.strip() or len(node.value) > max_length:
-            self.sink.error(Code.WRONG_TYPE, f"{what} must be 1 to {max_length} characters", node.pos)
-            return None
-        return node.value
-
-    def number(self, node: YNode | None, what: str) -> float | None:
-        if node is None:
-            return None
-        if (not isinstance(node, YScalar) or isinstance(node.value, bool)
-                or not isinstance(node.value, int | float)
-                or not math.isfinite(node.value)):
-            self.sink.error(Code.WRONG_TYPE, f"{what} must be a finite number", node.pos)
-            return None
-        return float(node.value)
-
-    def boolean(self, node: YNode | None, what: str) -> bool | None:
-        if node is None:
-            return None
-        if not isinstance(node, YScalar) or not isinstance(node.value, bool):
-            self.sink.error(Code.WRONG_TYPE, f"{what} must be true or false", node.pos)
-            return None
-        return node.value
-
-    def date(self, node: YNode | None, what: str) -> dt.date | None:
-        return read_date(node, what, self.sink)
-
-    def seq(self, node: YNode | None, what: str) -> list[YNode]:
-        if node is None:
-            return []
-        if not isinstance(node, YSeq):
-            self.sink.error(Code.WRONG_TYPE, f"{what} must be a list", node.pos)
-            return []
-        return node.items
-
-
-def read_date(node: YNode | None, what: str, sink: DiagnosticSink) -> dt.date | None:
-    """A YYYY-MM-DD date (text, or YAML's own dates with a W004); anything else is an E004."""
-    if node is None:
-        return None
-    value = node.value if isinstance(node, YScalar) else None
-    if isinstance(value, dt.date):
-        day = value.date() if isinstance(value, dt.datetime) else value
-        sink.warning(Code.UNQUOTED_DATE, f"{what} {day.isoformat()} is not quoted: write "
-                     f"\"{day.isoformat()}\" so that editors and scripts read the same text",
-                     node.pos)
-        return day
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    sink.error(Code.WRONG_TYPE, f"{what} must be a date (YYYY-MM-DD)", node.pos)
-    return None
-
-
-def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    return hints.suggest(word, choices)
-
-
-def read_file(path: Path, label: str, sink: DiagnosticSink) -> YNode | None:
-    """Read and parse one pack file; unreadable or non-UTF-8 files are diagnostics, not crashes."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        sink.error(Code.UNREADABLE, f"cannot read file: {exc}", Position(label, 1, 1))
-        return None
-    return parse_yaml(text, label, sink)
-
-
 # ---------------------------------------------------------------------------------------------
 # pack.yaml
 
 
 def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) -> dict[str, object]:
     """Validate pack.yaml; returns the settings that could be read (errors go to `sink`)."""
-    r = _Reader(sink)
+    r = Reader(sink)
     out: dict[str, object] = {"name": "", "version": "", "description": "", "factors": (),
                               "bands": (), "knockout_decision": "reject", "screening": None,
                               "incomplete_decision": "review", "four_eyes": False}
@@ -242,7 +131,7 @@ def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) ->
     return out
 
 
-def _factors(r: _Reader, node: YNode | None, pos: Position) -> tuple[syntax.Factor, ...]:
+def _factors(r: Reader, node: YNode | None, pos: Position) -> tuple[syntax.Factor, ...]:
     factors: list[syntax.Factor] = []
     seen: set[str] = set()
     items = r.seq(node, "factors")
@@ -269,7 +158,7 @@ def _factors(r: _Reader, node: YNode | None, pos: Position) -> tuple[syntax.Fact
     return tuple(factors)
 
 
-def _bands(r: _Reader, node: YNode | None, pos: Position) -> tuple[syntax.Band, ...]:
+def _bands(r: Reader, node: YNode | None, pos: Position) -> tuple[syntax.Band, ...]:
     bands: list[syntax.Band] = []
     for item in r.seq(node, "bands"):
         m = r.mapping(item, "a band", pos)
@@ -314,7 +203,7 @@ def _check_band_order(sink: DiagnosticSink, bands: list[syntax.Band], pos: Posit
         sink.error(Code.BAD_SETTINGS, "bands must come in the order low, medium, high, critical", pos)
 
 
-def _screening(r: _Reader, node: YNode, pos: Position) -> syntax.ScreeningSettings | None:
+def _screening(r: Reader, node: YNode, pos: Position) -> syntax.ScreeningSettings | None:
     m = r.mapping(node, "screening", pos)
     if m is None:
         return None
@@ -353,7 +242,7 @@ def _screening(r: _Reader, node: YNode, pos: Position) -> syntax.ScreeningSettin
 
 
 def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) -> syntax.RefList | None:
-    r = _Reader(sink)
+    r = Reader(sink)
     if node is None:  # unreadable: already reported
         return None
     m = r.mapping(node, "a list file", Position(label, 1, 1))
@@ -369,7 +258,7 @@ def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) 
     kind = r.text(m.get("kind"), "list kind")
     if kind is not None and kind not in LIST_KINDS:
         sink.error(Code.BAD_VALUE, f"list kind '{kind}' must be one of {', '.join(LIST_KINDS)}"
-                   f"{_suggest(kind, LIST_KINDS)}", m.values["kind"].pos)
+                   f"{hints.suggest(kind, LIST_KINDS)}", m.values["kind"].pos)
         kind = None
     entries: list[syntax.ListEntry] = []
     seen: dict[str, Position] = {}
@@ -422,7 +311,7 @@ class RuleParser:
 
     def __init__(self, sink: DiagnosticSink, factors: tuple[syntax.Factor, ...],
                  lists: dict[str, syntax.RefList], contract: FieldSpec) -> None:
-        self.r = _Reader(sink)
+        self.r = Reader(sink)
         self.contract = contract
         self.sink = sink
         self.factors = {f.id: f for f in factors}
@@ -466,7 +355,7 @@ class RuleParser:
         factor = r.text(m.get("factor"), "factor")
         if factor is not None and factor not in self.factors:
             self.sink.error(Code.UNKNOWN_FACTOR, f"unknown factor '{factor}'"
-                            f"{_suggest(factor, list(self.factors))} (the factors of pack.yaml: "
+                            f"{hints.suggest(factor, list(self.factors))} (the factors of pack.yaml: "
                             f"{', '.join(self.factors)})", m.values["factor"].pos)
         kind_text = r.text(m.get("kind"), "kind")
         kind = None
@@ -475,7 +364,7 @@ class RuleParser:
                 kind = syntax.RuleKind(kind_text)
             except ValueError:
                 self.sink.error(Code.BAD_VALUE, f"kind '{kind_text}' must be risk, mitigation or "
-                                f"knockout{_suggest(kind_text, [k.value for k in syntax.RuleKind])}",
+                                f"knockout{hints.suggest(kind_text, [k.value for k in syntax.RuleKind])}",
                                 m.values["kind"].pos)
         points = r.number(m.get("points"), "points")
         if points is not None and kind is not None:
@@ -671,7 +560,7 @@ class RuleParser:
                 valid = f"; the fields of {level} are {', '.join(choices)}" if choices else \
                     f"; {level} is {_describe(spec)}, it has no fields"
                 self.sink.error(Code.UNKNOWN_PATH, f"unknown path '{text}'"
-                                f"{' in ' + where if where else ''}{_suggest(segment, choices)}"
+                                f"{' in ' + where if where else ''}{hints.suggest(segment, choices)}"
                                 f"{valid}", node.pos)
                 return None
             spec = spec.fields[segment]
@@ -752,7 +641,8 @@ class RuleParser:
             return None
         ref = self.lists.get(name)
         if ref is None:
-            self.sink.error(Code.UNKNOWN_LIST, f"unknown list '{name}'{_suggest(name, list(self.lists))}: "
+            self.sink.error(Code.UNKNOWN_LIST, f"unknown list '{name}'"
+                            f"{hints.suggest(name, list(self.lists))}: "
                             f"the lists of lists/ are {', '.join(sorted(self.lists))}",
                             operand.pos)
             return None
@@ -812,7 +702,7 @@ class RuleParser:
             return _BAD
         if spec.kind is Kind.ENUM and value not in spec.choices:
             self.sink.error(Code.BAD_VALUE, f"'{value}' is not a value of {full}"
-                            f"{_suggest(str(value), spec.choices)} (the values: "
+                            f"{hints.suggest(str(value), spec.choices)} (the values: "
                             f"{', '.join(spec.choices)})", node.pos)
             return _BAD
         if spec.kind is Kind.COUNTRY and not is_country(str(value)):

@@ -1,4 +1,6 @@
-"""YAML text → located nodes: every mapping, sequence and scalar keeps its file, line and column.
+"""YAML text → located nodes: every mapping, sequence and scalar keeps its file, line and column;
+and the one reader of those nodes (`Reader`) that pack files, the contract file, rule tests and
+watchlists are read with.
 
 PyYAML's composer gives positions but its constructor throws them away and silently keeps the
 last of duplicate keys; rule authors need both, so we build our own thin tree from the nodes.
@@ -7,12 +9,17 @@ last of duplicate keys; rule authors need both, so we build our own thin tree fr
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 
 from engine.codes import Code
 from engine.errors import DiagnosticSink, Position
+from engine.language.hints import suggest
 
 
 @dataclass
@@ -240,3 +247,144 @@ def plain(node: YNode) -> object:
     if isinstance(node, YSeq):
         return [plain(item) for item in node.items]
     return node.value
+
+
+def read_file(path: Path, label: str, sink: DiagnosticSink) -> YNode | None:
+    """Read and parse one pack file; unreadable or non-UTF-8 files are diagnostics, not crashes."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        sink.error(Code.UNREADABLE, f"cannot read file: {exc}", Position(label, 1, 1))
+        return None
+    return parse_yaml(text, label, sink)
+
+
+def read_date(node: YNode | None, what: str, sink: DiagnosticSink) -> dt.date | None:
+    """A YYYY-MM-DD date (text, or YAML's own dates with a W004); anything else is an E004."""
+    if node is None:
+        return None
+    value = node.value if isinstance(node, YScalar) else None
+    if isinstance(value, dt.date):
+        day = value.date() if isinstance(value, dt.datetime) else value
+        sink.warning(Code.UNQUOTED_DATE, f"{what} {day.isoformat()} is not quoted: write "
+                     f"\"{day.isoformat()}\" so that editors and scripts read the same text",
+                     node.pos)
+        return day
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    sink.error(Code.WRONG_TYPE, f"{what} must be a date (YYYY-MM-DD)", node.pos)
+    return None
+
+
+class Reader:
+    """Typed accessors over located YAML that report, rather than raise, on bad shapes: the one
+    reader of pack files, rule files, list files, the contract file, rule tests and watchlists.
+
+    Every accessor takes the node (None when the key is absent: nothing to report) and `what`,
+    the words naming it in a message. `code`, when given, is reported instead of the shape codes
+    (E004 wrong type, E002 unknown key, E003 missing key) by files with a code of their own."""
+
+    def __init__(self, sink: DiagnosticSink, code: Code | None = None) -> None:
+        self.sink = sink
+        self.code = code
+
+    def error(self, code: Code, message: str, pos: Position) -> None:
+        self.sink.error(self.code or code, message, pos)
+
+    def mapping(self, node: YNode | None, what: str, pos: Position) -> YMap | None:
+        if isinstance(node, YMap):
+            return node
+        self.error(Code.WRONG_TYPE, f"{what} must be a mapping", node.pos if node else pos)
+        return None
+
+    def keys(self, node: YMap, allowed: Sequence[str], required: Sequence[str], what: str,
+             confusions: dict[str, str] | None = None, *, listing: str | None = None) -> None:
+        """Report each unknown key (with the fix of a known confusion, or a close allowed key)
+        and each missing required key. `listing` names the allowed keys after the message
+        (`(listing: a, b)`); with `confusions` they are listed as the keys of a `what`."""
+        if listing is None and confusions:
+            listing = f"the keys of a {what}"
+        for key in node.order:
+            if key not in allowed:
+                if confusions and confusions.get(key) in allowed:
+                    hint = f": write '{confusions[key]}'"
+                else:
+                    hint = suggest(key, allowed)
+                hint += f" ({listing}: {', '.join(allowed)})" if listing else ""
+                self.error(Code.UNKNOWN_KEY, f"unknown key '{key}' in {what}{hint}", node.keys[key])
+        for key in required:
+            if key not in node.values:
+                self.error(Code.MISSING_KEY, f"{what} needs '{key}'", node.pos)
+
+    def text(self, node: YNode | None, what: str, *, pattern: re.Pattern[str] | None = None,
+             max_length: int = 10_000) -> str | None:
+        """Text of 1 to `max_length` characters, matching `pattern` when given."""
+        if node is None:
+            return None
+        if not isinstance(node, YScalar) or not isinstance(node.value, str):
+            hint = ""
+            if isinstance(node, YScalar) and node.value is not None and \
+                    not isinstance(node.value, str):
+                hint = f" (YAML read it as {type(node.value).__name__} {node.value!r}: quote it)"
+            self.error(Code.WRONG_TYPE, f"{what} must be text{hint}", node.pos)
+            return None
+        if pattern is not None and not pattern.match(node.value):
+            self.error(Code.WRONG_TYPE, f"{what} '{node.value}' must match {pattern.pattern}",
+                       node.pos)
+            return None
+        if not node.value.strip() or len(node.value) > max_length:
+            self.error(Code.WRONG_TYPE, f"{what} must be 1 to {max_length} characters", node.pos)
+            return None
+        return node.value
+
+    def nonempty(self, node: YNode | None, what: str) -> str | None:
+        """Text that is not blank (rule tests and watchlists, which set no length)."""
+        if node is None:
+            return None
+        if not isinstance(node, YScalar) or not isinstance(node.value, str) or not node.value.strip():
+            self.error(Code.WRONG_TYPE, f"{what} must be non-empty text", node.pos)
+            return None
+        return node.value
+
+    def texts(self, node: YNode | None, what: str, of: str, item: str) -> list[str]:
+        """A list of non-blank texts; `of` names the items in the list's message, `item` one
+        item in its own."""
+        out = []
+        for each in self.seq(node, what, of):
+            value = self.nonempty(each, item)
+            if value is not None:
+                out.append(value)
+        return out
+
+    def number(self, node: YNode | None, what: str) -> float | None:
+        if node is None:
+            return None
+        if (not isinstance(node, YScalar) or isinstance(node.value, bool)
+                or not isinstance(node.value, int | float)
+                or not math.isfinite(node.value)):
+            self.error(Code.WRONG_TYPE, f"{what} must be a finite number", node.pos)
+            return None
+        return float(node.value)
+
+    def boolean(self, node: YNode | None, what: str) -> bool | None:
+        if node is None:
+            return None
+        if not isinstance(node, YScalar) or not isinstance(node.value, bool):
+            self.error(Code.WRONG_TYPE, f"{what} must be true or false", node.pos)
+            return None
+        return node.value
+
+    def date(self, node: YNode | None, what: str) -> dt.date | None:
+        return read_date(node, what, self.sink)
+
+    def seq(self, node: YNode | None, what: str, of: str | None = None) -> list[YNode]:
+        """The items of a list (`of` names them in the message)."""
+        if node is None:
+            return []
+        if not isinstance(node, YSeq):
+            self.error(Code.WRONG_TYPE, f"{what} must be a list{' of ' + of if of else ''}", node.pos)
+            return []
+        return node.items

@@ -23,7 +23,7 @@ import yaml
 from engine.codes import Code
 from engine.errors import DiagnosticSink, ListImportError
 from engine.language.contract import is_country
-from engine.language.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml
+from engine.language.yamlsource import Reader, YMap, YNode, YScalar, YSeq, parse_yaml
 
 ENTRY_TYPES = ("individual", "entity", "vessel", "aircraft", "other")
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema/watchlist.schema.json"
@@ -178,6 +178,7 @@ class _CanonicalReader:
     def __init__(self, file: str, sink: DiagnosticSink) -> None:
         self.file = file
         self.sink = sink
+        self.reader = Reader(sink, Code.WATCHLIST_CONTENT)
 
     def _error(self, node: YNode, message: str) -> None:
         self.sink.error(Code.WATCHLIST_CONTENT, message, node.pos)
@@ -270,35 +271,14 @@ class _CanonicalReader:
 
     def _keys(self, node: YMap, allowed: Sequence[str], required: Sequence[str],
               what: str) -> None:
-        for key in node.order:
-            if key not in allowed:
-                self.sink.error(Code.WATCHLIST_CONTENT, f"unknown key '{key}' in {what} (allowed: "
-                                f"{', '.join(allowed)})", node.keys[key])
-        for key in required:
-            if key not in node.values:
-                self._error(node, f"{what} needs '{key}'")
+        self.reader.keys(node, allowed, required, what, listing="allowed")
 
     def _text(self, node: YNode | None, what: str) -> str | None:
-        if node is None:
-            return None
-        if not isinstance(node, YScalar) or not isinstance(node.value, str) \
-                or not node.value.strip():
-            self._error(node, f"{what} must be non-empty text")
-            return None
-        return node.value.strip()
+        value = self.reader.nonempty(node, what)
+        return None if value is None else value.strip()
 
     def _texts(self, node: YNode | None, what: str) -> list[str]:
-        if node is None:
-            return []
-        if not isinstance(node, YSeq):
-            self._error(node, f"{what} must be a list of text")
-            return []
-        out = []
-        for item in node.items:
-            value = self._text(item, f"each of {what}")
-            if value is not None:
-                out.append(value)
-        return out
+        return [value.strip() for value in self.reader.texts(node, what, "text", f"each of {what}")]
 
 
 def _items(node: YNode | None) -> list[YNode]:

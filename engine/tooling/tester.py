@@ -11,7 +11,6 @@ does not depend on the API's schemas.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import os
 import re
@@ -34,8 +33,18 @@ from engine.errors import (
 )
 from engine.jsontext import MalformedJSON, loads_strict
 from engine.language import syntax
-from engine.language.parser import read_date
-from engine.language.yamlsource import YMap, YNode, YScalar, YSeq, parse_yaml, plain, unquoted_dates
+from engine.language.hints import suggest
+from engine.language.yamlsource import (
+    Reader,
+    YMap,
+    YNode,
+    YScalar,
+    YSeq,
+    parse_yaml,
+    plain,
+    read_date,
+    unquoted_dates,
+)
 from engine.pack import Assessment, Pack
 
 TOP_KEYS = ("cases",)
@@ -262,7 +271,7 @@ class _CaseReader:
         if not isinstance(root, YMap):
             sink.error(Code.WRONG_TYPE, "a test file must be a mapping with a 'cases' list", root.pos)
             return [], sink.items
-        _check_keys(root, TOP_KEYS, ("cases",), "a test file", sink)
+        Reader(sink).keys(root, TOP_KEYS, ("cases",), "a test file")
         cases_node = root.get("cases")
         if cases_node is None:
             return [], sink.items
@@ -282,8 +291,8 @@ class _CaseReader:
 
     def read_case(self, node: YMap, label: str, folder: Path, number: int) -> Case:
         sink = DiagnosticSink()
-        _check_keys(node, CASE_KEYS, ("name", "proposal", "expect"), "a case", sink)
-        name = _text(node.get("name"), "case name", sink) or f"case #{number}"
+        Reader(sink).keys(node, CASE_KEYS, ("name", "proposal", "expect"), "a case")
+        name = Reader(sink).nonempty(node.get("name"), "case name") or f"case #{number}"
         as_of = read_date(node.get("as_of"), "as_of", sink)
         expect = self.read_expect(node.get("expect"), sink)
         proposal, origin, ppos = None, "inline", None
@@ -317,7 +326,7 @@ class _CaseReader:
         if not isinstance(node, YMap):
             sink.error(Code.WRONG_TYPE, "expect must be a mapping", node.pos)
             return Expect()
-        _check_keys(node, EXPECT_KEYS, (), "expect", sink)
+        Reader(sink).keys(node, EXPECT_KEYS, (), "expect")
         if not node.values:
             sink.error(Code.EMPTY, "expect is empty: a case must expect something "
                        f"({', '.join(EXPECT_KEYS)})", node.pos)
@@ -345,34 +354,34 @@ class _CaseReader:
             else:
                 sink.error(Code.WRONG_TYPE, "provisional must be true or false", pnode.pos)
         factor_scores = self.factor_scores(node.get("factor_scores"), sink)
-        missing = _texts(node.get("missing_information"), "missing_information", "field paths",
-                         sink)
+        missing = tuple(Reader(sink).texts(node.get("missing_information"), "missing_information",
+                                           "field paths", "an item of missing_information"))
         return Expect(decision=decision, band=band, score=score, fired=fired,
                       not_fired=not_fired, knockouts=knockouts, factor_scores=factor_scores,
                       missing_information=missing, floors=floors, provisional=provisional)
 
     def choice(self, node: YNode | None, what: str, allowed: list[str],
                sink: DiagnosticSink) -> str | None:
-        value = _text(node, what, sink)
+        value = Reader(sink).nonempty(node, what)
         if value is None or node is None:
             return None
         if value not in allowed:
             sink.error(Code.BAD_VALUE, f"unknown {what} '{value}': the pack has {', '.join(allowed)}"
-                       f"{_suggest(value, allowed)}", node.pos)
+                       f"{suggest(value, allowed)}", node.pos)
             return None
         return value
 
     def rule_ids(self, node: YNode | None, what: str, sink: DiagnosticSink,
                  kind: syntax.RuleKind | None = None, *, floor: bool = False) -> tuple[str, ...]:
         out: list[str] = []
-        for item in _seq(node, what, "rule ids", sink):
-            value = _text(item, f"a rule id in {what}", sink)
+        for item in Reader(sink).seq(node, what, "rule ids"):
+            value = Reader(sink).nonempty(item, f"a rule id in {what}")
             if value is None:
                 continue
             rule = self.rules.get(value)
             if rule is None:
                 sink.error(Code.TEST_UNKNOWN_RULE, f"unknown rule '{value}' in {what}"
-                           f"{_suggest(value, list(self.rules))}", item.pos)
+                           f"{suggest(value, list(self.rules))}", item.pos)
             elif kind is not None and rule.kind is not kind:
                 sink.error(Code.TEST_UNKNOWN_RULE, f"{value} in {what} is a {rule.kind.value} rule, not a "
                            f"{kind.value} rule", item.pos)
@@ -393,7 +402,7 @@ class _CaseReader:
         for key in node.order:
             if key not in self.factors:
                 sink.error(Code.UNKNOWN_FACTOR, f"unknown factor '{key}' in factor_scores: the pack has "
-                           f"{', '.join(self.factors)}{_suggest(key, self.factors)}",
+                           f"{', '.join(self.factors)}{suggest(key, self.factors)}",
                            node.keys[key])
                 continue
             expected = _range(node.values[key], f"factor_scores.{key}", sink)
@@ -402,55 +411,16 @@ class _CaseReader:
         return tuple(out)
 
 
-def _check_keys(node: YMap, allowed: tuple[str, ...], required: tuple[str, ...], what: str,
-                sink: DiagnosticSink) -> None:
-    for key in node.order:
-        if key not in allowed:
-            sink.error(Code.UNKNOWN_KEY, f"unknown key '{key}' in {what}{_suggest(key, list(allowed))}",
-                       node.keys[key])
-    for key in required:
-        if key not in node.values:
-            sink.error(Code.MISSING_KEY, f"{what} needs '{key}'", node.pos)
 
 
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _text(node: YNode | None, what: str, sink: DiagnosticSink) -> str | None:
-    if node is None:
-        return None
-    if not isinstance(node, YScalar) or not isinstance(node.value, str) or not node.value.strip():
-        sink.error(Code.WRONG_TYPE, f"{what} must be non-empty text", node.pos)
-        return None
-    return node.value
 
 
-def _seq(node: YNode | None, what: str, of: str, sink: DiagnosticSink) -> list[YNode]:
-    if node is None:
-        return []
-    if not isinstance(node, YSeq):
-        sink.error(Code.WRONG_TYPE, f"{what} must be a list of {of}", node.pos)
-        return []
-    return node.items
 
 
-def _texts(node: YNode | None, what: str, of: str, sink: DiagnosticSink) -> tuple[str, ...]:
-    out = []
-    for item in _seq(node, what, of, sink):
-        value = _text(item, f"an item of {what}", sink)
-        if value is not None:
-            out.append(value)
-    return tuple(out)
 
 
-def _number(node: YNode, what: str, sink: DiagnosticSink) -> float | None:
-    value = node.value if isinstance(node, YScalar) else None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        sink.error(Code.WRONG_TYPE, f"{what} must be a finite number", node.pos)
-        return None
-    return float(value)
 
 
 def _range(node: YNode | None, what: str, sink: DiagnosticSink) -> Range | None:
@@ -458,13 +428,13 @@ def _range(node: YNode | None, what: str, sink: DiagnosticSink) -> Range | None:
     if node is None:
         return None
     if isinstance(node, YScalar):
-        exact = _number(node, what, sink)
+        exact = Reader(sink).number(node, what)
         return None if exact is None else Range(exact=exact)
     if not isinstance(node, YMap):
         sink.error(Code.WRONG_TYPE, f"{what} must be a number or a mapping ({{gte: a}}, {{lte: b}}, "
                    "{between: [a, b]})", node.pos)
         return None
-    _check_keys(node, RANGE_KEYS, (), what, sink)
+    Reader(sink).keys(node, RANGE_KEYS, (), what)
     if not any(k in node.values for k in RANGE_KEYS):
         sink.error(Code.MISSING_KEY, f"{what} needs gte, lte or between", node.pos)
         return None
@@ -477,12 +447,12 @@ def _range(node: YNode | None, what: str, sink: DiagnosticSink) -> Range | None:
             sink.error(Code.WRONG_TYPE, f"{what}.between must be a list of two numbers [low, high]",
                        between.pos)
             return None
-        low = _number(between.items[0], f"{what}.between", sink)
-        high = _number(between.items[1], f"{what}.between", sink)
+        low = Reader(sink).number(between.items[0], f"{what}.between")
+        high = Reader(sink).number(between.items[1], f"{what}.between")
     else:
         gte, lte = node.get("gte"), node.get("lte")
-        low = None if gte is None else _number(gte, f"{what}.gte", sink)
-        high = None if lte is None else _number(lte, f"{what}.lte", sink)
+        low = None if gte is None else Reader(sink).number(gte, f"{what}.gte")
+        high = None if lte is None else Reader(sink).number(lte, f"{what}.lte")
         if (gte is not None and low is None) or (lte is not None and high is None):
             return None
     if between is not None and (low is None or high is None):
