@@ -23,7 +23,8 @@ from engine import Pack, PackError, load_pack
 from engine.language import parser as language
 from engine.language.hints import suggest
 from engine.language.syntax import RuleKind
-from engine.tooling.tester import Status, load_cases, run_cases
+from engine.tooling.testcases import load_cases
+from engine.tooling.tester import Status, run_cases
 
 POINTS = {"risk": "10", "knockout": "100", "mitigation": "-10"}
 SERIES = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")

@@ -18,16 +18,8 @@ from engine import Pack
 from engine.codes import Code
 from engine.errors import Diagnostic, Severity
 from engine.pack import RuleHit
-from engine.tooling.tester import (
-    Case,
-    Coverage,
-    Result,
-    Status,
-    coverage,
-    load_cases,
-    run_cases,
-    select_cases,
-)
+from engine.tooling.testcases import Case, load_cases
+from engine.tooling.tester import Coverage, Result, Status, coverage, run_cases, select_cases
 
 PROGRESS = {Status.PASSED: ".", Status.FAILED: "F", Status.ERROR: "E"}
 

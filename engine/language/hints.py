@@ -1,7 +1,7 @@
 """What to tell an analyst after a mistake: suggestions above a similarity floor, the valid
 choices where there are few, and the known confusions of the rule language.
 
-The checker (`engine.language.parser`, `engine.tooling.tester`) states the problem; the helpers here add
+The checker (`engine.language.parser`, `engine.tooling.testcases`) states the problem; the helpers here add
 what to do about it, in one place, so that every diagnostic answers with its fix.
 """
 

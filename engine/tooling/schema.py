@@ -3,7 +3,7 @@
 An analyst editing the pack in an editor with the YAML language server gets completion and
 red squiggles from `rules/schema/*.json`. Those files are generated here from the key tuples
 and enumerations of `engine.language.parser`, `engine.language.syntax`,
-`engine.screening.watchlists`, `engine.tooling.tester` and the proposal contract
+`engine.screening.watchlists`, `engine.tooling.testcases` and the proposal contract
 (`engine.language.contract`), so that they cannot say something the checker does not:
 `riskrules schema --check` (run in CI) fails when the committed files drift.
 
@@ -33,7 +33,7 @@ from engine.language.operators import (
     Operator,
 )
 from engine.screening import watchlists
-from engine.tooling import tester
+from engine.tooling import testcases
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_DIR = "schema"
@@ -589,7 +589,7 @@ def tests_schema(declared: Contract) -> Schema:
         "between": {"type": "array", "prefixItems": [NUMBER, NUMBER], "minItems": 2,
                     "maxItems": 2, "description": "[low, high], both included"},
     }
-    expected_range = _closed(bounds, tester.RANGE_KEYS, ())
+    expected_range = _closed(bounds, testcases.RANGE_KEYS, ())
     expected_range.update({"minProperties": 1, "if": {"required": ["between"]},
                            "then": {"maxProperties": 1}})
     defs.defs["range"] = {"description": "a number (exact) or a range: {gte: a}, {lte: b}, "
@@ -614,7 +614,7 @@ def tests_schema(declared: Contract) -> Schema:
                    "must fire ([] for none)"},
         "provisional": {"type": "boolean", "description": "whether the decision must be "
                         "provisional (an absent field could trigger a knockout or a floor)"},
-    }, tester.EXPECT_KEYS, (), "what the assessment must show (at least one expectation)")
+    }, testcases.EXPECT_KEYS, (), "what the assessment must show (at least one expectation)")
     expect["minProperties"] = 1
     proposal = proposal_schema(declared.root, defs, "")
     defs.defs["proposal"] = proposal
@@ -624,9 +624,9 @@ def tests_schema(declared: Contract) -> Schema:
                      "proposal", "anyOf": [_text("path to a JSON proposal"), _ref("proposal")]},
         "as_of": {**DATE, "description": "assessment date (default today)"},
         "expect": expect,
-    }, tester.CASE_KEYS, ("name", "proposal", "expect"))
+    }, testcases.CASE_KEYS, ("name", "proposal", "expect"))
     root = _closed({"cases": {"type": "array", "minItems": 1, "items": case}},
-                   tester.TOP_KEYS, ("cases",))
+                   testcases.TOP_KEYS, ("cases",))
     return _document("riskrules rule tests", "Cases for `riskrules test`: a proposal and "
                      "what its assessment must show.", root, defs.defs)
 

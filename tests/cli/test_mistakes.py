@@ -25,7 +25,8 @@ from engine import PackError, load_pack
 from engine.codes import Code, markdown_table
 from engine.errors import Diagnostic
 from engine.language import parser as language
-from engine.tooling.tester import load_cases, run_cases
+from engine.tooling.testcases import load_cases
+from engine.tooling.tester import run_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = Path(__file__).with_name("mistakes.yaml")

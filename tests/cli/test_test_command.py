@@ -14,7 +14,7 @@ import pytest
 from cli import tester
 from cli.main import main
 from engine import load_pack
-from engine.tooling.tester import load_cases
+from engine.tooling.testcases import load_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTPACK = ROOT / "tests" / "engine" / "fixtures" / "testpack"

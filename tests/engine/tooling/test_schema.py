@@ -18,7 +18,7 @@ from cli.main import main
 from engine import Pack, PackError, load_pack
 from engine.errors import ListImportError, ProposalError
 from engine.screening.watchlists import parse_watchlist
-from engine.tooling import schema, tester
+from engine.tooling import schema, testcases
 from tests.bundled import BUNDLED
 from tests.bundled import validate as validate_proposal
 from tests.engine.conftest import MINIPACK
@@ -337,7 +337,7 @@ BAD_TESTS = {
 def case_file_problems(pack: Pack, folder: Path, text: str) -> list[str]:
     file = folder / "case.yaml"
     file.write_text(text, encoding="utf-8")
-    cases, problems = tester.load_cases([file], pack)
+    cases, problems = testcases.load_cases([file], pack)
     out = [str(d) for d in problems if d.code.startswith("E")]
     for case in cases:
         out += [str(d) for d in case.errors]

@@ -1,4 +1,4 @@
-"""engine/tooling/tester.py: reading rule-test files with positions, running cases, comparing, coverage."""
+"""engine/tooling/testcases.py and tester.py: reading rule-test files with positions, running cases, comparing, coverage."""
 
 from __future__ import annotations
 
@@ -11,17 +11,8 @@ import pytest
 from engine import Pack, load_pack
 from engine.errors import FieldError, ProposalError
 from engine.language.yamlsource import YMap, plain
-from engine.tooling.tester import (
-    EXPECT_KEYS,
-    Case,
-    Range,
-    Result,
-    Status,
-    coverage,
-    load_cases,
-    run_cases,
-    select_cases,
-)
+from engine.tooling.testcases import EXPECT_KEYS, Case, Range, load_cases
+from engine.tooling.tester import Result, Status, coverage, run_cases, select_cases
 
 TESTPACK = Path(__file__).parents[1] / "fixtures" / "testpack"
 PASSING = TESTPACK / "tests" / "passing.yaml"
