@@ -27,15 +27,8 @@ from typing import Any, TextIO
 from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_json, read_proposals
 from engine import Pack, PackError, load_pack
 from engine.errors import EngineError, Severity
-from engine.tooling.impact import (
-    DEFAULT_CHUNK,
-    ChangedProposal,
-    ImpactReport,
-    Matrix,
-    RuleDifference,
-    compare,
-    number,
-)
+from engine.tooling.impact import DEFAULT_CHUNK, compare
+from engine.tooling.impactreport import ChangedProposal, ImpactReport, Matrix, RuleDifference, number
 
 MARKER = "<!-- riskrules-diff -->"  # lets CI find and update its previous comment
 

@@ -20,7 +20,8 @@ import pytest
 from engine import Pack, load_pack
 from engine.errors import EngineError, FieldError, ProposalError
 from engine.tooling import impact
-from engine.tooling.impact import ImpactReport, compare, label_of
+from engine.tooling.impact import compare, label_of
+from engine.tooling.impactreport import ImpactReport
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "impact"
 BASE, HEAD, CORPUS = FIXTURES / "base", FIXTURES / "head", FIXTURES / "corpus.jsonl"
