@@ -20,7 +20,7 @@ from typing import Any
 
 from cli.common import print_help_of, rules_dir
 from engine.errors import DiagnosticSink, ListImportError
-from engine.language.parser import parse_pack_settings
+from engine.language.packfile import parse_pack_settings
 from engine.language.syntax import ScreeningSettings
 from engine.language.yamlsource import read_file
 from engine.pack import PACK_FILE, WatchlistInfo

@@ -46,7 +46,8 @@ from engine.language.contract import Contract
 from engine.language.contractfile import CONTRACT_FILE, parse_contract
 from engine.language.lint import lint
 from engine.language.normalize import normalize_rules
-from engine.language.parser import RuleParser, parse_list, parse_pack_settings
+from engine.language.packfile import parse_list, parse_pack_settings
+from engine.language.parser import RuleParser
 from engine.language.yamlsource import read_file
 from engine.screening.screener import POSSIBLE_AT
 from engine.timefmt import rfc3339

@@ -519,7 +519,7 @@ def _derivations(r: _Reader, node: YNode | None) -> tuple[Derivation, ...]:
 def load_contract(root: str | Path) -> Contract:
     """The contract of the pack in directory `root` (with the pack's lists, which
     `values_from` may name), without loading the rules; PackError on any problem."""
-    from engine.language.parser import parse_list
+    from engine.language.packfile import parse_list
 
     folder = Path(root)
     sink = DiagnosticSink()

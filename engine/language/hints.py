@@ -1,18 +1,23 @@
-"""What to tell an analyst after a mistake: suggestions above a similarity floor, the valid
-choices where there are few, and the known confusions of the rule language.
+"""What to tell an analyst after a mistake: suggestions above a similarity floor (the one
+did-you-mean), the valid choices where there are few, the known confusions of the rule
+language, and the operator that fits a field's type.
 
-The checker (`engine.language.parser`, `engine.tooling.testcases`) states the problem; the helpers here add
-what to do about it, in one place, so that every diagnostic answers with its fix.
+The checkers (`engine.language.parser`, `engine.language.yamlsource.Reader`,
+`engine.tooling.testcases`) state the problem; the helpers here add what to do about it, in one
+place, so that every diagnostic answers with its fix.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Iterable
 
 import pycountry
 
 from engine.language import syntax
+from engine.language.contract import FieldSpec, Kind
+from engine.language.operators import Op, Operator
 
 # Below this similarity (difflib ratio) a "did you mean" misleads more than it helps:
 # 'nato_members' is not 'brics_members' (0.64); 'titel' is 'title' (0.80).
@@ -99,3 +104,48 @@ def country_code(value: str) -> str:
              if any(str(getattr(c, attr, "")).casefold().startswith(start)
                     for attr in ("name", "common_name", "official_name"))]
     return f" ({text} is {one_of(codes)})" if codes else ""
+
+
+def yaml_read_hint(value: object, spec: FieldSpec) -> str:
+    """YAML turns NO, yes, off into booleans, 0042 into a number, 2026-07-01 into a date."""
+    if spec.kind in (Kind.BOOLEAN, Kind.NUMBER, Kind.INTEGER):
+        return ""
+    if isinstance(value, bool | int | float | dt.date):
+        return " (YAML read the unquoted value as " + {bool: "true/false", int: "a number",
+                                                      float: "a number"}.get(
+            type(value), "a date") + ": put it in quotes)"
+    return ""
+
+
+def containment_hint(op: Op, spec: FieldSpec, full: str) -> str:
+    """`contains` on a single value: the analyst meant `in`, `eq` or `matches`."""
+    if spec.kind is Kind.LIST:
+        return f": use some/every to look inside the items of {full}"
+    if spec.kind is Kind.OBJECT:
+        return f": test one of its fields with a dotted path ({full}.FIELD)"
+    options = ["'in: [...]' for one of several values"]
+    if op is Op.CONTAINS:
+        options.insert(0, "'eq' for one value")
+        if spec.kind is Kind.STRING:
+            options.append("'matches: \".*word.*\"' for text inside it")
+    return f": to test {full} itself use {one_of(options)}"
+
+
+def whole_list_hint(operator: Operator, spec: FieldSpec, full: str) -> str:
+    """A single-value operator on a list or object field, and the operator that fits."""
+    if spec.kind is Kind.OBJECT:
+        return f": test one of its fields with a dotted path ({full}.FIELD)"
+    item = spec.item
+    if item is None or item.kind in (Kind.OBJECT, Kind.LIST):
+        return f": use some/every with the paths of its items inside, as in {{path: {full}, " \
+            "some: {...}}"
+    if operator.on_list:
+        return f": to test its items use '{operator.on_list.replace('FIELD', full)}'"
+    return " (use contains, contains_any, some or every)"
+
+
+def describe_kind(spec: FieldSpec) -> str:
+    if spec.kind is Kind.LIST and spec.item is not None:
+        return f"a list of {spec.item.kind.value}"
+    article = "an" if spec.kind.value[0] in "aeiou" else "a"
+    return f"{article} {spec.kind.value}"

@@ -1,4 +1,5 @@
-"""The rule language: parse and validate pack.yaml, rule files and list files into the AST.
+"""The rule language: parse and validate rule files into the AST (pack.yaml and list files:
+engine.language.packfile).
 
 Every problem found is reported (not only the first), each with its file, line and column,
 so that a compliance analyst fixes a pack in one round. The evaluator only ever sees what
@@ -8,7 +9,6 @@ passes here.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import math
 import re
 from collections.abc import Callable
@@ -36,270 +36,19 @@ from engine.language.operators import (
     values_of,
 )
 from engine.language.regex import RegexError, check_pattern
-from engine.language.yamlsource import Reader, YMap, YNode, YScalar, YSeq, read_date
+from engine.language.yamlsource import Reader, YMap, YNode, YScalar, YSeq
 
 RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-BAND_NAMES = syntax.BAND_NAMES
-DECISIONS = syntax.DECISIONS
-LIST_KINDS = ("country", "subdivision", "currency", "string")
-
-PACK_KEYS = ("name", "version", "description", "factors", "bands", "knockouts", "screening",
-             "incomplete_decision", "review")
-FACTOR_KEYS = ("id", "label", "weight", "description")
-BAND_KEYS = ("band", "min", "decision")
 RULE_KEYS = ("id", "title", "factor", "kind", "points", "when", "rationale", "source",
              "legal_basis", "enabled", "tags", "effective_from", "effective_until",
              "at_least")
-LIST_KEYS = ("name", "description", "kind", "as_of", "source", "entries")
-ENTRY_KEYS = ("value", "note", "source", "since")
 LEGAL_BASIS_KEYS = ("instrument", "provision", "url", "as_of")
 LEGAL_BASIS_REQUIRED = LEGAL_BASIS_KEYS
 # an official text is linked over https; anything else (a file path, a bare name) is refused
 LEGAL_URL = re.compile(r"^https://[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/\S*)?$")
-KNOCKOUT_KEYS = ("decision",)
-SCREENING_KEYS = ("threshold", "watchlists", "max_age_days", "production")
-REVIEW_KEYS = ("four_eyes",)
 RULE_FILE_KEYS = ("rules",)
-# Required keys of each mapping (the JSON Schemas for editors are generated from these too).
-PACK_REQUIRED = ("name", "version", "factors", "bands")
-FACTOR_REQUIRED = ("id", "label", "weight")
-SCREENING_REQUIRED = ("threshold",)
+# Required keys of a rule (the JSON Schemas for editors are generated from these too).
 RULE_REQUIRED = ("id", "title", "factor", "kind", "points", "when")
-LIST_REQUIRED = ("kind", "entries", "as_of", "source")
-ENTRY_REQUIRED = ("value",)
-
-
-# ---------------------------------------------------------------------------------------------
-# pack.yaml
-
-
-def parse_pack_settings(node: YNode | None, label: str, sink: DiagnosticSink) -> dict[str, object]:
-    """Validate pack.yaml; returns the settings that could be read (errors go to `sink`)."""
-    r = Reader(sink)
-    out: dict[str, object] = {"name": "", "version": "", "description": "", "factors": (),
-                              "bands": (), "knockout_decision": "reject", "screening": None,
-                              "incomplete_decision": "review", "four_eyes": False}
-    if node is None:  # unreadable: already reported
-        return out
-    root = r.mapping(node, "pack.yaml", Position(label, 1, 1))
-    if root is None:
-        return out
-    r.keys(root, PACK_KEYS, PACK_REQUIRED, "pack.yaml")
-    out["name"] = r.text(root.get("name"), "pack name", max_length=100) or ""
-    version = root.get("version")
-    if isinstance(version, YScalar) and isinstance(version.value, int | float) \
-            and not isinstance(version.value, bool):
-        sink.error(Code.WRONG_TYPE, f"version must be text: quote it (\"{version.value}\")", version.pos)
-    else:
-        out["version"] = r.text(version, "version", max_length=50) or ""
-    out["description"] = r.text(root.get("description"), "description") or ""
-    out["factors"] = _factors(r, root.get("factors"), root.pos)
-    out["bands"] = _bands(r, root.get("bands"), root.pos)
-    knockouts = root.get("knockouts")
-    if knockouts is not None:
-        kmap = r.mapping(knockouts, "knockouts", root.pos)
-        if kmap is not None:
-            r.keys(kmap, KNOCKOUT_KEYS, KNOCKOUT_KEYS, "knockouts")
-            decision = r.text(kmap.get("decision"), "knockout decision")
-            if decision is not None and decision not in DECISIONS:
-                sink.error(Code.BAD_VALUE, f"knockout decision must be one of {', '.join(DECISIONS)}",
-                           kmap.values["decision"].pos)
-            elif decision:
-                out["knockout_decision"] = decision
-    screening = root.get("screening")
-    if screening is not None:
-        out["screening"] = _screening(r, screening, root.pos)
-    incomplete = r.text(root.get("incomplete_decision"), "incomplete_decision")
-    if incomplete is not None and incomplete not in syntax.INCOMPLETE_DECISIONS:
-        sink.error(Code.BAD_VALUE, "incomplete_decision must be one of "
-                   f"{', '.join(syntax.INCOMPLETE_DECISIONS)} (an approval is never provisional)",
-                   root.values["incomplete_decision"].pos)
-    elif incomplete:
-        out["incomplete_decision"] = incomplete
-    review = root.get("review")
-    if review is not None:
-        rmap = r.mapping(review, "review", root.pos)
-        if rmap is not None:
-            r.keys(rmap, REVIEW_KEYS, (), "review")
-            four_eyes = rmap.get("four_eyes")
-            if four_eyes is not None:
-                if isinstance(four_eyes, YScalar) and isinstance(four_eyes.value, bool):
-                    out["four_eyes"] = four_eyes.value
-                else:
-                    sink.error(Code.WRONG_TYPE, "review.four_eyes must be true or false", four_eyes.pos)
-    return out
-
-
-def _factors(r: Reader, node: YNode | None, pos: Position) -> tuple[syntax.Factor, ...]:
-    factors: list[syntax.Factor] = []
-    seen: set[str] = set()
-    items = r.seq(node, "factors")
-    if node is not None and not items and isinstance(node, YSeq):
-        r.sink.error(Code.EMPTY, "a pack needs at least one factor", node.pos)
-    for item in items:
-        m = r.mapping(item, "a factor", pos)
-        if m is None:
-            continue
-        r.keys(m, FACTOR_KEYS, FACTOR_REQUIRED, "factor")
-        fid = r.text(m.get("id"), "factor id", pattern=NAME)
-        label = r.text(m.get("label"), "factor label", max_length=200)
-        weight = r.number(m.get("weight"), "factor weight")
-        if weight is not None and weight <= 0:
-            r.sink.error(Code.BAD_SETTINGS, "factor weight must be greater than 0", m.values["weight"].pos)
-            weight = None
-        if fid and fid in seen:
-            r.sink.error(Code.DUPLICATE_ID, f"duplicate factor id '{fid}'", m.values["id"].pos)
-            continue
-        if fid and label and weight is not None:
-            seen.add(fid)
-            factors.append(syntax.Factor(fid, label, weight,
-                                      r.text(m.get("description"), "description") or "", m.pos))
-    return tuple(factors)
-
-
-def _bands(r: Reader, node: YNode | None, pos: Position) -> tuple[syntax.Band, ...]:
-    bands: list[syntax.Band] = []
-    for item in r.seq(node, "bands"):
-        m = r.mapping(item, "a band", pos)
-        if m is None:
-            continue
-        r.keys(m, BAND_KEYS, BAND_KEYS, "band")
-        name = r.text(m.get("band"), "band")
-        low = r.number(m.get("min"), "band min")
-        decision = r.text(m.get("decision"), "decision")
-        if name is not None and name not in BAND_NAMES:
-            r.sink.error(Code.BAD_VALUE, f"band must be one of {', '.join(BAND_NAMES)}",
-                         m.values["band"].pos)
-            name = None
-        if decision is not None and decision not in DECISIONS:
-            r.sink.error(Code.BAD_VALUE, f"decision must be one of {', '.join(DECISIONS)}",
-                         m.values["decision"].pos)
-            decision = None
-        if low is not None and not 0 <= low <= 100:
-            r.sink.error(Code.BAD_SETTINGS, "band min must be between 0 and 100", m.values["min"].pos)
-            low = None
-        if name and low is not None and decision:
-            bands.append(syntax.Band(name, low, decision, m.pos))
-    if node is not None and isinstance(node, YSeq):
-        _check_band_order(r.sink, bands, node.pos)
-    return tuple(bands)
-
-
-def _check_band_order(sink: DiagnosticSink, bands: list[syntax.Band], pos: Position) -> None:
-    if not bands:
-        sink.error(Code.BAD_SETTINGS, "a pack needs at least one band", pos)
-        return
-    if bands[0].min_score != 0:
-        sink.error(Code.BAD_SETTINGS, "the first band must start at min: 0", bands[0].pos)
-    names = [b.name for b in bands]
-    for earlier, later in itertools.pairwise(bands):
-        if later.min_score <= earlier.min_score:
-            sink.error(Code.BAD_SETTINGS, "band minimums must increase strictly", later.pos)
-    for name in set(names):
-        if names.count(name) > 1:
-            sink.error(Code.DUPLICATE_ID, f"band '{name}' is declared twice", bands[names.index(name)].pos)
-    if names != sorted(names, key=BAND_NAMES.index):
-        sink.error(Code.BAD_SETTINGS, "bands must come in the order low, medium, high, critical", pos)
-
-
-def _screening(r: Reader, node: YNode, pos: Position) -> syntax.ScreeningSettings | None:
-    m = r.mapping(node, "screening", pos)
-    if m is None:
-        return None
-    r.keys(m, SCREENING_KEYS, SCREENING_REQUIRED, "screening")
-    threshold = r.number(m.get("threshold"), "screening threshold")
-    if threshold is not None and not 0 < threshold <= 100:
-        r.sink.error(Code.BAD_SETTINGS, "screening threshold must be in (0, 100]", m.values["threshold"].pos)
-        threshold = None
-    files = [r.text(item, "watchlist file") for item in r.seq(m.get("watchlists"), "watchlists")]
-    max_age: int | None = None
-    age_node = m.get("max_age_days")
-    if age_node is not None:
-        value = age_node.value if isinstance(age_node, YScalar) else None
-        if type(value) is not int or value < 1:
-            r.sink.error(Code.BAD_SETTINGS, "screening max_age_days must be a whole number of days, 1 or "
-                         "more", age_node.pos)
-        else:
-            max_age = value
-    production = False
-    production_node = m.get("production")
-    if production_node is not None:
-        value = production_node.value if isinstance(production_node, YScalar) else None
-        if not isinstance(value, bool):
-            r.sink.error(Code.BAD_SETTINGS, "screening production must be true or false",
-                         production_node.pos)
-        else:
-            production = value
-    if threshold is None:
-        return None
-    return syntax.ScreeningSettings(threshold, tuple(f for f in files if f), m.pos, max_age,
-                                 production)
-
-
-# ---------------------------------------------------------------------------------------------
-# lists
-
-
-def parse_list(node: YNode | None, name: str, label: str, sink: DiagnosticSink) -> syntax.RefList | None:
-    r = Reader(sink)
-    if node is None:  # unreadable: already reported
-        return None
-    m = r.mapping(node, "a list file", Position(label, 1, 1))
-    if m is None:
-        return None
-    r.keys(m, LIST_KEYS, LIST_REQUIRED, "list")
-    declared = r.text(m.get("name"), "list name")
-    if declared is not None and declared != name:
-        sink.error(Code.WRONG_TYPE, f"list name '{declared}' must equal the file name '{name}'",
-                   m.values["name"].pos)
-    if not NAME.match(name):
-        sink.error(Code.WRONG_TYPE, f"list file name '{name}' must be lower_snake_case", m.pos)
-    kind = r.text(m.get("kind"), "list kind")
-    if kind is not None and kind not in LIST_KINDS:
-        sink.error(Code.BAD_VALUE, f"list kind '{kind}' must be one of {', '.join(LIST_KINDS)}"
-                   f"{hints.suggest(kind, LIST_KINDS)}", m.values["kind"].pos)
-        kind = None
-    entries: list[syntax.ListEntry] = []
-    seen: dict[str, Position] = {}
-    for item in r.seq(m.get("entries"), "entries"):
-        em = r.mapping(item, "a list entry", m.pos)
-        if em is None:
-            continue
-        r.keys(em, ENTRY_KEYS, ENTRY_REQUIRED, "list entry")
-        value = r.text(em.get("value"), "entry value", max_length=300)
-        if value is None:
-            continue
-        vpos = em.values["value"].pos
-        if kind == "country" and not is_country(value):
-            sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 3166-1 alpha-2 country code"
-                       f"{hints.country_code(value)}", vpos)
-        elif kind == "subdivision" and not is_subdivision(value):
-            sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 3166-2 subdivision code", vpos)
-        elif kind == "currency" and not is_currency(value):
-            sink.error(Code.BAD_VALUE, f"'{value}' is not an ISO 4217 code or crypto ticker", vpos)
-        if value in seen:
-            sink.error(Code.DUPLICATE_ID, f"duplicate entry '{value}' (first at line {seen[value].line})",
-                       vpos)
-            continue
-        seen[value] = vpos
-        source = r.text(em.get("source"), "entry source") or ""
-        if not source:
-            sink.warning(Code.LIST_ENTRY_WITHOUT_SOURCE, f"list entry '{value}' has no source", vpos)
-        since_node = em.get("since")
-        since = None
-        if isinstance(since_node, YScalar) and isinstance(since_node.value, dt.date):
-            day = read_date(since_node, "since", sink)
-            since = day.isoformat() if day else None
-        elif isinstance(since_node, YScalar) and since_node.value is not None:
-            since = str(since_node.value)
-        entries.append(syntax.ListEntry(value, r.text(em.get("note"), "entry note") or "", source,
-                                     since, em.pos))
-    if m.get("entries") is not None and not entries and not sink.errors:
-        sink.error(Code.EMPTY, "a list needs at least one entry", m.pos)
-    as_of = r.date(m.get("as_of"), "as_of")
-    return syntax.RefList(name, kind or "string", r.text(m.get("description"), "description") or "",
-                       as_of, r.text(m.get("source"), "list source") or "", tuple(entries), m.pos)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -558,7 +307,7 @@ class RuleParser:
                 choices = list(spec.fields) if spec.kind is Kind.OBJECT else []
                 level = ".".join(segments[:i]) or where or "the proposal"
                 valid = f"; the fields of {level} are {', '.join(choices)}" if choices else \
-                    f"; {level} is {_describe(spec)}, it has no fields"
+                    f"; {level} is {hints.describe_kind(spec)}, it has no fields"
                 self.sink.error(Code.UNKNOWN_PATH, f"unknown path '{text}'"
                                 f"{' in ' + where if where else ''}{hints.suggest(segment, choices)}"
                                 f"{valid}", node.pos)
@@ -576,19 +325,21 @@ class RuleParser:
         if fields is Fields.PLAIN_LIST:
             if not fields.accepts(spec) or spec.item is None:
                 sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {fields.value}; {full} is "
-                           f"{_describe(spec)}{_containment_hint(op, spec, full)}", pos)
+                           f"{hints.describe_kind(spec)}{hints.containment_hint(op, spec, full)}", pos)
                 return None
             return self.operand_leaf(operator, operand, path, spec.item, full, pos)
         if spec.kind in (Kind.LIST, Kind.OBJECT):
-            sink.error(Code.OPERATOR_MISFIT, f"'{op}' cannot test {full}, which is {_describe(spec)}"
-                       f"{_whole_list_hint(operator, spec, full)}", pos)
+            sink.error(Code.OPERATOR_MISFIT, f"'{op}' cannot test {full}, which is "
+                       f"{hints.describe_kind(spec)}"
+                       f"{hints.whole_list_hint(operator, spec, full)}", pos)
             return None
         if operator.operand is Operand.LIST_NAME:
             return self.list_leaf(operator, operand, path, spec, full, pos)
         if operator.operand is Operand.PATTERN:
             return self.pattern_leaf(operator, operand, path, spec, full, pos)
         if not fields.accepts(spec):
-            sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {fields.value}; {full} is {_describe(spec)}", pos)
+            sink.error(Code.OPERATOR_MISFIT,
+                       f"'{op}' needs {fields.value}; {full} is {hints.describe_kind(spec)}", pos)
             return None
         return self.operand_leaf(operator, operand, path, spec, full, pos)
 
@@ -615,7 +366,7 @@ class RuleParser:
             return None
         if not operator.fields.accepts(spec):
             self.sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {operator.fields.value}; {full} is "
-                            f"{_describe(spec)}", pos)
+                            f"{hints.describe_kind(spec)}", pos)
             return None
         pattern = self.r.text(operand, "pattern", max_length=500)
         if pattern is None:
@@ -648,13 +399,13 @@ class RuleParser:
             return None
         if not operator.fields.accepts(spec):
             self.sink.error(Code.OPERATOR_MISFIT, f"'{op}' needs {operator.fields.value}; {full} is "
-                            f"{_describe(spec)}", pos)
+                            f"{hints.describe_kind(spec)}", pos)
             return None
         fits = {Kind.COUNTRY: "country", Kind.CURRENCY: "currency",
                 Kind.SUBDIVISION: "subdivision"}.get(spec.kind, "string")
         if ref.kind != fits:
             self.sink.error(Code.OPERATOR_MISFIT, f"list '{name}' holds {ref.kind} values but {full} is "
-                            f"{_describe(spec)}", operand.pos)
+                            f"{hints.describe_kind(spec)}", operand.pos)
             return None
         if spec.kind is Kind.ENUM:
             for entry in ref.entries:
@@ -697,8 +448,9 @@ class RuleParser:
         check = _VALUE_CHECKS.get(spec.kind)
         if check is None or not check[0](value):
             expected = check[1] if check else spec.kind.value
-            self.sink.error(Code.OPERATOR_MISFIT, f"{full} is {_describe(spec)}: expected {expected}, "
-                            f"got {value!r}{_yaml_read_hint(value, spec)}", node.pos)
+            self.sink.error(Code.OPERATOR_MISFIT, f"{full} is {hints.describe_kind(spec)}: "
+                            f"expected {expected}, "
+                            f"got {value!r}{hints.yaml_read_hint(value, spec)}", node.pos)
             return _BAD
         if spec.kind is Kind.ENUM and value not in spec.choices:
             self.sink.error(Code.BAD_VALUE, f"'{value}' is not a value of {full}"
@@ -745,48 +497,3 @@ _VALUE_CHECKS: dict[Kind, tuple[Callable[[object], bool], str]] = {
 def _plain(value: float) -> str:
     return str(int(value)) if float(value).is_integer() and value else \
         (f"{value:g}" if value else "")
-
-
-def _yaml_read_hint(value: object, spec: FieldSpec) -> str:
-    """YAML turns NO, yes, off into booleans, 0042 into a number, 2026-07-01 into a date."""
-    if spec.kind in (Kind.BOOLEAN, Kind.NUMBER, Kind.INTEGER):
-        return ""
-    if isinstance(value, bool | int | float | dt.date):
-        return " (YAML read the unquoted value as " + {bool: "true/false", int: "a number",
-                                                      float: "a number"}.get(
-            type(value), "a date") + ": put it in quotes)"
-    return ""
-
-
-def _containment_hint(op: Op, spec: FieldSpec, full: str) -> str:
-    """`contains` on a single value: the analyst meant `in`, `eq` or `matches`."""
-    if spec.kind is Kind.LIST:
-        return f": use some/every to look inside the items of {full}"
-    if spec.kind is Kind.OBJECT:
-        return f": test one of its fields with a dotted path ({full}.FIELD)"
-    options = ["'in: [...]' for one of several values"]
-    if op is Op.CONTAINS:
-        options.insert(0, "'eq' for one value")
-        if spec.kind is Kind.STRING:
-            options.append("'matches: \".*word.*\"' for text inside it")
-    return f": to test {full} itself use {hints.one_of(options)}"
-
-
-def _whole_list_hint(operator: Operator, spec: FieldSpec, full: str) -> str:
-    """A single-value operator on a list or object field, and the operator that fits."""
-    if spec.kind is Kind.OBJECT:
-        return f": test one of its fields with a dotted path ({full}.FIELD)"
-    item = spec.item
-    if item is None or item.kind in (Kind.OBJECT, Kind.LIST):
-        return f": use some/every with the paths of its items inside, as in {{path: {full}, " \
-            "some: {...}}"
-    if operator.on_list:
-        return f": to test its items use '{operator.on_list.replace('FIELD', full)}'"
-    return " (use contains, contains_any, some or every)"
-
-
-def _describe(spec: FieldSpec) -> str:
-    if spec.kind is Kind.LIST and spec.item is not None:
-        return f"a list of {spec.item.kind.value}"
-    article = "an" if spec.kind.value[0] in "aeiou" else "a"
-    return f"{article} {spec.kind.value}"

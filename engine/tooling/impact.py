@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine.errors import EngineError, PackError, ProposalError, RiskrulesError
-from engine.language.parser import DECISIONS
+from engine.language.syntax import DECISIONS
 from engine.pack import Pack, load_pack
 from engine.tooling.impactreport import (
     ChangedProposal,

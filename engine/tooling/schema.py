@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.language import contract, syntax
+from engine.language import contract, packfile, syntax
 from engine.language import parser as language
 from engine.language.contract import Contract, FieldSpec, Kind
 from engine.language.operators import (
@@ -334,7 +334,7 @@ def _values(value: Schema, description: str) -> Schema:
 
 
 def _list_name(description: str) -> Schema:
-    return {"type": "string", "pattern": language.NAME.pattern,
+    return {"type": "string", "pattern": packfile.NAME.pattern,
             "description": f"{description} (a list's name is its file name without .yaml)"}
 
 
@@ -344,7 +344,7 @@ def _generic_operand(operator: Operator) -> Schema:
     if operator.operand is Operand.VALUES:
         return {"type": "array", "minItems": 1, "items": {"type": SCALAR_TYPES}}
     if operator.operand is Operand.LIST_NAME:
-        return {"type": "string", "pattern": language.NAME.pattern}
+        return {"type": "string", "pattern": packfile.NAME.pattern}
     if operator.operand is Operand.PATTERN:
         return dict(TEXT)
     if operator.fields is Fields.NUMBER:
@@ -411,24 +411,24 @@ def _with_description(schema: Schema, spec: FieldSpec) -> Schema:
 def pack_schema() -> Schema:
     """pack.yaml."""
     factor = _closed({
-        "id": {"type": "string", "pattern": language.NAME.pattern,
+        "id": {"type": "string", "pattern": packfile.NAME.pattern,
                "description": "the factor's id, lower_snake_case; rules name it in `factor`"},
         "label": _text("the factor's name in assessments"),
         "weight": {"type": "number", "exclusiveMinimum": 0,
                    "description": "relative weight (each is divided by the sum of all)"},
         "description": _text("what the factor covers"),
-    }, language.FACTOR_KEYS, language.FACTOR_REQUIRED)
+    }, packfile.FACTOR_KEYS, packfile.FACTOR_REQUIRED)
     band = _closed({
-        "band": {"enum": list(language.BAND_NAMES), "description": "the band's name"},
+        "band": {"enum": list(syntax.BAND_NAMES), "description": "the band's name"},
         "min": {"type": "number", "minimum": 0,
                 "description": "lower bound of the band (inclusive); the first band starts at 0"},
-        "decision": {"enum": list(language.DECISIONS), "description": "decision for scores in "
+        "decision": {"enum": list(syntax.DECISIONS), "description": "decision for scores in "
                      "this band"},
-    }, language.BAND_KEYS, language.BAND_KEYS)
+    }, packfile.BAND_KEYS, packfile.BAND_KEYS)
     knockouts = _closed({
-        "decision": {"enum": list(language.DECISIONS),
+        "decision": {"enum": list(syntax.DECISIONS),
                      "description": "decision forced when any knockout rule fires"},
-    }, language.KNOCKOUT_KEYS, language.KNOCKOUT_KEYS)
+    }, packfile.KNOCKOUT_KEYS, packfile.KNOCKOUT_KEYS)
     screening = _closed({
         "threshold": {"type": "number", "exclusiveMinimum": 0, "description": "fuzzy score "
                       "(0-100) at or above which a party's name matches a watchlist entry"},
@@ -439,11 +439,11 @@ def pack_schema() -> Schema:
                                         "a warning in check, a flag in every assessment"},
         "production": {"type": "boolean", "description": "refuse to load when a watchlist is "
                                                          "sample data, stale or empty"},
-    }, language.SCREENING_KEYS, language.SCREENING_REQUIRED)
+    }, packfile.SCREENING_KEYS, packfile.SCREENING_REQUIRED)
     review = _closed({
         "four_eyes": {"type": "boolean", "description": "approving a deal the engine escalated "
                       "or rejected needs a second approval by a different reviewer"},
-    }, language.REVIEW_KEYS, ())
+    }, packfile.REVIEW_KEYS, ())
     root = _closed({
         "name": _text("the pack's name"),
         "version": {**TEXT, "description": "the pack's version (text: quote a bare number)"},
@@ -460,7 +460,7 @@ def pack_schema() -> Schema:
                                 "a floor fire (the assessment is then provisional); default "
                                 "review"},
         "review": review,
-    }, language.PACK_KEYS, language.PACK_REQUIRED)
+    }, packfile.PACK_KEYS, packfile.PACK_REQUIRED)
     return _document("riskrules pack.yaml", "Name, version, factors, bands, knockout "
                      "decision and screening settings of a rule pack.", root, {})
 
@@ -486,7 +486,7 @@ def rules_schema(declared: Contract) -> Schema:
         "id": {"type": "string", "pattern": language.RULE_ID.pattern,
                "description": "unique in the pack: a letter, then letters, digits, - and _"},
         "title": _text("one line saying what the rule detects"),
-        "factor": {"type": "string", "pattern": language.NAME.pattern,
+        "factor": {"type": "string", "pattern": packfile.NAME.pattern,
                    "description": "one of the factor ids of pack.yaml"},
         "kind": {"enum": [k.value for k in syntax.RuleKind], "description": "risk and knockout "
                  "rules add points (a knockout also forces the knockout decision); a "
@@ -523,21 +523,21 @@ def list_schema() -> Schema:
         "note": _text("what the value is (for readers)"),
         "source": _text("where the entry comes from"),
         "since": {"type": ["integer", "string"], "description": "optional: a year or a date"},
-    }, language.ENTRY_KEYS, language.ENTRY_REQUIRED)
+    }, packfile.ENTRY_KEYS, packfile.ENTRY_REQUIRED)
     defs.defs["entry"] = entry
     root = _closed({
-        "name": {"type": "string", "pattern": language.NAME.pattern,
+        "name": {"type": "string", "pattern": packfile.NAME.pattern,
                  "description": "must equal the file name without .yaml"},
         "description": _text("what the list holds and why"),
-        "kind": {"enum": list(language.LIST_KINDS), "description": "country values are ISO "
+        "kind": {"enum": list(packfile.LIST_KINDS), "description": "country values are ISO "
                  "3166-1 alpha-2 codes; currency values ISO 4217 codes or crypto tickers"},
         "as_of": {**DATE, "description": "when the list was compiled"},
         "source": _text("where the list comes from"),
         "entries": {"type": "array", "items": _ref("entry")},
-    }, language.LIST_KEYS, language.LIST_REQUIRED)
+    }, packfile.LIST_KEYS, packfile.LIST_REQUIRED)
     typed = {"country": Kind.COUNTRY, "currency": Kind.CURRENCY}
     refine = []
-    for list_kind in language.LIST_KINDS:
+    for list_kind in packfile.LIST_KINDS:
         if list_kind in typed:
             value = defs.value(FieldSpec(typed[list_kind]), list_kind)
             refine.append({
@@ -598,14 +598,14 @@ def tests_schema(declared: Contract) -> Schema:
     rule_ids: Schema = {"type": "array", "items": {"type": "string",
                                                     "pattern": language.RULE_ID.pattern}}
     expect = _closed({
-        "decision": {"enum": list(language.DECISIONS)},
-        "band": {"enum": list(language.BAND_NAMES)},
+        "decision": {"enum": list(syntax.DECISIONS)},
+        "band": {"enum": list(syntax.BAND_NAMES)},
         "score": _ref("range"),
         "fired": {**rule_ids, "description": "rules that must fire"},
         "not_fired": {**rule_ids, "description": "rules that must not fire"},
         "knockouts": {**rule_ids, "description": "exactly the knockouts that must fire "
                       "([] for none)"},
-        "factor_scores": {"type": "object", "propertyNames": {"pattern": language.NAME.pattern},
+        "factor_scores": {"type": "object", "propertyNames": {"pattern": packfile.NAME.pattern},
                           "additionalProperties": _ref("range"),
                           "description": "factor id: expected (residual) factor score"},
         "missing_information": {"type": "array", "items": _text("a field path"),

@@ -32,7 +32,7 @@ from engine.evaluate.explain import join
 from engine.evaluate.scoring import Scores
 from engine.language import syntax
 from engine.language.contract import FieldSpec, Kind, iso_countries
-from engine.language.parser import DECISIONS
+from engine.language.syntax import DECISIONS
 
 SEVERITY = {name: rank for rank, name in enumerate(DECISIONS)}
 DEFAULT_MARGIN = 5.0
