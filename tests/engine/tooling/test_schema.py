@@ -18,7 +18,7 @@ from cli.main import main
 from engine import Pack, PackError, load_pack
 from engine.errors import ListImportError, ProposalError
 from engine.screening.watchlists import parse_watchlist
-from engine.tooling import schema, testcases
+from engine.tooling import schema, schemaparts, testcases
 from tests.bundled import BUNDLED
 from tests.bundled import validate as validate_proposal
 from tests.engine.conftest import MINIPACK
@@ -65,7 +65,7 @@ def bundled_files() -> list[tuple[str, Path]]:
 @pytest.mark.parametrize("name", list(schema.SCHEMAS))
 def test_every_schema_is_a_valid_draft_2020_12_schema(name: str) -> None:
     document = schema.SCHEMAS[name](BUNDLED)
-    assert document["$schema"] == schema.DIALECT
+    assert document["$schema"] == schemaparts.DIALECT
     Draft202012Validator.check_schema(document)
 
 
