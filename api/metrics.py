@@ -24,7 +24,7 @@ from prometheus_client import (
 from prometheus_client import multiprocess as prom_multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from engine.pack import Assessment
+from engine.assessment import Assessment
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Any other method (a client may invent one per request) is counted as "other": label values

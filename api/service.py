@@ -46,9 +46,10 @@ from api.store import (
     StoredAssessment,
     StoredBatch,
 )
+from engine.assessment import Assessment
 from engine.errors import FieldError, NoPack, ProposalError, RiskrulesError
 from engine.holder import Lease, PackHolder
-from engine.pack import Assessment, Pack
+from engine.pack import Pack
 from engine.timefmt import rfc3339, utc_now_seconds
 
 log = logging.getLogger("riskrules.api")

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from cli.common import print_help_of, rules_dir
+from engine.assessment import WatchlistInfo
 from engine.errors import DiagnosticSink, ListImportError
 from engine.language.packfile import parse_pack_settings
 from engine.language.syntax import ScreeningSettings
 from engine.language.yamlsource import read_file
-from engine.pack import PACK_FILE, WatchlistInfo
+from engine.pack import PACK_FILE
 from engine.screening.listformats import (
     load_eu_fsf,
     load_eu_fsf_csv,

@@ -15,9 +15,9 @@ from typing import Any, TextIO
 
 from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_format, load_or_report, print_json
 from engine import Pack
+from engine.assessment import RuleHit
 from engine.codes import Code
 from engine.errors import Diagnostic, Severity
-from engine.pack import RuleHit
 from engine.tooling.testcases import Case, load_cases
 from engine.tooling.tester import Coverage, Result, Status, coverage, run_cases, select_cases
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from engine.assessment import Assessment
 from engine.codes import Code
 from engine.errors import Diagnostic, EngineError, FieldError, ProposalError
 from engine.language.yamlsource import YMap, YNode, YScalar, YSeq
-from engine.pack import Assessment, Pack
+from engine.pack import Pack
 from engine.tooling.testcases import Case, Expect, json_number, number_text
 
 Validator = Callable[[Any], object]

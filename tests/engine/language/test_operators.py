@@ -13,7 +13,7 @@ from engine.language import hints, syntax
 from engine.language.lint import leaves
 from engine.language.normalize import normalize
 from engine.language.operators import OPERATORS, WRITTEN, Fields, Op
-from engine.tooling.schema import OPERATOR_HELP
+from engine.tooling.schemaparts import OPERATOR_HELP
 from tests.engine import strategies
 
 
