@@ -1,7 +1,9 @@
-"""The OpenAPI 3.1 document (apispec over api/schemas.py) and a self-contained HTML docs page.
+"""The OpenAPI 3.1 document (apispec over api/schemas.py and api/responses.py) and a
+self-contained HTML docs page.
 
-Schemas come only from api/schemas.py, so the document cannot drift from what the server
-validates; paths are declared here, next to the roles and status codes each one answers.
+Schemas come only from api/schemas.py (requests) and api/responses.py (responses), so the
+document cannot drift from what the server validates; paths are declared here, next to the
+roles and status codes each one answers.
 The docs page is plain HTML generated server-side: no CDN assets (the service may run offline).
 """
 
@@ -15,6 +17,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
+from api import responses as r
 from api import schemas as s
 
 TITLE = "riskrules"
@@ -53,7 +56,7 @@ def _op(summary: str, roles: str, ok: dict[int, tuple[str, str]], problems: list
 
 
 def _aop_property(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
-    if isinstance(field, s.AssessmentOrProblem):
+    if isinstance(field, r.AssessmentOrProblem):
         return {"oneOf": [{"$ref": "#/components/schemas/Assessment"},
                           {"$ref": "#/components/schemas/Problem"}]}
     return {}
@@ -94,14 +97,14 @@ def _build(contract: Any) -> dict[str, Any]:
                                                "description": "an API key"})
     spec.components.schema("Proposal", schema=proposal)
     for name, schema in [
-        ("Disposition", s.DispositionSchema), ("WhatIf", s.WhatIfSchema),
-        ("Assessment", s.AssessmentSchema), ("Problem", s.ProblemSchema),
-        ("BatchRequest", s.BatchRequestSchema), ("BatchResponse", s.BatchResponseSchema),
-        ("AssessmentPage", s.AssessmentPageSchema), ("Ruleset", s.RulesetSchema),
-        ("Rule", s.RuleSchema), ("RulesPage", s.RulesPageSchema),
-        ("ReloadResponse", s.ReloadResponseSchema), ("Health", s.HealthSchema),
+        ("Disposition", r.DispositionSchema), ("WhatIf", r.WhatIfSchema),
+        ("Assessment", r.AssessmentSchema), ("Problem", r.ProblemSchema),
+        ("BatchRequest", s.BatchRequestSchema), ("BatchResponse", r.BatchResponseSchema),
+        ("AssessmentPage", r.AssessmentPageSchema), ("Ruleset", r.RulesetSchema),
+        ("Rule", r.RuleSchema), ("RulesPage", r.RulesPageSchema),
+        ("ReloadResponse", r.ReloadResponseSchema), ("Health", r.HealthSchema),
         ("DispositionRequest", s.DispositionRequestSchema),
-        ("DispositionPage", s.DispositionPageSchema),
+        ("DispositionPage", r.DispositionPageSchema),
     ]:
         spec.components.schema(name, schema=schema)
     for code, text in _STATUS_TEXT.items():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from marshmallow import Schema, fields
 
-from api.schemas import AssessmentSchema
+from api.responses import AssessmentSchema
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "assessment.md"
 

@@ -15,7 +15,8 @@ from flask import Blueprint, Response, request
 
 from api.context import authorize, json_response, services
 from api.errors import NotFound
-from api.schemas import RuleQuerySchema, load_query, rule_document, ruleset_document
+from api.responses import rule_document, ruleset_document
+from api.schemas import RuleQuerySchema, load_query
 from api.service import loaded_at
 
 bp = Blueprint("ruleset", __name__)

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.schemas import AssessmentSchema, DispositionSchema
+from api.responses import AssessmentSchema, DispositionSchema
 from tests.api.support import PACK_DIR, auth, proposal
 
 LATER = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()
