@@ -4,7 +4,8 @@ Every API error is a `RiskrulesError` subclass so that the CLI and the API share
 `problem_response` is the only function that writes a problem document, so every endpoint
 (including werkzeug's 404/405/413 and unexpected exceptions) answers in the same format.
 This module alone knows HTTP statuses: the API's own errors declare theirs, and `STATUS`
-maps the engine's error types (which know nothing of HTTP) to theirs (`http_status`).
+maps the types raised further in (the engine's, the store's `StoreUnavailable`), which know
+nothing of HTTP, to theirs (`http_status`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
+from api.store import StoreUnavailable
 from engine.errors import (
     EngineError,
     FieldError,
@@ -152,14 +154,6 @@ class NotReady(ApiError):
     status = 503
 
 
-class StoreUnavailable(ApiError):
-    """The assessment store cannot be read or written (database down, disk full, read-only file)."""
-
-    code = "RR700"
-    title = "Assessment store unavailable"
-    status = 503
-
-
 # The HTTP status of each error type the engine raises; the nearest class of an error's
 # hierarchy decides (an API error declares its own `status`).
 STATUS: dict[type[RiskrulesError], int] = {
@@ -170,6 +164,7 @@ STATUS: dict[type[RiskrulesError], int] = {
     ListImportError: 422,
     EngineError: 500,
     NoPack: 503,
+    StoreUnavailable: 503,
 }
 
 

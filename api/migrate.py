@@ -13,8 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from api.errors import StoreUnavailable
-from api.store import make_engine, normalise_url
+from api.store import StoreUnavailable, make_engine, normalise_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

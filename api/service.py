@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from api import dispositions
-from api.errors import IdempotencyConflict, InvalidQuery, NotFound, NotReady, StoreUnavailable
+from api.errors import IdempotencyConflict, InvalidQuery, NotFound, NotReady
 from api.errors import problem_document as _problem_document
 from api.metrics import Metrics
 from api.schemas import validate_proposal
@@ -45,6 +45,7 @@ from api.store import (
     Store,
     StoredAssessment,
     StoredBatch,
+    StoreUnavailable,
 )
 from engine.assessment import Assessment
 from engine.errors import FieldError, NoPack, ProposalError, RiskrulesError
@@ -253,6 +254,14 @@ class AssessmentRecords:
     def dispositions_of(self, stored: StoredAssessment) -> list[Disposition]:
         """Every disposition of an assessment, newest first."""
         return self.store.dispositions_of([stored.id]).get(stored.id, [])
+
+    def count_by_decision(self, filters: Filters) -> dict[str, int]:
+        """How many stored assessments match `filters`, per decision (the workbench's tabs)."""
+        return self.store.count_by_decision(filters)
+
+    def each(self, filters: Filters) -> Iterator[StoredAssessment]:
+        """Every stored assessment matching `filters`, oldest first, without dispositions."""
+        return self.store.iter_all(filters)
 
     def page(self, filters: Filters, limit: int, cursor: str | None = None,
              max_bytes: int | None = None) -> Page:

@@ -2,7 +2,8 @@
 
 One interface for both backends. Every assessment is written in one transaction before its
 response is sent; no method updates or deletes. Database failures (down, disk full, read-only
-file, locked too long) surface as `StoreUnavailable`, which the API answers with a 503.
+file, locked too long) surface as `StoreUnavailable`, which knows nothing of HTTP (api/errors.py
+answers it with a 503).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, make_url
 
-from api.errors import StoreUnavailable
 from api.settings import setting
+from engine.errors import RiskrulesError
 from engine.timefmt import rfc3339
 
 MAX_SEQ = 2**63 - 1  # the largest BIGINT (PostgreSQL) and INTEGER (SQLite)
@@ -210,6 +211,13 @@ class Disposition:
                 "conditions": list(self.conditions),
                 "expires_on": None if self.expires_on is None else self.expires_on.isoformat(),
                 "reviewer": self.reviewer, "supersedes": self.supersedes}
+
+
+class StoreUnavailable(RiskrulesError):
+    """The assessment store cannot be read or written (database down, disk full, read-only file)."""
+
+    code = "RR700"
+    title = "Assessment store unavailable"
 
 
 class DuplicateIdempotencyKey(Exception):

@@ -26,8 +26,8 @@ def register(subparsers: Any) -> None:
 
 
 def handle_upgrade(args: argparse.Namespace) -> int:
-    from api.errors import StoreUnavailable
     from api.migrate import upgrade
+    from api.store import StoreUnavailable
     from cli.common import database_url
 
     url = database_url(args.database_url)
@@ -41,8 +41,8 @@ def handle_upgrade(args: argparse.Namespace) -> int:
 
 
 def handle_current(args: argparse.Namespace) -> int:
-    from api.errors import StoreUnavailable
     from api.migrate import current, head
+    from api.store import StoreUnavailable
     from cli.common import database_url
 
     try:

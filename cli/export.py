@@ -68,9 +68,8 @@ def write_export(records: AssessmentRecords, filters: Filters, out: TextIO,
 
 
 def handle(args: argparse.Namespace) -> int:
-    from api.errors import StoreUnavailable
     from api.service import AssessmentRecords
-    from api.store import Filters, Store
+    from api.store import Filters, Store, StoreUnavailable
     from cli.common import database_url
 
     store = Store(database_url(args.database_url))

@@ -69,9 +69,10 @@ def _multiprocess_metrics_dir() -> None:
 def handle(args: argparse.Namespace) -> int:
     from api.app import INSECURE_BANNER
     from api.auth import load_keys
-    from api.errors import ConfigError, StoreUnavailable
+    from api.errors import ConfigError
     from api.logs import configure_logging
     from api.migrate import upgrade
+    from api.store import StoreUnavailable
 
     configure_logging(setting("LOG_LEVEL"))
     keys_file = resolve_keys_file(args.keys_file)

@@ -8,9 +8,10 @@ from typing import Any
 from flask import Blueprint, Response
 
 from api.context import authorize, json_response, services
-from api.errors import NotReady, StoreUnavailable
+from api.errors import NotReady
 from api.guard import refusal_warnings, state_dir
 from api.openapi import build_spec, docs_html
+from api.store import StoreUnavailable
 
 bp = Blueprint("ops", __name__)
 

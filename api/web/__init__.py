@@ -40,14 +40,13 @@ from api.auth import ANONYMOUS, Principal, retry_after_header
 from api.body import depth
 from api.config import Settings
 from api.context import _count_failure, _refuse_over_failure_budget, holds, services
-from api.errors import ApiError, InvalidQuery, http_status
+from api.errors import ApiError, InvalidQuery, NotFound, http_status
 from api.schemas import (
     AssessmentQuerySchema,
     DispositionRequestSchema,
     field_errors,
     load_query,
 )
-from api.service import decode_cursor, encode_cursor
 from api.store import Filters
 from api.web import present
 from api.web.svg import waterfall_svg
@@ -278,10 +277,9 @@ def queue() -> str:
                       reference=query.get("reference"), provisional=query.get("provisional"),
                       has_disposition=None if "disposition" not in query
                       else query["disposition"] == "with")
-    before = decode_cursor(query["cursor"]) if "cursor" in query else None
-    rows, next_before = svc.store.page(filters, PAGE_SIZE, before)
-    counts = svc.store.count_by_decision(replace(filters, decision=None))
-    found = svc.store.dispositions_of([r.id for r in rows])
+    page = svc.assessments.page(filters, PAGE_SIZE, query.get("cursor"))
+    rows, found = page.rows, page.dispositions
+    counts = svc.assessments.count_by_decision(replace(filters, decision=None))
     items = []
     for row in rows:
         doc = row.assessment
@@ -290,8 +288,8 @@ def queue() -> str:
                       "disposition": history[0] if history else None,
                       "effective": dispositions.effective_decision(history)})
     next_args = None
-    if next_before is not None:
-        next_args = {**raw, "cursor": encode_cursor(next_before)}
+    if page.next_cursor is not None:
+        next_args = {**raw, "cursor": page.next_cursor}
     return render_template("web/queue.html", items=items, raw=raw, counts=counts,
                            total=sum(counts.values()), next_args=next_args,
                            base_args={k: v for k, v in raw.items()
@@ -330,12 +328,10 @@ def _assessment_context(doc: dict[str, Any], proposal: dict[str, Any],
 
 
 def _stored(assessment_id: str, principal: Principal) -> Any:
-    svc = services()
-    stored = svc.store.get(assessment_id) if 0 < len(assessment_id) <= 64 else None
-    owner = readers_limit(principal)
-    if stored is None or (owner is not None and stored.api_key_id != owner):
-        raise PageError(404, f"No assessment with id {assessment_id!r}.")
-    return stored
+    try:
+        return services().assessments.get(assessment_id, readers_limit(principal))
+    except NotFound:
+        raise PageError(404, f"No assessment with id {assessment_id!r}.") from None
 
 
 @bp.get("/assessments/<assessment_id>")
@@ -344,7 +340,7 @@ def assessment(assessment_id: str) -> str:
     svc = services()
     stored = _stored(assessment_id, principal)
     doc = stored.assessment
-    history = svc.store.dispositions_of([stored.id]).get(stored.id, [])
+    history = svc.assessments.dispositions_of(stored)
     context = _assessment_context(doc, stored.proposal,
                                   _what_if(stored.proposal, doc.get("as_of")))
     return render_template(
@@ -379,7 +375,7 @@ def record_disposition(assessment_id: str) -> Any:
         return redirect(url_for("web.assessment", assessment_id=stored.id) + "#disposition",
                         code=303)
     doc = stored.assessment
-    history = svc.store.dispositions_of([stored.id]).get(stored.id, [])
+    history = svc.assessments.dispositions_of(stored)
     context = _assessment_context(doc, stored.proposal, None)
     form["conditions"] = "\n".join(str(c) for c in form["conditions"] or ())
     return render_template(
@@ -399,7 +395,7 @@ def _fires(window_days: int = FIRE_WINDOW_DAYS) -> tuple[dict[str, list[tuple[st
     since = datetime.now(UTC) - timedelta(days=window_days)
     fired: dict[str, list[tuple[str, str]]] = {}
     scanned = 0
-    for row in services().store.iter_all(Filters(since=since)):
+    for row in services().assessments.each(Filters(since=since)):
         scanned += 1
         if scanned > FIRE_SCAN_LIMIT:
             break

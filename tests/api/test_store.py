@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.errors import InvalidQuery, StoreUnavailable
+from api.errors import InvalidQuery
 from api.migrate import current, head, upgrade
 from api.service import decode_cursor, encode_cursor
 from api.store import (
@@ -16,6 +16,7 @@ from api.store import (
     Filters,
     NewAssessment,
     Store,
+    StoreUnavailable,
 )
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
