@@ -20,8 +20,6 @@ from functools import cache
 
 import pycountry
 
-from engine.screening.names import LETTER_PATTERN, has_letter
-
 
 class Kind(str, Enum):
     """The scalar and container types a proposal field can have."""
@@ -92,6 +90,18 @@ class Derivation:
     name: str
     description: str
     fields: tuple[str, ...]
+
+
+LETTER_PATTERN = r"[^\W\d_]"  # a Unicode word character other than a digit or "_"
+_LETTER = re.compile(LETTER_PATTERN)
+
+
+def has_letter(text: str) -> bool:
+    """Whether `text` holds a letter (LETTER_PATTERN): a name that is only spaces,
+    punctuation, digits or invisible characters (zero-width, soft hyphen, combining marks)
+    cannot be screened. Format characters and marks are not word characters, so this is
+    decided on the text as given, exactly as the API document's pattern says."""
+    return _LETTER.search(text) is not None
 
 
 # Value checks a field can require by name (FieldSpec.checks), whoever declares the contract

@@ -168,18 +168,6 @@ def visible_text(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept))
 
 
-LETTER_PATTERN = r"[^\W\d_]"  # a Unicode word character other than a digit or "_"
-_LETTER = re.compile(LETTER_PATTERN)
-
-
-def has_letter(text: str) -> bool:
-    """Whether `text` holds a letter (LETTER_PATTERN): a name that is only spaces,
-    punctuation, digits or invisible characters (zero-width, soft hyphen, combining marks)
-    cannot be screened. Format characters and marks are not word characters, so this is
-    decided on the text as given, exactly as the API document's pattern says."""
-    return _LETTER.search(text) is not None
-
-
 def _fold_lookalikes(word: str) -> tuple[str, bool]:
     """(word with other-script letters replaced by Latin lookalikes when it mixes scripts,
     whether the whole word is made of lookalikes of another script)."""

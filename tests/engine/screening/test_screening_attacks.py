@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.screening.names import has_letter, visible_text
+from engine.language.contract import has_letter
+from engine.screening.names import visible_text
 from engine.screening.screener import Screener, name_readings
 from engine.screening.watchlists import load_watchlist
 
