@@ -195,6 +195,7 @@ class DurableMatcher:
 # A JSON string (skipped whole), or a number written with an exponent but no fraction.
 _EXPONENT_ONLY = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![\d.])(-?\d+)([eE][-+]?\d+)')
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_COMPACT = (",", ":")  # no blanks: the core reads every character of the fact once per list test
 # What could be such a number (text inside strings may also hit: then the careful path).
 # Python writes every float exponent with a sign (`1e-07`, `1e+16`), and a 64-bit overflow
 # needs at least 19 digits in a row. Both checks run at C speed: a regex that starts with a
@@ -232,11 +233,14 @@ def _widen(value: Any) -> Any:
 def durable_json(value: Any, *, sort_keys: bool = False) -> str:
     """JSON text that durable_rules' C reader understands as Python does: `1e-07` becomes
     `1.0e-07` (the core answers error 204 to an exponent without a fraction) and an integer
-    beyond 64 bits becomes a float (the core saturates it, so 2**64 would equal 2**63 - 1)."""
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=sort_keys)
+    beyond 64 bits becomes a float (the core saturates it, so 2**64 would equal 2**63 - 1).
+    Written without blanks."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=sort_keys,
+                      separators=_COMPACT)
     if not _suspect(text):  # the common case: two C-speed scans, no rewriting
         return text
-    text = json.dumps(_widen(value), ensure_ascii=False, allow_nan=False, sort_keys=sort_keys)
+    text = json.dumps(_widen(value), ensure_ascii=False, allow_nan=False, sort_keys=sort_keys,
+                      separators=_COMPACT)
     return _EXPONENT_ONLY.sub(
         lambda m: m.group(0) if m.group(1) is None else f"{m.group(1)}.0{m.group(2)}", text)
 
@@ -312,6 +316,12 @@ def core_alternatives(expr: Any) -> list[Any]:
             return [part for alternative in conjunct["$or"]
                     for part in core_alternatives(_conjoin(rest, alternative))]
     return [expr]
+
+
+def fits_core(expr: Any) -> bool:
+    """Does `expr` reach the core as rules within its marker budget (see `core_alternatives`)?"""
+    return all(core_markers(part) <= MAX_CORE_MARKERS
+               for part in core_alternatives(close_list_tests(expr)))
 
 
 def _conjoin(conjuncts: list[Any], extra: Any) -> dict[str, Any]:

@@ -140,6 +140,18 @@ def condition() -> st.SearchStrategy[syntax.Condition]:
     return _combine(base, 6)
 
 
+def list_choice() -> st.SearchStrategy[syntax.Condition]:
+    """`some`/`every` over counterparties of a choice (`any`) between party conditions: tests
+    on different fields and list tests over owners and aliases, the marked choices of the
+    compiler (engine.compile.compiler)."""
+    choice = st.lists(party_condition(), min_size=2, max_size=4).map(
+        lambda xs: syntax.Any(tuple(xs)))
+    inner = st.one_of(choice, st.tuples(party_condition(), choice).map(
+        lambda t: syntax.All((t[0], t[1]))))
+    return st.tuples(st.sampled_from(["some", "every"]), inner).map(
+        lambda t: syntax.Quantifier(t[0], ("counterparties",), t[1]))
+
+
 @st.composite
 def _optional_fields(draw: st.DrawFn, fields: dict[str, st.SearchStrategy[Any]]) -> dict[str, Any]:
     return {k: draw(s) for k, s in fields.items() if draw(st.booleans())}

@@ -40,7 +40,21 @@ def test_durable_rules_and_reference_agree(conditions: list[tuple[syntax.Conditi
                                            proposals: list[dict[str, object]]) -> None:
     """Every operator (strategies.OPERATORS_BY_KIND), `not`, quantifiers and effective
     windows: the compiled pack fires exactly the rules the reference interpreter says."""
-    rules = tuple(_rule(i, c, w) for i, (c, w) in enumerate(conditions))
+    _agree(tuple(_rule(i, c, w) for i, (c, w) in enumerate(conditions)), proposals)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conditions=st.lists(st.one_of(strategies.list_choice(), strategies.condition()),
+                           min_size=1, max_size=4),
+       proposals=st.lists(strategies.proposal(), min_size=1, max_size=5))
+def test_choices_inside_list_tests_agree(conditions: list[syntax.Condition],
+                                         proposals: list[dict[str, object]]) -> None:
+    """Choices between different fields or further list tests inside a list test, which
+    the compiler gives the core as marked choices (few of the general strategy's draws are)."""
+    _agree(tuple(_rule(i, c) for i, c in enumerate(conditions)), proposals)
+
+
+def _agree(rules: tuple[syntax.Rule, ...], proposals: list[dict[str, object]]) -> None:
     try:
         compiled = compile_rules(rules, {r.id: normalize(r.when) for r in rules})
     except NotExpressible:
