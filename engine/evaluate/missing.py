@@ -77,6 +77,19 @@ def compile_needed(cond: syntax.Condition, pattern: str = "") -> ThreeValued:
     return pruned
 
 
+# A part of `all`/`any`: the fields it reads (None for a test, whose reading is as cheap as
+# its two-valued test), its two-valued test, and its three-valued reading. The loops below
+# test `reads` against the absent fields themselves (what `compile_needed`'s `pruned` does)
+# to save a call.
+_Part = tuple[frozenset[str] | None, Callable[[Any], bool], ThreeValued]
+
+
+def _part(cond: syntax.Condition, pattern: str) -> _Part:
+    if isinstance(cond, syntax.Leaf):
+        return None, compile_holds(cond), _leaf(cond)
+    return read_paths(cond, pattern), compile_holds(cond), _composite(cond, pattern)
+
+
 def _composite(cond: syntax.Condition, pattern: str) -> ThreeValued:
     if isinstance(cond, syntax.Not):
         inner = compile_needed(cond.item, pattern)
@@ -89,16 +102,19 @@ def _composite(cond: syntax.Condition, pattern: str) -> ThreeValued:
     if isinstance(cond, syntax.Quantifier):
         return _quantifier(cond, pattern)
     assert isinstance(cond, syntax.All | syntax.Any)
-    parts = tuple(compile_needed(c, pattern) for c in cond.items)
+    parts = tuple(_part(c, pattern) for c in cond.items)
     any_of = isinstance(cond, syntax.Any)
+    decisive, other = (Truth.TRUE, Truth.FALSE) if any_of else (Truth.FALSE, Truth.TRUE)
     if _decides_without_paths(cond):
-        decisive, other = (Truth.TRUE, Truth.FALSE) if any_of else (Truth.FALSE, Truth.TRUE)
-
         # The same loop as over the items of a quantifier (`_quantifier`), written out in
         # both: feeding one loop from a generator cost 20 % of missing information.
         def first_decisive(data: Any, prefix: str, absent: Absent) -> Reading:
             unknown: Paths | None = None
-            for part in parts:
+            for reads, holds, part in parts:
+                if reads is not None and absent.isdisjoint(reads):
+                    if bool(holds(data)) is any_of:
+                        return decisive, NO_PATHS
+                    continue
                 truth, paths = part(data, prefix, absent)
                 if truth is decisive:
                     return truth, NO_PATHS
@@ -108,8 +124,44 @@ def _composite(cond: syntax.Condition, pattern: str) -> ThreeValued:
 
         return first_decisive
 
+    # Parts that may carry absent fields when decided (those with `exists` or `missing`) are
+    # read first, all of them; the others only until one decides (then they add no field).
+    # The same result as `_combine` over every part, in that order or any other.
+    plain = tuple(p for c, p in zip(cond.items, parts, strict=True) if _decides_without_paths(c))
+    carrying = tuple(p for c, p in zip(cond.items, parts, strict=True)
+                     if not _decides_without_paths(c))
+
     def combined(data: Any, prefix: str, absent: Absent) -> Reading:
-        return _combine([part(data, prefix, absent) for part in parts], any_of=any_of)
+        decided: Paths | None = None
+        unknown: Paths | None = None
+        every = NO_PATHS
+        for reads, holds, part in carrying:
+            if reads is not None and absent.isdisjoint(reads):
+                if bool(holds(data)) is any_of:
+                    decided = NO_PATHS if decided is None else decided
+                continue
+            truth, paths = part(data, prefix, absent)
+            if truth is decisive:
+                decided = paths if decided is None else decided | paths
+            elif truth is Truth.UNKNOWN:
+                unknown = paths if unknown is None else unknown | paths
+            elif paths:
+                every = every | paths
+        if decided is not None:
+            return decisive, decided
+        for reads, holds, part in plain:
+            if reads is not None and absent.isdisjoint(reads):
+                if bool(holds(data)) is any_of:
+                    return decisive, NO_PATHS
+                continue
+            truth, paths = part(data, prefix, absent)
+            if truth is decisive:
+                return decisive, NO_PATHS
+            if truth is Truth.UNKNOWN:
+                unknown = paths if unknown is None else unknown | paths
+        if unknown is not None:
+            return Truth.UNKNOWN, unknown
+        return other, every
 
     return combined
 

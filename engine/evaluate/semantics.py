@@ -51,6 +51,16 @@ def getter(path: tuple[str, ...]) -> Getter:
     (an item of a plain list is tested as it is)."""
     if not path:
         return _itself
+    if len(path) == 1:  # the common case, written out
+        (key,) = path
+
+        def one_field(data: Any) -> Any:
+            if type(data) is not dict and not isinstance(data, Mapping):
+                return MISSING
+            value = data.get(key)
+            return MISSING if value is None else value
+
+        return one_field
 
     def along_path(data: Any) -> Any:
         value = data
