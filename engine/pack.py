@@ -336,7 +336,7 @@ def _blame_rejected_rules(spec: syntax.PackSpec, compiled: CompiledRules, sink: 
                    f"or alternatives: {detail}); split it", Position(spec.files[0], 1, 1))
 
 
-INDEX_FORMAT = 4  # bump when the screening index or its state changes shape
+INDEX_FORMAT = 5  # bump when the screening index or its state changes shape
 
 
 def index_cache_dir() -> Path | None:

@@ -68,16 +68,32 @@ ROMANISATIONS: dict[str, dict[str, str]] = {
     "bgn": BGN, "icao": ICAO, "gost": GOST, "french": FRENCH, "german": GERMAN,
 }
 _TABLES = {name: str.maketrans(table) for name, table in ROMANISATIONS.items()}
-READINGS = ("bgn", "icao", "gost", "french", "german", "lookalike")
+ROMANISED = ("bgn", "icao", "gost", "french", "german", "polish")
+READINGS = (*ROMANISED, "czech", "lookalike", "initials", "spaced")
 
 LEGAL_FORMS_CYRILLIC = frozenset({
     "пао", "оао", "зао", "ао", "ооо", "нао", "одо", "фгуп", "гуп", "муп", "ано", "ип",
     "тов", "пат", "прат", "ат",
 })
 
+# Legal forms, dropped wherever they stand. Cyrillic abbreviations are dropped before
+# transliteration; everything else (including transliterated Russian) after it.
+_LEGAL_FORMS = frozenset({
+    "pjsc", "ojsc", "cjsc", "jsc", "pao", "oao", "zao", "ao", "ooo", "nao", "fgup", "gup",
+    "mup", "tov", "pat", "prat", "llc", "llp", "lp", "ltd", "limited", "gmbh", "ag", "sa",
+    "sas", "sarl", "srl", "spa", "bv", "nv", "inc", "incorporated", "corp", "corporation",
+    "co", "company", "plc", "pte", "pty", "pvt", "bhd", "kk", "oy", "ab", "ou", "se", "kg",
+    "sro", "doo", "kft", "ltda", "lda", "sae", "fze", "fzco", "fzc",
+})
+
 # Apostrophes and dots join rather than split: "O'Brien", "S.A.", "Promsvyaz'bank".
 _DROPPED = re.compile("['\u2018\u2019\u02bc`.]")
 _WORD = re.compile(r"[^\W_]+")
+# A letter standing alone before a dot is an initial ("V.V. Putin", "I.Sechin", "Sechin I."):
+# the "initials" reading splits them, where the usual one joins ("S.A." is a legal form).
+_DOTTED_INITIALS = re.compile(r"(?<![^\W\d_])(?:[^\W\d_]\.\s*)+")
+MAX_INITIALS = 3  # more letters in a row are a word spaced out, not initials
+SPACED_RUN = 3  # this many one-character words or more in a row are one word spaced out
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
 _CYRILLIC = re.compile("[\u0400-\u052f]")
 _FINAL_Y = re.compile(r"(?:iy|ii|ij|yy|yj|yi)$")
@@ -168,9 +184,19 @@ def visible_text(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept))
 
 
+# Latin letters drawn like a letter of the Russian alphabet, for a Cyrillic word into which
+# Latin lookalikes were slipped ("Сбeрбанк" with a Latin e, "Газпромбaнк" with a Latin a).
+_LATIN_TO_CYRILLIC = str.maketrans("AaBCcEeHKkMOoPpTXxYy", "АаВСсЕеНКкМОоРрТХхУу")
+
+
 def _fold_lookalikes(word: str) -> tuple[str, bool]:
-    """(word with other-script letters replaced by Latin lookalikes when it mixes scripts,
-    whether the whole word is made of lookalikes of another script)."""
+    """(word with the letters of one script replaced by their lookalikes in the other when it
+    mixes Latin with another script, whether the whole word is made of lookalikes of another
+    script).
+
+    A mixed word is read as Latin ("VТВ" with Cyrillic Т, В) when each of its other-script
+    letters has a Latin lookalike; when one has none (б, ч, и, з, п: "Сбeрбанк", "Sечин"), the
+    word is Cyrillic with Latin lookalikes slipped in, and those are read as Cyrillic."""
     if word.isascii():
         return word, False
     scripts = {_script(c) for c in word} - {""}
@@ -178,6 +204,9 @@ def _fold_lookalikes(word: str) -> tuple[str, bool]:
         return word, False
     table = _lookalikes()
     if "latin" in scripts:
+        if _CYRILLIC.search(word) and any(
+                c not in table for c in word if _script(c) == "other"):
+            return word.translate(_LATIN_TO_CYRILLIC), False
         return "".join(table.get(c, c) for c in word), False
     return word, all(c in table for c in word if c.isalpha())
 
@@ -201,6 +230,9 @@ def fold(token: str) -> str:
     return token
 
 
+LEGAL_FORMS = frozenset(fold(form) for form in _LEGAL_FORMS)
+
+
 def _french_to_bgn(token: str) -> str:
     token = token.replace("tch", "\x00").replace("ch", "sh").replace("\x00", "ch")
     token = token.replace("ou", "u").replace("j", "zh")
@@ -217,7 +249,29 @@ def _gost_to_bgn(token: str) -> str:
     return token.replace("shh", "shch").replace("cz", "ts").replace("x", "kh").replace("j", "y")
 
 
-_LATIN_READINGS = {"french": _french_to_bgn, "german": _german_to_bgn, "gost": _gost_to_bgn}
+_AFTER_CONSONANT_IE = re.compile(r"(?<=[bcdfghklmnprstvwz])ie")
+
+
+def _polish_to_bgn(token: str) -> str:
+    """Polish renderings of Russian (Сечин → Sieczin, Медведев → Miedwiediew, Щербаков →
+    Szczerbakow): ie after a consonant is e, szcz shch, cz ch, sz sh, rz zh, ch kh, w v, j y."""
+    token = _AFTER_CONSONANT_IE.sub("e", token)
+    token = token.replace("szcz", "\x00").replace("cz", "\x01").replace("sz", "sh")
+    token = token.replace("rz", "zh").replace("ch", "kh").replace("\x00", "shch")
+    return token.replace("\x01", "ch").replace("w", "v").replace("j", "y")
+
+
+# A Polish spelling is tried only on a name that has one of its marks (cz, sz, rz, or w with
+# ie): other names would only get a costlier screening with the same result.
+_POLISH_MARK = re.compile(r"[csr]z|w.*ie|ie.*w")
+# Czech, Slovak and scholarly (ISO 9) spellings write ш, ч, ж with a caron (Šojgu, Sečin,
+# Žukov) and х as ch: read before the marks are dropped.
+_CARON = re.compile("[šžčŠŽČ]")
+_CARON_LETTERS = str.maketrans({"š": "sh", "Š": "Sh", "č": "ch", "Č": "Ch", "ž": "zh",
+                                "Ž": "Zh", "j": "y", "J": "Y"})
+
+_LATIN_READINGS = {"french": _french_to_bgn, "german": _german_to_bgn, "gost": _gost_to_bgn,
+                   "polish": _polish_to_bgn}
 
 
 def _romanise(word: str, reading: str) -> list[str]:
@@ -236,30 +290,92 @@ def _romanise(word: str, reading: str) -> list[str]:
 Raw = tuple[tuple[str, bool], ...]  # (token, is a Cyrillic legal form) in natural order
 
 
-def raw_readings(text: str) -> dict[str, Raw]:
-    """Each distinct reading of `text` (see READINGS), the BGN/PCGN one first, as folded
-    tokens flagged when they are a Cyrillic legal form (recognised before romanisation,
-    because some, like "ИП" or "АТ", would be ordinary words in Latin letters)."""
-    visible = _DROPPED.sub("", visible_text(text))
-    words: list[tuple[str, str, bool, bool]] = []  # (folded word, lookalike reading, legal, all-lookalike)
+def _words(visible: str) -> list[tuple[str, str, bool, bool]]:
+    """(folded word, its lookalike reading, is a Cyrillic legal form, all lookalikes) of each
+    word of the visible text, dots and apostrophes already dropped."""
+    words = []
     for word in _WORD.findall(visible):
         mixed_folded, lookalike = _fold_lookalikes(word)
         folded = mixed_folded.casefold()
         alt = "".join(_lookalikes().get(c, c) for c in word).casefold() if lookalike else folded
         words.append((folded, alt, folded in LEGAL_FORMS_CYRILLIC, lookalike))
+    return words
+
+
+def _read(words: list[tuple[str, str, bool, bool]], reading: str) -> Raw:
+    tokens: list[tuple[str, bool]] = []
+    for folded, alt, legal, _ in words:
+        source = alt if reading == "lookalike" else folded
+        tokens.extend((fold(t), legal) for t in _romanise(source, reading))
+    return tuple(tokens)
+
+
+def _split_initials(visible: str) -> str:
+    """Dotted initials as words of their own ("V.V. Putin" → "V V Putin"); a dotted legal
+    form ("S.A.", "N.V.") stays one word."""
+    def split(found: re.Match[str]) -> str:
+        letters = found.group().replace(".", "").split()
+        if len(letters) > MAX_INITIALS or fold("".join(letters).casefold()) in LEGAL_FORMS:
+            return found.group()
+        return " ".join("".join(letters)) + " "
+    return _DOTTED_INITIALS.sub(split, visible)
+
+
+def _collapse_spaced(raw: Raw) -> Raw:
+    """Runs of SPACED_RUN one-character words or more written as one word: "S B E R B A N
+    K", "S-B-E-R-B-A-N-K" are "sberbank" (digits for letters folded as in a word)."""
+    out: list[tuple[str, bool]] = []
+    run: list[str] = []
+    for token, legal in (*raw, ("", False)):
+        if len(token) == 1:
+            run.append(token)
+            continue
+        if len(run) >= SPACED_RUN:
+            out.append((fold("".join(run)), False))
+        else:
+            out.extend((t, False) for t in run)
+        run = []
+        if token:
+            out.append((token, legal))
+    return tuple(out)
+
+
+def raw_readings(text: str) -> dict[str, Raw]:
+    """Each distinct reading of `text` (see READINGS), the BGN/PCGN one first, as folded
+    tokens flagged when they are a Cyrillic legal form (recognised before romanisation,
+    because some, like "ИП" or "АТ", would be ordinary words in Latin letters).
+
+    Besides the romanisations: "initials" reads dotted initials as words of their own ("V.V.
+    Putin": v, v, putin; the screener pairs an initial with a listed given name), "spaced"
+    reads letters spaced out as one word ("S B E R B A N K", "S. B. E. R. B. A. N. K.")."""
+    visible = visible_text(text)
+    words = _words(_DROPPED.sub("", visible))
     out: dict[str, Raw] = {}
     seen: set[Raw] = set()
-    for reading in READINGS:
-        if reading == "lookalike" and not any(lk for _, _, _, lk in words):
-            continue
-        tokens: list[tuple[str, bool]] = []
-        for folded, alt, legal, _ in words:
-            source = alt if reading == "lookalike" else folded
-            tokens.extend((fold(t), legal) for t in _romanise(source, reading))
-        key = tuple(tokens)
+
+    def add(reading: str, key: Raw) -> None:
         if key not in seen:
             seen.add(key)
             out[reading] = key
+
+    for reading in ROMANISED:
+        if reading == "polish" and not _POLISH_MARK.search(visible.casefold()):
+            continue
+        add(reading, _read(words, reading))
+    if _CARON.search(text):
+        czech = text.replace("ch", "kh").replace("Ch", "Kh").replace("CH", "KH")
+        add("czech", _read(_words(_DROPPED.sub("", visible_text(
+            czech.translate(_CARON_LETTERS)))), "bgn"))
+    if any(lk for _, _, _, lk in words):
+        add("lookalike", _read(words, "lookalike"))
+    bgn = out["bgn"]
+    if "." in visible:
+        split = _split_initials(visible)
+        if split != visible:
+            bgn = _read(_words(_DROPPED.sub("", split)), "bgn")
+            add("initials", bgn)
+    for raw in (out["bgn"], bgn):
+        add("spaced", _collapse_spaced(raw))
     return out
 
 

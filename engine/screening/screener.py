@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -41,19 +41,17 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from engine.screening.names import READINGS, Raw, fold, load_tables, primary_raw, raw_readings
+from engine.screening.names import (
+    LEGAL_FORMS,
+    READINGS,
+    Raw,
+    fold,
+    load_tables,
+    primary_raw,
+    raw_readings,
+)
 from engine.screening.watchlists import Watchlist, WatchlistEntry, id_sort_key
 
-# Legal forms, dropped wherever they stand. Cyrillic abbreviations are dropped before
-# transliteration; everything else (including transliterated Russian) after it.
-_LEGAL_FORMS = frozenset({
-    "pjsc", "ojsc", "cjsc", "jsc", "pao", "oao", "zao", "ao", "ooo", "nao", "fgup", "gup",
-    "mup", "tov", "pat", "prat", "llc", "llp", "lp", "ltd", "limited", "gmbh", "ag", "sa",
-    "sas", "sarl", "srl", "spa", "bv", "nv", "inc", "incorporated", "corp", "corporation",
-    "co", "company", "plc", "pte", "pty", "pvt", "bhd", "kk", "oy", "ab", "ou", "se", "kg",
-    "sro", "doo", "kft", "ltda", "lda", "sae", "fze", "fzco", "fzc",
-})
-LEGAL_FORMS = frozenset(fold(form) for form in _LEGAL_FORMS)
 LEGAL_PHRASES: tuple[tuple[str, ...], ...] = tuple(sorted({tuple(map(fold, p.split())) for p in (
     "public joint stock company", "open joint stock company", "closed joint stock company",
     "joint stock company", "limited liability company", "public limited company",
@@ -111,6 +109,8 @@ PARTIAL_SCORE = 80.0
 MIN_ACRONYM = 4  # shorter acronyms ("ABB", "UAC") collide with too many names
 DISTINCTIVE_ENTRIES = 3  # a lone word of at most this many entries identifies an entity
 COMMON_REACH = 256  # a query token reaching more variants is common (see candidates_of)
+MAX_INITIALS = 3  # a name with more one-letter tokens is not read as initials
+MIN_INITIALS_REST = 3  # letters the other tokens of a name with initials must have
 CANDIDATES = 3  # best candidates (distinct entries) reported per party
 RANK_BATCH = 32  # candidates ranked per round of the branch-and-bound in Screener._rank
 
@@ -422,6 +422,7 @@ class _Hit:
     reading: str
     tokens: tuple[str, ...]
     basis: str
+    paired: tuple[tuple[str, str], ...] = ()  # when not the `pairs` of tokens and listed
 
     @property
     def key(self) -> tuple[float, int, int, int]:
@@ -453,6 +454,39 @@ def _read_ids(data: bytes) -> memoryview:
 def _piece_head(length: int, piece: int) -> str:
     """The key prefix of the `piece`-th piece of vocabulary strings of `length` letters."""
     return f"{length}.{piece}."
+
+
+class _SortedStrings:
+    """Sorted strings kept as one string and their offsets, searched in place: a bisection
+    over a tuple of strings writes the reference count of each string it compares (a page of
+    the server master's memory copied into the worker each time), slices of one string do
+    not."""
+
+    def __init__(self, strings: Sequence[str]) -> None:
+        self._text = "".join(strings)
+        self._offsets = array("i", [0])
+        for text in strings:
+            self._offsets.append(self._offsets[-1] + len(text))
+        self._count = len(strings)
+
+    def starting_with(self, prefix: str) -> list[str]:
+        """The strings that begin with `prefix` (copies), in order."""
+        text, offsets = self._text, self._offsets
+        low, high = 0, self._count
+        while low < high:  # the first string not below `prefix`
+            middle = (low + high) // 2
+            if text[offsets[middle]:offsets[middle + 1]] < prefix:
+                low = middle + 1
+            else:
+                high = middle
+        out = []
+        size = len(prefix)
+        while low < self._count and text.startswith(prefix, offsets[low],
+                                                    offsets[low] + size):
+            if offsets[low + 1] - offsets[low] >= size:
+                out.append(text[offsets[low]:offsets[low + 1]])
+            low += 1
+        return out
 
 
 @dataclass(frozen=True)
@@ -552,6 +586,7 @@ class Screener:
     # -- the on-disk form (engine.pack caches it, keyed by the lists' digests) ----------------
     _STATE = ("_owner", "_names", "_tokens", "_by_token", "_by_joined", "_vocabulary",
               "_pieces", "_cores", "_core_index", "_acronyms")
+    _MAPPINGS = frozenset({"_by_token", "_by_joined", "_pieces", "_core_index", "_acronyms"})
 
     def state(self) -> tuple[Any, ...]:
         """The index as plain data (tuples, dicts, strings, bytes, numbers) for `marshal`: no
@@ -562,7 +597,8 @@ class Screener:
                               e.source) for e in w.entries), w.skipped)
                       for w in self.watchlists)
         return (self.threshold, lists, *(
-            value.tobytes() if isinstance(value, memoryview) else value
+            value.tobytes() if isinstance(value, memoryview) else
+            (tuple(value), tuple(value.values())) if isinstance(value, dict) else value
             for value in (getattr(self, name) for name in self._STATE)))
 
     @classmethod
@@ -583,7 +619,11 @@ class Screener:
             (_Listed(w.name, e) for w in watchlists for e in w.entries),
             key=lambda item: (id_sort_key(item.entry.id), item.list)))
         for name, value in zip(cls._STATE, parts, strict=True):
-            setattr(self, name, value)
+            # A mapping is stored as its keys, then its values: read back, each is laid out
+            # in memory apart from the other, so that the pages queries write to (values:
+            # reading an object writes its reference count) are few (see _SEPARATOR).
+            setattr(self, name, dict(zip(*value, strict=True)) if name in cls._MAPPINGS
+                    else value)
         self._finish()
         return self
 
@@ -595,6 +635,7 @@ class Screener:
         self._sorted = tuple(" ".join(sorted(tokens)) for tokens in self._tokens)
         self._natural = tuple(" ".join(tokens) for tokens in self._tokens)
         self._chars = array("i", (sum(map(len, tokens)) for tokens in self._tokens))
+        self._sorted_vocabulary = _SortedStrings(self._vocabulary)
         load_tables()  # in this process, before a server forks its workers
         self._similar = lru_cache(maxsize=SIMILAR_CACHE)(self._similar_uncached)
         self._reach = lru_cache(maxsize=REACH_CACHE)(self._reach_uncached)
@@ -634,7 +675,6 @@ class Screener:
     def _similar_uncached(self, text: str) -> frozenset[str]:
         """Vocabulary strings compatible with `text` (see `compatible`)."""
         out: set[str] = set()
-        vocabulary = self._vocabulary
         if text in self._by_token or text in self._by_joined:
             out.add(text)
         size = len(text)
@@ -644,10 +684,7 @@ class Screener:
             prefix = text[:cut]
             if prefix in self._by_token or prefix in self._by_joined:
                 out.add(prefix)
-        i = bisect_left(vocabulary, text)  # `text` is a prefix of listed strings
-        while i < len(vocabulary) and vocabulary[i].startswith(text):
-            out.add(vocabulary[i])
-            i += 1
+        out.update(self._sorted_vocabulary.starting_with(text))  # `text` a prefix of them
         pieces = self._pieces
         for other in range(max(MIN_FUZZY_TOKEN, size - 2), size + 3):
             allowed = _allowed(min(size, other))
@@ -773,6 +810,8 @@ class Screener:
                     self._keep(best, _Hit(score, variant, position, reading, tokens, "name"))
                 for hit in self._partial(tokens, position, reading):
                     self._keep(best, hit)
+                for hit in self._initials(tokens, position):
+                    self._keep(best, hit)
         ranked = sorted(best.values(), key=lambda h: h.key)
         if not ranked:
             return ScreeningResult("clear", 0.0, self.threshold)
@@ -790,7 +829,7 @@ class Screener:
     def _candidate(self, hit: _Hit, names: Sequence[str]) -> Candidate:
         item = self._listed[self._owner[hit.variant]]
         listed = self._tokens[hit.variant]
-        paired = tuple(pairs(hit.tokens, listed)) if hit.basis == "name" else \
+        paired = hit.paired or tuple(pairs(hit.tokens, listed)) if hit.basis == "name" else \
             tuple((t, t) for t in hit.tokens if t in listed) or ((hit.tokens[0], "".join(
                 t[0] for t in listed if t not in ACRONYM_STOPWORDS)),)
         return Candidate(item.list, item.entry.id, item.entry.name, self._names[hit.variant],
@@ -822,6 +861,44 @@ class Screener:
             for variant in _read_ids(self._acronyms.get(distinctive[0], b"")):
                 out.append(_Hit(self.partial_score, variant, position, reading, tokens,
                                 "acronym"))
+        return out
+
+    def _initials(self, tokens: tuple[str, ...], position: int) -> list[_Hit]:
+        """A person written with initials ("I. Sechin", "Sechin I.", "V.V. Putin"): each
+        initial (a one-letter token, at most MAX_INITIALS) stands for a distinct listed token
+        of an individual that begins with it, the other tokens pair as usual. When the name
+        so expanded would match, it is a possible match at the partial-name score (an initial
+        is not a given name): never a match by itself. Reading "initials"."""
+        letters = [t for t in tokens if len(t) == 1 and t.isalpha()]
+        words = [t for t in tokens if len(t) > 1]
+        if not letters or len(letters) > MAX_INITIALS or not words or \
+                sum(map(len, words)) < MIN_INITIALS_REST:
+            return []
+        reaches = sorted((self._reach(t).variants for t in set(words)), key=len)
+        out: list[_Hit] = []
+        for variant in sorted(reaches[0].intersection(*reaches[1:])):
+            if self._listed[self._owner[variant]].entry.type != "individual":
+                continue
+            listed = self._tokens[variant]
+            paired = [p for p in pairs(words, listed) if p[1] in listed]
+            rest = list(listed)
+            for _, token in paired:
+                rest.remove(token)
+            expanded: list[str] = []
+            for token in tokens:
+                if len(token) == 1 and token.isalpha():
+                    given = next((t for t in rest if t[0] == token and len(t) > 1), None)
+                    if given is None:
+                        break
+                    rest.remove(given)
+                    paired.append((token, given))
+                    expanded.append(given)
+                else:
+                    expanded.append(token)
+            else:
+                if _score(expanded, listed) >= self.threshold:
+                    out.append(_Hit(self.partial_score, variant, position, "initials", tokens,
+                                    "name", tuple(paired)))
         return out
 
     def _rank(self, tokens: tuple[str, ...], variants: Sequence[int] | None, *,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from engine.language.contract import has_letter
 from engine.screening.names import visible_text
@@ -228,3 +230,33 @@ def test_names_without_letters_are_recognised(text: str) -> None:
 @pytest.mark.parametrize("text", ["A", "ВТБ", "北京", "O'Brien", "x\u200b"])
 def test_names_with_letters_are_recognised(text: str) -> None:
     assert has_letter(text)
+
+
+SPELLINGS = yaml.safe_load(
+    (Path(__file__).parents[1] / "fixtures" / "screening" / "spellings.yaml").read_text(
+        encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", SPELLINGS["found"], ids=[c["text"] for c in SPELLINGS["found"]])
+def test_spellings_are_found(screener: Screener, case: dict[str, str]) -> None:
+    result = screener.screen([case["text"]])
+    assert (result.outcome, result.entry_id) == (case["outcome"], case["entry"]), (
+        case, name_readings(case["text"]), result)
+
+
+@pytest.mark.parametrize("text", SPELLINGS["clear"])
+def test_spellings_of_unlisted_names_stay_clear(screener: Screener, text: str) -> None:
+    assert screener.screen([text]).outcome == "clear", screener.screen([text])
+
+
+@pytest.mark.parametrize("case", SPELLINGS["readings"],
+                         ids=[c["text"] for c in SPELLINGS["readings"]])
+def test_spellings_are_read(case: dict[str, Any]) -> None:
+    assert (case["reading"], tuple(case["tokens"])) in name_readings(case["text"])
+
+
+def test_an_initial_pairs_with_a_listed_given_name(screener: Screener) -> None:
+    result = screener.screen(["V.V. Putin"])
+    best = result.best
+    assert best is not None and best.reading == "initials" and best.score == 80.0
+    assert ("v", "vladimir") in best.paired and ("putin", "putin") in best.paired
