@@ -41,6 +41,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from engine.screening.flatindex import IdMap, Strings
 from engine.screening.names import (
     LEGAL_FORMS,
     READINGS,
@@ -434,10 +435,8 @@ class _Hit:
 # How the index is kept so that screening writes to none of it: a server's workers share the
 # index their master loaded (copy-on-write pages), and every Python object a query touches
 # gets its reference count written, which copies its page into the worker. Variant numbers
-# are bytes read through a memoryview (each read makes a new integer), the pieces of the
-# pigeonhole index are strings keyed by strings (a dict with string keys compares them
-# without touching them), their strings joined into one.
-_SEPARATOR = "\x00"  # never in a token: tokens are [a-z0-9]
+# are bytes read through a memoryview (each read makes a new integer); the maps and the
+# strings of the variants are engine.flatindex structures (a few big strings and arrays).
 
 
 def _ids(values: Iterable[int]) -> bytes:
@@ -445,7 +444,7 @@ def _ids(values: Iterable[int]) -> bytes:
     return array("i", values).tobytes()
 
 
-def _read_ids(data: bytes) -> memoryview:
+def _read_ids(data: bytes | memoryview) -> memoryview:
     """The variant numbers of `_ids` bytes, read in place."""
     return memoryview(data).cast("i")
 
@@ -454,39 +453,6 @@ def _read_ids(data: bytes) -> memoryview:
 def _piece_head(length: int, piece: int) -> str:
     """The key prefix of the `piece`-th piece of vocabulary strings of `length` letters."""
     return f"{length}.{piece}."
-
-
-class _SortedStrings:
-    """Sorted strings kept as one string and their offsets, searched in place: a bisection
-    over a tuple of strings writes the reference count of each string it compares (a page of
-    the server master's memory copied into the worker each time), slices of one string do
-    not."""
-
-    def __init__(self, strings: Sequence[str]) -> None:
-        self._text = "".join(strings)
-        self._offsets = array("i", [0])
-        for text in strings:
-            self._offsets.append(self._offsets[-1] + len(text))
-        self._count = len(strings)
-
-    def starting_with(self, prefix: str) -> list[str]:
-        """The strings that begin with `prefix` (copies), in order."""
-        text, offsets = self._text, self._offsets
-        low, high = 0, self._count
-        while low < high:  # the first string not below `prefix`
-            middle = (low + high) // 2
-            if text[offsets[middle]:offsets[middle + 1]] < prefix:
-                low = middle + 1
-            else:
-                high = middle
-        out = []
-        size = len(prefix)
-        while low < self._count and text.startswith(prefix, offsets[low],
-                                                    offsets[low] + size):
-            if offsets[low + 1] - offsets[low] >= size:
-                out.append(text[offsets[low]:offsets[low + 1]])
-            low += 1
-        return out
 
 
 @dataclass(frozen=True)
@@ -498,6 +464,21 @@ class _Reach:
     # a common token's variants, shortest first, and their lengths (characters of tokens)
     by_length: array[int] = field(default_factory=lambda: array("i"))
     lengths: array[int] = field(default_factory=lambda: array("i"))
+
+
+class _VariantTokens(Sequence[tuple[str, ...]]):
+    """The tokens of each variant, read from its natural form (copies)."""
+
+    def __init__(self, natural: Strings) -> None:
+        self._natural = natural
+
+    def __len__(self) -> int:
+        return len(self._natural)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [tuple(form.split(" ")) for form in self._natural[index]]
+        return tuple(self._natural[index].split(" "))
 
 
 @cache
@@ -560,33 +541,36 @@ class Screener:
                 by_joined.setdefault("".join(tokens), []).append(variant)
         self._owner: memoryview = _read_ids(_ids(owner))
         self._names = tuple(names)
-        self._tokens = tuple(variant_tokens)
-        self._by_token = {token: _ids(ids) for token, ids in by_token.items()}
-        self._by_joined = {key: _ids(ids) for key, ids in by_joined.items()}
-        vocabulary = sorted(set(self._by_token) | set(self._by_joined))
-        self._vocabulary = tuple(vocabulary)
-        pieces: dict[str, list[str]] = {}
+        self._natural = Strings.of(" ".join(tokens) for tokens in variant_tokens)
+        self._sorted = Strings.of(" ".join(sorted(tokens)) for tokens in variant_tokens)
+        self._by_token = IdMap.of(by_token)
+        self._by_joined = IdMap.of(by_joined)
+        vocabulary = sorted(set(by_token) | set(by_joined))
+        self._vocabulary = Strings.of(vocabulary)
+        number = {text: i for i, text in enumerate(vocabulary)}
+        pieces: dict[str, list[int]] = {}
         for text in vocabulary:
             if len(text) >= MIN_FUZZY_TOKEN:
                 for i, (start, size) in enumerate(_pieces(len(text))):
                     piece = text[start:start + size]
                     head = _piece_head(len(text), i)
-                    pieces.setdefault(head + piece, []).append(text)
+                    pieces.setdefault(head + piece, []).append(number[text])
                     # Two letters swapped across the piece's left edge ("sechin" written
                     # "sehcin") change two pieces at once, which one edit must not: the piece
                     # is also filed as it then reads, its first letter the one before it.
                     if start:
                         swapped = text[start - 1] + piece[1:]
                         if swapped != piece:
-                            pieces.setdefault(head + swapped, []).append(text)
-        self._pieces = {key: _SEPARATOR.join(texts) for key, texts in pieces.items()}
+                            pieces.setdefault(head + swapped, []).append(number[text])
+        self._pieces = IdMap.of(pieces)
         self._finish()
         self._build_partial()
 
     # -- the on-disk form (engine.pack caches it, keyed by the lists' digests) ----------------
-    _STATE = ("_owner", "_names", "_tokens", "_by_token", "_by_joined", "_vocabulary",
-              "_pieces", "_cores", "_core_index", "_acronyms")
-    _MAPPINGS = frozenset({"_by_token", "_by_joined", "_pieces", "_core_index", "_acronyms"})
+    _STATE = ("_owner", "_names", "_natural", "_sorted", "_by_token", "_by_joined",
+              "_vocabulary", "_pieces", "_cores", "_core_index", "_acronyms")
+    _ID_MAPS = frozenset({"_by_token", "_by_joined", "_pieces", "_core_index", "_acronyms"})
+    _STRINGS = frozenset({"_natural", "_sorted", "_vocabulary", "_cores"})
 
     def state(self) -> tuple[Any, ...]:
         """The index as plain data (tuples, dicts, strings, bytes, numbers) for `marshal`: no
@@ -598,7 +582,7 @@ class Screener:
                       for w in self.watchlists)
         return (self.threshold, lists, *(
             value.tobytes() if isinstance(value, memoryview) else
-            (tuple(value), tuple(value.values())) if isinstance(value, dict) else value
+            value.state() if isinstance(value, IdMap | Strings) else value
             for value in (getattr(self, name) for name in self._STATE)))
 
     @classmethod
@@ -619,11 +603,8 @@ class Screener:
             (_Listed(w.name, e) for w in watchlists for e in w.entries),
             key=lambda item: (id_sort_key(item.entry.id), item.list)))
         for name, value in zip(cls._STATE, parts, strict=True):
-            # A mapping is stored as its keys, then its values: read back, each is laid out
-            # in memory apart from the other, so that the pages queries write to (values:
-            # reading an object writes its reference count) are few (see _SEPARATOR).
-            setattr(self, name, dict(zip(*value, strict=True)) if name in cls._MAPPINGS
-                    else value)
+            setattr(self, name, IdMap.from_state(value) if name in cls._ID_MAPS else
+                    Strings.from_state(value) if name in cls._STRINGS else value)
         self._finish()
         return self
 
@@ -632,10 +613,7 @@ class Screener:
         stored: Any = self._owner  # bytes when read back by `from_state`
         if isinstance(stored, bytes):
             self._owner = _read_ids(stored)
-        self._sorted = tuple(" ".join(sorted(tokens)) for tokens in self._tokens)
-        self._natural = tuple(" ".join(tokens) for tokens in self._tokens)
-        self._chars = array("i", (sum(map(len, tokens)) for tokens in self._tokens))
-        self._sorted_vocabulary = _SortedStrings(self._vocabulary)
+        self._chars = array("i", (len(form) - form.count(" ") for form in self._natural))
         load_tables()  # in this process, before a server forks its workers
         self._similar = lru_cache(maxsize=SIMILAR_CACHE)(self._similar_uncached)
         self._reach = lru_cache(maxsize=REACH_CACHE)(self._reach_uncached)
@@ -663,13 +641,18 @@ class Screener:
             words = [t for t in tokens if t not in ACRONYM_STOPWORDS]
             if len(words) >= 3:
                 acronyms.setdefault("".join(t[0] for t in words), []).append(variant)
-        self._cores = tuple(cores)
-        self._core_index = {k: _ids(v) for k, v in core_index.items()}
-        self._acronyms = {k: _ids(v) for k, v in acronyms.items() if len(k) >= MIN_ACRONYM}
+        self._cores = Strings.of(cores)
+        self._core_index = IdMap.of(core_index)
+        self._acronyms = IdMap.of({k: v for k, v in acronyms.items() if len(k) >= MIN_ACRONYM})
 
     def __len__(self) -> int:
         """Number of indexed name variants."""
         return len(self._owner)
+
+    @property
+    def _tokens(self) -> _VariantTokens:
+        """The tokens of each variant, in natural order."""
+        return _VariantTokens(self._natural)
 
     # -- candidates -------------------------------------------------------------------------
     def _similar_uncached(self, text: str) -> frozenset[str]:
@@ -684,7 +667,7 @@ class Screener:
             prefix = text[:cut]
             if prefix in self._by_token or prefix in self._by_joined:
                 out.add(prefix)
-        out.update(self._sorted_vocabulary.starting_with(text))  # `text` a prefix of them
+        out.update(self._vocabulary.starting_with(text))  # `text` a prefix of them
         pieces = self._pieces
         for other in range(max(MIN_FUZZY_TOKEN, size - 2), size + 3):
             allowed = _allowed(min(size, other))
@@ -695,17 +678,17 @@ class Screener:
             # edits of which the net is `grown`, that is between these two shifts.
             slack = (allowed - abs(grown)) // 2
             low, high = min(0, grown) - slack, max(0, grown) + slack
-            pool: set[str] = set()
+            pool: set[int] = set()
             for piece, (start, length) in enumerate(_pieces(other)):
                 head = _piece_head(other, piece)
                 for at in range(max(0, start + low), min(size - length, start + high) + 1):
                     found = pieces.get(head + text[at:at + length])
-                    if found is not None:
-                        pool.update(found.split(_SEPARATOR))
-            pool.difference_update(out)
-            if pool:  # verified in one C call per length
+                    if found:
+                        pool.update(_read_ids(found))
+            near_texts = [t for t in self._vocabulary.take(pool) if t not in out]
+            if near_texts:  # verified in one C call per length
                 out.update(near for near, _, _ in process.extract(
-                    text, list(pool), scorer=OSA.distance, score_cutoff=allowed, limit=None))
+                    text, near_texts, scorer=OSA.distance, score_cutoff=allowed, limit=None))
         return frozenset(out)
 
     def _reach_uncached(self, token: str) -> _Reach:
@@ -773,9 +756,9 @@ class Screener:
                      if 100.0 * covered >= floor * (query_chars + chars[v]))
         joined = "".join(tokens)
         for near in self._similar(joined):
-            found.update(_read_ids(self._by_joined.get(near, b"")))
+            found.update(_read_ids(self._by_joined.get(near)))
             if len(tokens) > 1:
-                found.update(_read_ids(self._by_token.get(near, b"")))
+                found.update(_read_ids(self._by_token.get(near)))
         return sorted(found)
 
     def candidates(self, name: str) -> list[int]:
@@ -849,7 +832,7 @@ class Screener:
             for near in self._similar(token):
                 if near != token and not (long and _close(near, token)):
                     continue
-                for variant in _read_ids(self._core_index.get(near, b"")):
+                for variant in _read_ids(self._core_index.get(near)):
                     if variant in seen:
                         continue
                     seen.add(variant)
@@ -858,7 +841,7 @@ class Screener:
                                         "partial"))
         distinctive = [t for t in tokens if t not in GENERIC_WORDS]
         if len(distinctive) == 1:
-            for variant in _read_ids(self._acronyms.get(distinctive[0], b"")):
+            for variant in _read_ids(self._acronyms.get(distinctive[0])):
                 out.append(_Hit(self.partial_score, variant, position, reading, tokens,
                                 "acronym"))
         return out
@@ -916,11 +899,11 @@ class Screener:
         """
         if not tokens or (variants is not None and not variants):
             return []
-        sorted_forms: Sequence[str] = self._sorted
-        natural_forms: Sequence[str] = self._natural
-        if variants is not None:
-            sorted_forms = list(map(self._sorted.__getitem__, variants))
-            natural_forms = list(map(self._natural.__getitem__, variants))
+        if variants is None:
+            sorted_forms, natural_forms = list(self._sorted), list(self._natural)
+        else:
+            sorted_forms = self._sorted.take(variants)
+            natural_forms = self._natural.take(variants)
         query_sorted, query_natural = " ".join(sorted(tokens)), " ".join(tokens)
         limit: int | None = RANK_BATCH
         best: dict[int, tuple[float, int]] = {}  # entry → (score, variant)

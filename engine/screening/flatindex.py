@@ -1,0 +1,172 @@
+"""Read-only lookup structures of the screening index that queries never write to.
+
+Owns how the large parts of the screening index are kept in memory: a few big strings and
+integer arrays instead of one Python object per entry. A server's master loads the index
+and forks its workers, which share its pages copy-on-write until they write to them; in
+CPython *reading* an object writes its reference count, so every string or bytes object a
+query fetches from a dict or tuple copies its page into the worker (300 new names copied
+about 75 MiB of a 120 MiB index). Here a lookup reads only the few container objects and
+slices new strings out of the shared text, so the shared pages stay shared.
+
+* `IdMap`: string → list of int32 ids (an open-addressing hash table in arrays, keyed by
+  CRC-32, which unlike `hash()` is the same in every process, so the table can be cached).
+* `Strings`: a sequence of strings kept as one string and offsets, with an in-place
+  bisection for the strings that begin with a prefix.
+
+Both have a `state()` of core values for `marshal` and a `from_state` that reads it back.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+from zlib import crc32
+
+_EMPTY = memoryview(b"")
+
+
+def _offsets(sizes: Iterable[int]) -> array[int]:
+    out = array("i", [0])
+    for size in sizes:
+        out.append(out[-1] + size)
+    return out
+
+
+class Strings(Sequence[str]):
+    """Strings kept as one string and their offsets; `self[i]` is a new copy."""
+
+    def __init__(self, text: str, offsets: array[int]) -> None:
+        self._text = text
+        self._offsets = offsets
+        self._count = len(offsets) - 1
+
+    @classmethod
+    def of(cls, strings: Iterable[str]) -> Strings:
+        items = list(strings)
+        return cls("".join(items), _offsets(map(len, items)))
+
+    def state(self) -> tuple[str, bytes]:
+        return self._text, self._offsets.tobytes()
+
+    @classmethod
+    def from_state(cls, state: tuple[str, bytes]) -> Strings:
+        text, offsets = state
+        table = array("i")
+        table.frombytes(offsets)
+        return cls(text, table)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return self._text[self._offsets[index]:self._offsets[index + 1]]
+
+    def __iter__(self) -> Iterator[str]:
+        text, offsets = self._text, self._offsets
+        for i in range(self._count):
+            yield text[offsets[i]:offsets[i + 1]]
+
+    def take(self, indexes: Iterable[int]) -> list[str]:
+        """The strings at `indexes`, in that order (copies)."""
+        text, offsets = self._text, self._offsets
+        return [text[offsets[i]:offsets[i + 1]] for i in indexes]
+
+    def starting_with(self, prefix: str) -> list[str]:
+        """The strings that begin with `prefix`, in order, for strings kept sorted."""
+        text, offsets = self._text, self._offsets
+        low, high = 0, self._count
+        while low < high:  # the first string not below `prefix`
+            middle = (low + high) // 2
+            if text[offsets[middle]:offsets[middle + 1]] < prefix:
+                low = middle + 1
+            else:
+                high = middle
+        out = []
+        size = len(prefix)
+        while low < self._count and offsets[low + 1] - offsets[low] >= size and \
+                text.startswith(prefix, offsets[low]):
+            out.append(text[offsets[low]:offsets[low + 1]])
+            low += 1
+        return out
+
+
+class IdMap:
+    """A read-only map of strings to lists of int32 ids. `get` returns the ids as a
+    memoryview of native-endian bytes (cast to "i" to read them), or `default`."""
+
+    def __init__(self, keys: Strings, ends: array[int], ids: bytes, slots: array[int]) -> None:
+        self._keys = keys
+        self._ends = ends  # ids of key i: ids[ends[i] : ends[i + 1]] (in ids, not bytes)
+        self._ids = memoryview(ids)
+        self._slots = slots
+        self._mask = len(slots) - 1
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, Sequence[int]]) -> IdMap:
+        keys = list(mapping)
+        size = 8
+        while size < 2 * len(keys):
+            size *= 2
+        slots = array("i", [-1]) * size
+        for number, key in enumerate(keys):
+            slot = crc32(key.encode()) & (size - 1)
+            while slots[slot] >= 0:
+                slot = (slot + 1) & (size - 1)
+            slots[slot] = number
+        ids = array("i")
+        for key in keys:
+            ids.extend(mapping[key])
+        return cls(Strings.of(keys), _offsets(len(mapping[k]) for k in keys), ids.tobytes(),
+                   slots)
+
+    def state(self) -> tuple[Any, ...]:
+        return (self._keys.state(), self._ends.tobytes(), self._ids.tobytes(),
+                self._slots.tobytes())
+
+    @classmethod
+    def from_state(cls, state: tuple[Any, ...]) -> IdMap:
+        keys, ends, ids, slots = state
+        ends_table, slots_table = array("i"), array("i")
+        ends_table.frombytes(ends)
+        slots_table.frombytes(slots)
+        return cls(Strings.from_state(keys), ends_table, ids, slots_table)
+
+    def _find(self, key: str) -> int:
+        keys, offsets = self._keys._text, self._keys._offsets
+        slots, mask = self._slots, self._mask
+        size = len(key)
+        slot = crc32(key.encode()) & mask
+        while True:
+            number = slots[slot]
+            if number < 0:
+                return -1
+            start = offsets[number]
+            if offsets[number + 1] - start == size and keys.startswith(key, start):
+                return number
+            slot = (slot + 1) & mask
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._find(key) >= 0
+
+    def get(self, key: str, default: memoryview = _EMPTY) -> memoryview:
+        number = self._find(key)
+        if number < 0:
+            return default
+        return self._ids[self._ends[number] * 4:self._ends[number + 1] * 4]
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def items(self) -> Iterator[tuple[str, memoryview]]:
+        for number, key in enumerate(self._keys):
+            yield key, self._ids[self._ends[number] * 4:self._ends[number + 1] * 4]
