@@ -12,14 +12,23 @@ Owns everything that happens to a name before it is compared, in this order:
    ("VТВ", "Rоsоbоrоnехроrt" with Cyrillic о, е, х, р), every letter that has a Latin
    lookalike in Unicode's confusables data (UTS #39, through the MIT-licensed
    `confusable_homoglyphs` package) is replaced by it *before* transliteration; otherwise
-   Cyrillic В, Н, Р, Х would become v, n, r, kh. A word written entirely in lookalikes of
-   another script ("ВТВ", "СОМ") is read both ways.
-3. **Romanisation**: Cyrillic is romanised under several systems, each giving a *reading*
+   Cyrillic В, Н, Р, Х would become v, n, r, kh. When one of the word's Cyrillic letters has
+   no Latin lookalike (б, ч, и, з, п: "Сбeрбанк", "Газпромбaнк" with a Latin e or a), the
+   word is Cyrillic, and its Latin lookalikes are read as the Cyrillic letters they imitate.
+   A word written entirely in lookalikes of another script ("ВТВ", "СОМ") is read both ways.
+3. **Readings**: Cyrillic is romanised under several systems, each giving a *reading*
    of the name: BGN/PCGN as OFAC writes it (the reading used for listed names), ICAO 9303
    (passports: "Arkadii", "Iurii"), GOST 7.79 B, and the usual French ("Poutine",
    "Setchine") and German ("Putin", "Setschin") renderings. A name already in Latin letters
-   gets the same readings in reverse: French and German spellings are rewritten as the
-   BGN/PCGN spelling they stand for. Other scripts go through AnyAscii (ISC licence).
+   gets the same readings in reverse: French, German, GOST and Polish ("Sieczin",
+   "Miedwiediew"; tried when the name has cz, sz, rz, or w with ie) spellings are rewritten
+   as the BGN/PCGN spelling they stand for, and the caron spellings of Czech, Slovak and ISO 9
+   ("Šojgu", "Sečin", "Chruščov") as well, read before the marks are dropped. Two readings
+   are about how the name is written: "initials" splits dotted initials ("V.V. Putin" → v, v,
+   putin; "S.A." stays a legal form), which the screener pairs with listed given names;
+   "spaced" joins letters spaced out ("S B E R B A N K", "S-B-E-R-B-A-N-K": three
+   one-character words or more in a row are one word). Other scripts go through AnyAscii
+   (ISC licence).
 4. **Spelling fold**, applied to every token of both sides so that equivalent spellings
    become equal: in a word of more letters than digits, digits read as the letters they look
    like (0 → o, 1 → i, 3 → e, 4 → a, 5 → s, 7 → t, 8 → b: "R0SN3FT", "5berbank"),
@@ -27,7 +36,8 @@ Owns everything that happens to a name before it is compared, in this order:
    -iy/-ii/-yy/-ij → -y (Dmitriy, Dmitrii, Dmitrij, Dmitry), final vowel + y → vowel + i
    (Sergey / Sergei, Nikolay / Nikolai), final consonant + i → y (Yuri / Yury).
 
-The screening index (engine.screening.screener) compares the tokens; this module knows nothing of
+engine.screening.tokens turns the readings into the tokens screening compares; this module
+knows nothing of
 watchlists.
 """
 

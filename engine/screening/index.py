@@ -1,0 +1,473 @@
+"""The screening index: every listed name variant, and the ones a query could score.
+
+Owns how the watchlists are indexed (variants: each name, alias and individual's short
+form; their tokens, joined forms, a sorted vocabulary, a pigeonhole index of its strings,
+and the distinctive words and acronyms of entities for partial names), its on-disk form
+(`state` / `from_state`, cached by engine.pack keyed by the lists' digests) and candidate
+generation (`candidates_of`): exactly the variants a full scan could score above the floor,
+never a scan of all of them. The large parts are engine.screening.flatindex structures, so
+that a server's workers forked from the master that loaded it share it without copying.
+engine.screening.screener ranks and scores the candidates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from typing import Any, Self
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from engine.screening.flatindex import IdMap, Strings
+from engine.screening.names import (
+    load_tables,
+    primary_raw,
+)
+from engine.screening.result import PARTIAL_SCORE, REPORT_FLOOR
+from engine.screening.scoring import MIN_FUZZY_TOKEN, _allowed
+from engine.screening.tokens import (
+    ACRONYM_STOPWORDS,
+    GENERIC_WORDS,
+    _strip_legal,
+    _tokens,
+    name_readings,
+)
+from engine.screening.watchlists import Watchlist, WatchlistEntry, id_sort_key
+
+SIMILAR_CACHE = 65_536  # query token → compatible vocabulary strings, per screener
+REACH_CACHE = 8_192  # query token → variants it reaches (large sets for common tokens)
+MIN_ACRONYM = 4  # shorter acronyms ("ABB", "UAC") collide with too many names
+DISTINCTIVE_ENTRIES = 3  # a lone word of at most this many entries identifies an entity
+COMMON_REACH = 256  # a query token reaching more variants is common (see candidates_of)
+
+
+@dataclass(frozen=True)
+class _Listed:
+    list: str
+    entry: WatchlistEntry
+
+
+
+# How the index is kept so that screening writes to none of it: a server's workers share the
+# index their master loaded (copy-on-write pages), and every Python object a query touches
+# gets its reference count written, which copies its page into the worker. Variant numbers
+# are bytes read through a memoryview (each read makes a new integer); the maps and the
+# strings of the variants are engine.flatindex structures (a few big strings and arrays).
+
+
+def _ids(values: Iterable[int]) -> bytes:
+    """Variant numbers as the index stores them (native 32-bit integers)."""
+    return array("i", values).tobytes()
+
+
+def _read_ids(data: bytes | memoryview) -> memoryview:
+    """The variant numbers of `_ids` bytes, read in place."""
+    return memoryview(data).cast("i")
+
+
+@cache
+def _piece_head(length: int, piece: int) -> str:
+    """The key prefix of the `piece`-th piece of vocabulary strings of `length` letters."""
+    return f"{length}.{piece}."
+
+
+@dataclass(frozen=True)
+class _Reach:
+    """What one query token reaches in the index (see `Screener._reach_uncached`).
+
+    A common token (more than COMMON_REACH variants) keeps them as a bitmap (one bit per
+    variant: 10 KiB for 84,000 variants, where a set of integers took 200 KiB in each
+    worker's cache) and sorted by length; a rarer one as a set."""
+
+    variants: frozenset[int]  # empty for a common token: see `bitmap`
+    weight: int
+    count: int
+    bitmap: bytes = b""
+    # a common token's variants, shortest first, and their lengths (characters of tokens)
+    by_length: array[int] = field(default_factory=lambda: array("i"))
+    lengths: array[int] = field(default_factory=lambda: array("i"))
+
+    def __contains__(self, variant: int) -> bool:
+        if self.bitmap:
+            return bool(self.bitmap[variant >> 3] >> (variant & 7) & 1)
+        return variant in self.variants
+
+    def members(self) -> Iterable[int]:
+        return self.by_length if self.bitmap else self.variants
+
+    def common_with(self, other: _Reach) -> Iterable[int]:
+        """The variants both reach."""
+        if self.bitmap and other.bitmap:
+            return _bit_positions((int.from_bytes(self.bitmap, "little") & int.from_bytes(
+                other.bitmap, "little")).to_bytes(len(self.bitmap), "little"))
+        small, large = (self, other) if self.count <= other.count else (other, self)
+        return [v for v in small.members() if v in large]
+
+
+def _bitmap(variants: Iterable[int], count: int) -> bytes:
+    out = bytearray((count + 7) // 8)
+    for variant in variants:
+        out[variant >> 3] |= 1 << (variant & 7)
+    return bytes(out)
+
+
+def _bit_positions(bitmap: bytes) -> list[int]:
+    """The numbers of the bits set in `bitmap`, ascending (its nonzero bytes found in C)."""
+    out: list[int] = []
+    bits = _BITS
+    for found in _NONZERO.finditer(bitmap):
+        at = found.start()
+        out.extend(at * 8 + bit for bit in bits[bitmap[at]])
+    return out
+
+
+_NONZERO = re.compile(rb"[^\x00]")
+_BITS = tuple(tuple(bit for bit in range(8) if byte >> bit & 1) for byte in range(256))
+
+
+class _VariantTokens(Sequence[tuple[str, ...]]):
+    """The tokens of each variant, read from its natural form (copies)."""
+
+    def __init__(self, natural: Strings) -> None:
+        self._natural = natural
+
+    def __len__(self) -> int:
+        return len(self._natural)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [tuple(form.split(" ")) for form in self._natural[index]]
+        return tuple(self._natural[index].split(" "))
+
+
+@cache
+def _pieces(length: int) -> tuple[tuple[int, int], ...]:
+    """(start, length) of the pieces a vocabulary string of `length` is cut into: one more
+    than the edits a pair with it may have, so that one piece survives any allowed edits."""
+    count = _allowed(length) + 1
+    bounds = [length * i // count for i in range(count + 1)]
+    return tuple((bounds[i], bounds[i + 1] - bounds[i]) for i in range(count))
+
+
+class ScreeningIndex:
+    """An immutable index over watchlists; `screen` is safe to call from many threads.
+
+    Every name and alias of every entry (and, for individuals, the short form "First
+    LAST" without middle names or patronymic) is a *variant*. Variants are numbered in
+    (entry id, list name) order, so that the first best-scoring candidate is the
+    deterministic tie-break.
+
+    The index finds exactly the variants a full scan could score above zero: those with a
+    token compatible with a token of the query (equal, a prefix, or within the allowed
+    edits), or whose tokens written together are compatible with the query's. Compatible
+    vocabulary strings are found through exact lookups, a sorted vocabulary (prefixes) and a
+    pigeonhole index: each string of n letters is cut into k + 1 pieces, k being the edits
+    allowed for n letters; any string within k edits contains one of the pieces unchanged,
+    at most k positions away.
+    """
+
+    index_key = ""  # set by engine.pack: the lists' digests this index was built from
+
+    def __init__(self, watchlists: Iterable[Watchlist], threshold: float) -> None:
+        if not 0 < threshold <= 100:
+            raise ValueError(f"screening threshold must be in (0, 100], not {threshold}")
+        self.threshold = float(threshold)
+        self.floor = min(REPORT_FLOOR, self.threshold)
+        self.partial_score = min(PARTIAL_SCORE, self.threshold - 0.01)
+        self.watchlists = tuple(watchlists)
+        listed = sorted(
+            (_Listed(w.name, e) for w in self.watchlists for e in w.entries),
+            key=lambda item: (id_sort_key(item.entry.id), item.list),
+        )
+        self._listed = tuple(listed)
+        owner: list[int] = []
+        names: list[str] = []
+        variant_tokens: list[tuple[str, ...]] = []
+        by_token: dict[str, list[int]] = {}
+        by_joined: dict[str, list[int]] = {}
+        for index, item in enumerate(listed):
+            seen: set[tuple[str, ...]] = set()
+            for name, tokens in _variants(item.entry):
+                if not tokens or tokens in seen:
+                    continue
+                seen.add(tokens)
+                variant = len(owner)
+                owner.append(index)
+                names.append(name)
+                variant_tokens.append(tokens)
+                for token in set(tokens):
+                    by_token.setdefault(token, []).append(variant)
+                by_joined.setdefault("".join(tokens), []).append(variant)
+        self._owner: memoryview = _read_ids(_ids(owner))
+        self._names = tuple(names)
+        self._natural = Strings.of(" ".join(tokens) for tokens in variant_tokens)
+        self._sorted = Strings.of(" ".join(sorted(tokens)) for tokens in variant_tokens)
+        self._by_token = IdMap.of(by_token)
+        self._by_joined = IdMap.of(by_joined)
+        vocabulary = sorted(set(by_token) | set(by_joined))
+        self._vocabulary = Strings.of(vocabulary)
+        number = {text: i for i, text in enumerate(vocabulary)}
+        pieces: dict[str, list[int]] = {}
+        for text in vocabulary:
+            if len(text) >= MIN_FUZZY_TOKEN:
+                for i, (start, size) in enumerate(_pieces(len(text))):
+                    piece = text[start:start + size]
+                    head = _piece_head(len(text), i)
+                    pieces.setdefault(head + piece, []).append(number[text])
+                    # Two letters swapped across the piece's left edge ("sechin" written
+                    # "sehcin") change two pieces at once, which one edit must not: the piece
+                    # is also filed as it then reads, its first letter the one before it.
+                    if start:
+                        swapped = text[start - 1] + piece[1:]
+                        if swapped != piece:
+                            pieces.setdefault(head + swapped, []).append(number[text])
+        self._pieces = IdMap.of(pieces)
+        self._finish()
+        self._build_partial()
+
+    # -- the on-disk form (engine.pack caches it, keyed by the lists' digests) ----------------
+    _STATE = ("_owner", "_names", "_natural", "_sorted", "_by_token", "_by_joined",
+              "_vocabulary", "_pieces", "_cores", "_core_index", "_acronyms")
+    _ID_MAPS = frozenset({"_by_token", "_by_joined", "_pieces", "_core_index", "_acronyms"})
+    _STRINGS = frozenset({"_natural", "_sorted", "_vocabulary", "_cores"})
+
+    def state(self) -> tuple[Any, ...]:
+        """The index as plain data (tuples, dicts, strings, bytes, numbers) for `marshal`: no
+        code runs when it is read back, unlike a pickle."""
+        lists = tuple((w.name, w.description, w.source,
+                       w.as_of.isoformat() if w.as_of else None, w.sample, w.license,
+                       tuple((e.id, e.name, e.aliases, e.type, e.programs, e.countries,
+                              e.source) for e in w.entries), w.skipped)
+                      for w in self.watchlists)
+        return (self.threshold, lists, *(
+            value.tobytes() if isinstance(value, memoryview) else
+            value.state() if isinstance(value, IdMap | Strings) else value
+            for value in (getattr(self, name) for name in self._STATE)))
+
+    @classmethod
+    def from_state(cls, state: tuple[Any, ...]) -> Self:
+        """The screener `state()` described, without rebuilding the index."""
+        threshold, lists, *parts = state
+        watchlists = tuple(
+            Watchlist(name, tuple(WatchlistEntry(*e) for e in entries), description, source,
+                      dt.date.fromisoformat(as_of) if as_of else None, sample, license_,
+                      skipped)
+            for name, description, source, as_of, sample, license_, entries, skipped in lists)
+        self = cls.__new__(cls)
+        self.threshold = float(threshold)
+        self.floor = min(REPORT_FLOOR, self.threshold)
+        self.partial_score = min(PARTIAL_SCORE, self.threshold - 0.01)
+        self.watchlists = watchlists
+        self._listed = tuple(sorted(
+            (_Listed(w.name, e) for w in watchlists for e in w.entries),
+            key=lambda item: (id_sort_key(item.entry.id), item.list)))
+        for name, value in zip(cls._STATE, parts, strict=True):
+            setattr(self, name, IdMap.from_state(value) if name in cls._ID_MAPS else
+                    Strings.from_state(value) if name in cls._STRINGS else value)
+        self._finish()
+        return self
+
+    def _finish(self) -> None:
+        """What is derived from the stored parts (cheaper to recompute than to store)."""
+        stored: Any = self._owner  # bytes when read back by `from_state`
+        if isinstance(stored, bytes):
+            self._owner = _read_ids(stored)
+        self._chars = array("i", (len(form) - form.count(" ") for form in self._natural))
+        load_tables()  # in this process, before a server forks its workers
+        self._similar = lru_cache(maxsize=SIMILAR_CACHE)(self._similar_uncached)
+        self._reach = lru_cache(maxsize=REACH_CACHE)(self._reach_uncached)
+
+    def _build_partial(self) -> None:
+        """Distinctive words (core) and acronyms of the listed entities, for partial names."""
+        entries_with: dict[str, set[int]] = {}
+        for variant, tokens in enumerate(self._tokens):
+            for token in tokens:
+                entries_with.setdefault(token, set()).add(self._owner[variant])
+        core_index: dict[str, list[int]] = {}
+        acronyms: dict[str, list[int]] = {}
+        cores = [""] * len(self._tokens)
+        for variant, tokens in enumerate(self._tokens):
+            if self._listed[self._owner[variant]].entry.type == "individual":
+                continue
+            core = tuple(t for t in tokens if t not in GENERIC_WORDS)
+            if not core or sum(map(len, core)) < 3 or min(map(len, core)) < 2:
+                continue
+            if len(core) == 1 and len(entries_with[core[0]]) > DISTINCTIVE_ENTRIES:
+                continue
+            cores[variant] = " ".join(core)
+            rarest = min(core, key=lambda t: (len(entries_with[t]), t))
+            core_index.setdefault(rarest, []).append(variant)
+            words = [t for t in tokens if t not in ACRONYM_STOPWORDS]
+            if len(words) >= 3:
+                acronyms.setdefault("".join(t[0] for t in words), []).append(variant)
+        self._cores = Strings.of(cores)
+        self._core_index = IdMap.of(core_index)
+        self._acronyms = IdMap.of({k: v for k, v in acronyms.items() if len(k) >= MIN_ACRONYM})
+
+    def __len__(self) -> int:
+        """Number of indexed name variants."""
+        return len(self._owner)
+
+    @property
+    def _tokens(self) -> _VariantTokens:
+        """The tokens of each variant, in natural order."""
+        return _VariantTokens(self._natural)
+
+    # -- candidates -------------------------------------------------------------------------
+    def _similar_uncached(self, text: str) -> frozenset[str]:
+        """Vocabulary strings compatible with `text` (see `compatible`)."""
+        out: set[str] = set()
+        if text in self._by_token or text in self._by_joined:
+            out.add(text)
+        size = len(text)
+        if size < MIN_FUZZY_TOKEN:
+            return frozenset(out)
+        for cut in range(MIN_FUZZY_TOKEN, size):  # a listed string is a prefix of `text`
+            prefix = text[:cut]
+            if prefix in self._by_token or prefix in self._by_joined:
+                out.add(prefix)
+        out.update(self._vocabulary.starting_with(text))  # `text` a prefix of them
+        pieces = self._pieces
+        for other in range(max(MIN_FUZZY_TOKEN, size - 2), size + 3):
+            allowed = _allowed(min(size, other))
+            grown = size - other
+            if abs(grown) > allowed:
+                continue
+            # A piece moves by the insertions less the deletions before it; with `allowed`
+            # edits of which the net is `grown`, that is between these two shifts.
+            slack = (allowed - abs(grown)) // 2
+            low, high = min(0, grown) - slack, max(0, grown) + slack
+            pool: set[int] = set()
+            for piece, (start, length) in enumerate(_pieces(other)):
+                head = _piece_head(other, piece)
+                for at in range(max(0, start + low), min(size - length, start + high) + 1):
+                    found = pieces.get(head + text[at:at + length])
+                    if found:
+                        pool.update(_read_ids(found))
+            near_texts = [t for t in self._vocabulary.take(pool) if t not in out]
+            if near_texts:  # verified in one C call per length
+                out.update(near for near, _, _ in process.extract(
+                    text, near_texts, scorer=OSA.distance, score_cutoff=allowed, limit=None))
+        return frozenset(out)
+
+    def _reach_uncached(self, token: str) -> _Reach:
+        """Variants with a token compatible with `token`, and the most characters such a pair
+        can cover (the token's length plus its longest compatible listed token)."""
+        found: set[int] = set()
+        longest = 0
+        for near in self._similar(token):
+            ids = self._by_token.get(near)
+            if ids:
+                found.update(_read_ids(ids))
+                longest = max(longest, len(near))
+        if len(found) <= COMMON_REACH:
+            return _Reach(frozenset(found), len(token) + longest, len(found))
+        by_length = sorted(found, key=self._chars.__getitem__)
+        return _Reach(frozenset(), len(token) + longest, len(found),
+                      _bitmap(found, len(self._owner)), array("i", by_length),
+                      array("i", map(self._chars.__getitem__, by_length)))
+
+    def candidates_of(self, tokens: Sequence[str], *, floor: float | None = None) -> list[int]:
+        """Variant numbers that could score at least the floor (or `floor`, when higher) for
+        these query tokens (sorted).
+
+        A variant qualifies through a compatible token, or through its tokens written together
+        (see `coverage`). Through tokens alone, its coverage is at most the characters its
+        reaching query tokens can cover over all characters of both names: variants whose
+        bound is below the floor are left out, exactly as the full scan would drop them.
+        """
+        if not tokens:
+            return []
+        query_chars = sum(map(len, tokens))
+        chars = self._chars
+        floor = self.floor if floor is None else max(self.floor, floor)
+        reaches = [self._reach(token) for token in tokens]  # each occurrence can pair once
+        # Common tokens ("mohammad", "al", "bank") reach thousands of variants: visiting them
+        # all for every query was most of the time of a name. A variant reached by a rarer
+        # token, or by two common ones, is visited (few) and its bound completed by membership
+        # tests; one reached by a single common token qualifies only if it is short enough.
+        common = [r for r in reaches if r.bitmap]
+        bound: dict[int, int] = {}
+        get = bound.get
+        for reach in reaches:
+            if not reach.bitmap:
+                weight = reach.weight
+                for variant in reach.variants:
+                    bound[variant] = get(variant, 0) + weight
+        found: set[int] = set()
+        if common:
+            # Reached by one common token alone: qualifies if short enough (a prefix of its
+            # variants by length; a hair more is harmless, `_rank` scores exactly).
+            for reach in common:
+                longest = (100.0 * reach.weight - floor * query_chars) / floor + 1e-6
+                found.update(reach.by_length[:bisect_right(reach.lengths, longest)])
+            # Reached by two common tokens or more: few (bitmap intersections, in C).
+            for i, first in enumerate(common):
+                for second in common[i + 1:]:
+                    for variant in first.common_with(second):
+                        if variant not in bound:
+                            bound[variant] = 0
+            for reach in common:
+                weight, bitmap = reach.weight, reach.bitmap
+                for variant in bound:
+                    if bitmap[variant >> 3] >> (variant & 7) & 1:
+                        bound[variant] += weight
+        found.update(v for v, covered in bound.items()
+                     if 100.0 * covered >= floor * (query_chars + chars[v]))
+        joined = "".join(tokens)
+        for near in self._similar(joined):
+            found.update(_read_ids(self._by_joined.get(near)))
+            if len(tokens) > 1:
+                found.update(_read_ids(self._by_token.get(near)))
+        return sorted(found)
+
+    def candidates(self, name: str) -> list[int]:
+        """Variant numbers that share a compatible token with any reading of `name` (sorted)."""
+        found: set[int] = set()
+        for _, tokens in name_readings(name):
+            found.update(self.candidates_of(tokens))
+        return sorted(found)
+
+
+def _variants(entry: WatchlistEntry) -> list[tuple[str, tuple[str, ...]]]:
+    """(listed name, tokens) of every name, alias and individual's short form of `entry`."""
+    out = []
+    for name in (entry.name, *entry.aliases):
+        tokens = _tokens(name)
+        out.append((name, tokens))
+        if entry.type == "individual":
+            short = _short_form(name, tokens)
+            if short:
+                out.append((name, short))
+    return out
+
+
+def _short_form(name: str, tokens: tuple[str, ...]) -> tuple[str, ...] | None:
+    """"KOVALCHUK, Yury Valentinovich" → ("yury", "kovalchuk"): how the person is usually
+    written in a contract, without middle names or patronymic."""
+    parts = name.split(",")
+    if len(parts) == 2:
+        given, family = _strip_legal(primary_raw(parts[1])), _strip_legal(primary_raw(parts[0]))
+        if len(given) >= 2 and family:
+            return (given[0], *family)
+        return None
+    if len(tokens) < 3:
+        return None
+    # Without a comma the order is unknown: a patronymic in the middle means "First
+    # Patronymic LAST"; one at the end means the Russian "LAST First Patronymic".
+    if _is_patronymic(tokens[-1]) and not _is_patronymic(tokens[1]):
+        return (tokens[1], tokens[0])
+    return (tokens[0], tokens[-1])
+
+
+_PATRONYMIC = ("ovich", "evich", "ovna", "evna", "ichna", "ogly", "kyzy")
+
+
+def _is_patronymic(token: str) -> bool:
+    return token.endswith(_PATRONYMIC)

@@ -1,0 +1,165 @@
+"""The score of a party's name against a listed name, and when two tokens may spell one word.
+
+Owns: min(string score, token coverage) (`similarity`, `_score`): the string score is
+rapidfuzz's `fuzz.ratio` on the sorted tokens, or on the tokens in natural order when higher
+(not WRatio: its partial and token-set parts score "Gazprom" 90 against "Gazprombank", and a
+part of a listed name is not the listed party); the coverage is the share of characters, on
+both sides, in pairs of compatible tokens (`compatible`: equal, a prefix of four letters or
+more, one edit for 4-7 letters, two for longer), so that a shared given name and patronymic
+do not outweigh a different surname ("SIDOROV, Aleksandr Nikolaevich" scores 93 against
+"FEDOROV, Aleksandr Nikolaevich" on the string alone, 74 with coverage); the closer pairing
+of partial names' distinctive words (`_close`, `_covers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+
+from engine.screening.tokens import name_readings, name_tokens
+
+MIN_FUZZY_TOKEN = 4  # shorter tokens only pair with equal tokens
+
+
+def _score(ta: Sequence[str], tb: Sequence[str]) -> float:
+    string = max(fuzz.ratio(" ".join(sorted(ta)), " ".join(sorted(tb))),
+                 fuzz.ratio(" ".join(ta), " ".join(tb)))
+    return min(float(string), coverage(ta, tb))
+
+
+def similarity(a: str, b: str) -> float:
+    """The screening score (0-100) of two names as the index computes it: `a` under each of
+    its readings against `b` as listed."""
+    tb = name_tokens(b)
+    if not tb:
+        return 0.0
+    return max((_score(ta, tb) for _, ta in name_readings(a)), default=0.0)
+
+
+PAIR_CACHE = 262_144
+_INCOMPATIBLE = -1
+
+
+def _allowed(shorter: int) -> int:
+    """Edits allowed between two tokens, by the length of the shorter one."""
+    return 0 if shorter < MIN_FUZZY_TOKEN else 1 if shorter <= 7 else 2
+
+
+@lru_cache(maxsize=PAIR_CACHE)
+def _pair_distance(a: str, b: str) -> int:
+    """Edits between two tokens that may spell one word, else _INCOMPATIBLE. Cached: the same
+    common tokens ("bank", "trading", given names) meet again and again."""
+    if a == b:
+        return 0
+    shorter = min(len(a), len(b))
+    if shorter >= MIN_FUZZY_TOKEN and (a.startswith(b) or b.startswith(a)):
+        return abs(len(a) - len(b))
+    allowed = _allowed(shorter)
+    if not allowed:
+        return _INCOMPATIBLE
+    distance = OSA.distance(a, b, score_cutoff=allowed)
+    return distance if distance <= allowed else _INCOMPATIBLE
+
+
+def compatible(a: str, b: str) -> bool:
+    """Two tokens that may spell one word: equal, one edit apart (4-7 letters), two (longer),
+    or one a prefix of the other (4 letters or more)."""
+    return _pair_distance(a, b) != _INCOMPATIBLE
+
+
+PARTIAL_FUZZY = 10  # distinctive words this long may differ by one edit; shorter ones must be equal
+
+
+def _close(a: str, b: str) -> bool:
+    """How a partial name's distinctive words pair: equal, or one edit apart when both have
+    PARTIAL_FUZZY letters or more. Shorter words must be equal: "Silva" is not "SILVIA",
+    "Hans" not "HALS", though a full name allows one edit."""
+    if a == b:
+        return True
+    return min(len(a), len(b)) >= PARTIAL_FUZZY and \
+        OSA.distance(a, b, score_cutoff=1) <= 1
+
+
+def pairs(a: Sequence[str], b: Sequence[str]) -> list[tuple[str, str]]:
+    """The token pairs that `coverage` counts (equal tokens first, then by edit distance); a
+    name written together and apart pairs as a whole."""
+    if len(a) != len(b) and compatible("".join(a), "".join(b)):
+        return [(" ".join(a), " ".join(b))]
+    rest_b = list(b)
+    out: list[tuple[str, str]] = []
+    rest_a = []
+    for token in a:
+        if token in rest_b:
+            rest_b.remove(token)
+            out.append((token, token))
+        else:
+            rest_a.append(token)
+    if rest_a and rest_b:
+        found = sorted((d, i, j) for i, x in enumerate(rest_a) for j, y in enumerate(rest_b)
+                       if (d := _pair_distance(x, y)) != _INCOMPATIBLE)
+        used_a: set[int] = set()
+        used_b: set[int] = set()
+        for _, i, j in found:
+            if i not in used_a and j not in used_b:
+                used_a.add(i)
+                used_b.add(j)
+                out.append((rest_a[i], rest_b[j]))
+    return out
+
+
+def coverage(a: Sequence[str], b: Sequence[str]) -> float:
+    """Share (0-100) of the characters of both token lists in pairs of compatible tokens.
+
+    Pairs are formed greedily, equal tokens first, then by edit distance; names written
+    together and apart ("Gazpromneft" / "Gazprom Neft") are fully covered.
+    """
+    total = sum(map(len, a)) + sum(map(len, b))
+    if not total:
+        return 0.0
+    # A word split or joined differently: the token lists differ in length, the texts don't.
+    if len(a) != len(b) and compatible("".join(a), "".join(b)):
+        return 100.0
+    rest_b = list(b)
+    rest_a = []
+    covered = 0
+    for token in a:
+        if token in rest_b:
+            rest_b.remove(token)
+            covered += 2 * len(token)
+        else:
+            rest_a.append(token)
+    if rest_a and rest_b:
+        found = []
+        for i, x in enumerate(rest_a):
+            for j, y in enumerate(rest_b):
+                distance = _pair_distance(x, y)
+                if distance != _INCOMPATIBLE:
+                    found.append((distance, i, j))
+        found.sort()
+        used_a: set[int] = set()
+        used_b: set[int] = set()
+        for _, i, j in found:
+            if i not in used_a and j not in used_b:
+                used_a.add(i)
+                used_b.add(j)
+                covered += len(rest_a[i]) + len(rest_b[j])
+    return 100.0 * covered / total
+
+
+
+def _covers(tokens: Sequence[str], core: Sequence[str]) -> bool:
+    """Whether each word of `core` pairs with a distinct, close word of `tokens`."""
+    rest = list(tokens)
+    for word in core:
+        for i, token in enumerate(rest):
+            if _close(word, token):
+                del rest[i]
+                break
+        else:
+            return False
+    return True
+
+
