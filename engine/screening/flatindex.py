@@ -8,8 +8,9 @@ query fetches from a dict or tuple copies its page into the worker (300 new name
 about 75 MiB of a 120 MiB index). Here a lookup reads only the few container objects and
 slices new strings out of the shared text, so the shared pages stay shared.
 
-* `IdMap`: string → list of int32 ids (an open-addressing hash table in arrays, keyed by
-  CRC-32, which unlike `hash()` is the same in every process, so the table can be cached).
+* `IdMap`: string → list of int32 ids, and `TextMap`: string → string (an open-addressing
+  hash table in arrays, keyed by CRC-32, which unlike `hash()` is the same in every process,
+  so the table can be cached; and a set of the keys, for membership).
 * `Strings`: a sequence of strings kept as one string and offsets, with an in-place
   bisection for the strings that begin with a prefix.
 
@@ -24,6 +25,7 @@ from typing import Any
 from zlib import crc32
 
 _EMPTY = memoryview(b"")
+_INT = array("i").itemsize
 
 
 def _offsets(sizes: Iterable[int]) -> array[int]:
@@ -68,6 +70,10 @@ class Strings(Sequence[str]):
             raise IndexError(index)
         return self._text[self._offsets[index]:self._offsets[index + 1]]
 
+    def at(self, index: int) -> str:
+        """The string at `index` (0 <= index < len), a copy."""
+        return self._text[self._offsets[index]:self._offsets[index + 1]]
+
     def __iter__(self) -> Iterator[str]:
         text, offsets = self._text, self._offsets
         for i in range(self._count):
@@ -97,34 +103,71 @@ class Strings(Sequence[str]):
         return out
 
 
-class IdMap:
+def _slots(keys: Sequence[str]) -> array[int]:
+    """The open-addressing table of `keys` (numbers, -1 for an empty slot), by CRC-32."""
+    size = 8
+    while size < 2 * len(keys):
+        size *= 2
+    slots = array("i", [-1]) * size
+    for number, key in enumerate(keys):
+        slot = crc32(key.encode()) & (size - 1)
+        while slots[slot] >= 0:
+            slot = (slot + 1) & (size - 1)
+        slots[slot] = number
+    return slots
+
+
+class _Table:
+    """The keys of a read-only map: their text, a hash table of their numbers, and a set for
+    membership (a set lookup reads its table and compares keys without writing to them; only
+    a value fetched from a dict gets its reference count written, and most lookups miss)."""
+
+    def __init__(self, keys: Strings, slots: array[int]) -> None:
+        self._keys = keys
+        self._slots = slots
+        self._mask = len(slots) - 1
+        self._present = frozenset(keys)
+
+    def _find(self, key: str) -> int:
+        """The number of `key`, which is present."""
+        keys, offsets = self._keys._text, self._keys._offsets
+        slots, mask = self._slots, self._mask
+        size = len(key)
+        slot = crc32(key.encode()) & mask
+        while True:
+            number = slots[slot]
+            start = offsets[number]
+            if offsets[number + 1] - start == size and keys.startswith(key, start):
+                return number
+            slot = (slot + 1) & mask
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._present
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+
+class IdMap(_Table):
     """A read-only map of strings to lists of int32 ids. `get` returns the ids as a
     memoryview of native-endian bytes (cast to "i" to read them), or `default`."""
 
     def __init__(self, keys: Strings, ends: array[int], ids: bytes, slots: array[int]) -> None:
-        self._keys = keys
+        super().__init__(keys, slots)
         self._ends = ends  # ids of key i: ids[ends[i] : ends[i + 1]] (in ids, not bytes)
         self._ids = memoryview(ids)
-        self._slots = slots
-        self._mask = len(slots) - 1
 
     @classmethod
     def of(cls, mapping: Mapping[str, Sequence[int]]) -> IdMap:
         keys = list(mapping)
-        size = 8
-        while size < 2 * len(keys):
-            size *= 2
-        slots = array("i", [-1]) * size
-        for number, key in enumerate(keys):
-            slot = crc32(key.encode()) & (size - 1)
-            while slots[slot] >= 0:
-                slot = (slot + 1) & (size - 1)
-            slots[slot] = number
         ids = array("i")
         for key in keys:
             ids.extend(mapping[key])
         return cls(Strings.of(keys), _offsets(len(mapping[k]) for k in keys), ids.tobytes(),
-                   slots)
+                   _slots(keys))
 
     def state(self) -> tuple[Any, ...]:
         return (self._keys.state(), self._ends.tobytes(), self._ids.tobytes(),
@@ -138,35 +181,40 @@ class IdMap:
         slots_table.frombytes(slots)
         return cls(Strings.from_state(keys), ends_table, ids, slots_table)
 
-    def _find(self, key: str) -> int:
-        keys, offsets = self._keys._text, self._keys._offsets
-        slots, mask = self._slots, self._mask
-        size = len(key)
-        slot = crc32(key.encode()) & mask
-        while True:
-            number = slots[slot]
-            if number < 0:
-                return -1
-            start = offsets[number]
-            if offsets[number + 1] - start == size and keys.startswith(key, start):
-                return number
-            slot = (slot + 1) & mask
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._find(key) >= 0
-
     def get(self, key: str, default: memoryview = _EMPTY) -> memoryview:
-        number = self._find(key)
-        if number < 0:
+        if key not in self._present:
             return default
-        return self._ids[self._ends[number] * 4:self._ends[number + 1] * 4]
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
+        number = self._find(key)
+        return self._ids[self._ends[number] * _INT:self._ends[number + 1] * _INT]
 
     def items(self) -> Iterator[tuple[str, memoryview]]:
         for number, key in enumerate(self._keys):
-            yield key, self._ids[self._ends[number] * 4:self._ends[number + 1] * 4]
+            yield key, self._ids[self._ends[number] * _INT:self._ends[number + 1] * _INT]
+
+
+class TextMap(_Table):
+    """A read-only map of strings to strings. `get` returns a copy of the value, or ""."""
+
+    def __init__(self, keys: Strings, values: Strings, slots: array[int]) -> None:
+        super().__init__(keys, slots)
+        self._values = values
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, str]) -> TextMap:
+        keys = list(mapping)
+        return cls(Strings.of(keys), Strings.of(mapping[k] for k in keys), _slots(keys))
+
+    def state(self) -> tuple[Any, ...]:
+        return self._keys.state(), self._values.state(), self._slots.tobytes()
+
+    @classmethod
+    def from_state(cls, state: tuple[Any, ...]) -> TextMap:
+        keys, values, slots = state
+        slots_table = array("i")
+        slots_table.frombytes(slots)
+        return cls(Strings.from_state(keys), Strings.from_state(values), slots_table)
+
+    def get(self, key: str) -> str:
+        if key not in self._present:
+            return ""
+        return self._values.at(self._find(key))

@@ -24,7 +24,7 @@ from typing import Any, Self
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from engine.screening.flatindex import IdMap, Strings
+from engine.screening.flatindex import IdMap, Strings, TextMap
 from engine.screening.names import (
     load_tables,
     primary_raw,
@@ -45,6 +45,9 @@ REACH_CACHE = 8_192  # query token → variants it reaches (large sets for commo
 MIN_ACRONYM = 4  # shorter acronyms ("ABB", "UAC") collide with too many names
 DISTINCTIVE_ENTRIES = 3  # a lone word of at most this many entries identifies an entity
 COMMON_REACH = 256  # a query token reaching more variants is common (see candidates_of)
+
+
+_SEPARATOR = "\x00"  # between the strings of a pigeonhole piece: tokens are [a-z0-9]
 
 
 @dataclass(frozen=True)
@@ -212,29 +215,28 @@ class ScreeningIndex:
         self._by_joined = IdMap.of(by_joined)
         vocabulary = sorted(set(by_token) | set(by_joined))
         self._vocabulary = Strings.of(vocabulary)
-        number = {text: i for i, text in enumerate(vocabulary)}
-        pieces: dict[str, list[int]] = {}
+        pieces: dict[str, list[str]] = {}
         for text in vocabulary:
             if len(text) >= MIN_FUZZY_TOKEN:
                 for i, (start, size) in enumerate(_pieces(len(text))):
                     piece = text[start:start + size]
                     head = _piece_head(len(text), i)
-                    pieces.setdefault(head + piece, []).append(number[text])
+                    pieces.setdefault(head + piece, []).append(text)
                     # Two letters swapped across the piece's left edge ("sechin" written
                     # "sehcin") change two pieces at once, which one edit must not: the piece
                     # is also filed as it then reads, its first letter the one before it.
                     if start:
                         swapped = text[start - 1] + piece[1:]
                         if swapped != piece:
-                            pieces.setdefault(head + swapped, []).append(number[text])
-        self._pieces = IdMap.of(pieces)
+                            pieces.setdefault(head + swapped, []).append(text)
+        self._pieces = TextMap.of({k: _SEPARATOR.join(texts) for k, texts in pieces.items()})
         self._finish()
         self._build_partial()
 
     # -- the on-disk form (engine.pack caches it, keyed by the lists' digests) ----------------
     _STATE = ("_owner", "_names", "_natural", "_sorted", "_by_token", "_by_joined",
               "_vocabulary", "_pieces", "_cores", "_core_index", "_acronyms")
-    _ID_MAPS = frozenset({"_by_token", "_by_joined", "_pieces", "_core_index", "_acronyms"})
+    _ID_MAPS = frozenset({"_by_token", "_by_joined", "_core_index", "_acronyms"})
     _STRINGS = frozenset({"_natural", "_sorted", "_vocabulary", "_cores"})
 
     def state(self) -> tuple[Any, ...]:
@@ -247,7 +249,7 @@ class ScreeningIndex:
                       for w in self.watchlists)
         return (self.threshold, lists, *(
             value.tobytes() if isinstance(value, memoryview) else
-            value.state() if isinstance(value, IdMap | Strings) else value
+            value.state() if isinstance(value, IdMap | TextMap | Strings) else value
             for value in (getattr(self, name) for name in self._STATE)))
 
     @classmethod
@@ -269,6 +271,7 @@ class ScreeningIndex:
             key=lambda item: (id_sort_key(item.entry.id), item.list)))
         for name, value in zip(cls._STATE, parts, strict=True):
             setattr(self, name, IdMap.from_state(value) if name in cls._ID_MAPS else
+                    TextMap.from_state(value) if name == "_pieces" else
                     Strings.from_state(value) if name in cls._STRINGS else value)
         self._finish()
         return self
@@ -343,17 +346,17 @@ class ScreeningIndex:
             # edits of which the net is `grown`, that is between these two shifts.
             slack = (allowed - abs(grown)) // 2
             low, high = min(0, grown) - slack, max(0, grown) + slack
-            pool: set[int] = set()
+            pool: set[str] = set()
             for piece, (start, length) in enumerate(_pieces(other)):
                 head = _piece_head(other, piece)
                 for at in range(max(0, start + low), min(size - length, start + high) + 1):
                     found = pieces.get(head + text[at:at + length])
                     if found:
-                        pool.update(_read_ids(found))
-            near_texts = [t for t in self._vocabulary.take(pool) if t not in out]
-            if near_texts:  # verified in one C call per length
+                        pool.update(found.split(_SEPARATOR))
+            pool.difference_update(out)
+            if pool:  # verified in one C call per length
                 out.update(near for near, _, _ in process.extract(
-                    text, near_texts, scorer=OSA.distance, score_cutoff=allowed, limit=None))
+                    text, list(pool), scorer=OSA.distance, score_cutoff=allowed, limit=None))
         return frozenset(out)
 
     def _reach_uncached(self, token: str) -> _Reach:

@@ -37,8 +37,7 @@ Owns everything that happens to a name before it is compared, in this order:
    (Sergey / Sergei, Nikolay / Nikolai), final consonant + i → y (Yuri / Yury).
 
 engine.screening.tokens turns the readings into the tokens screening compares; this module
-knows nothing of
-watchlists.
+knows nothing of watchlists.
 """
 
 from __future__ import annotations
