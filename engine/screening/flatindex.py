@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import accumulate
 from typing import Any
 from zlib import crc32
 
@@ -29,10 +30,7 @@ _INT = array("i").itemsize
 
 
 def _offsets(sizes: Iterable[int]) -> array[int]:
-    out = array("i", [0])
-    for size in sizes:
-        out.append(out[-1] + size)
-    return out
+    return array("i", accumulate(sizes, initial=0))
 
 
 class Strings(Sequence[str]):
@@ -122,8 +120,8 @@ class _Table:
     membership (a set lookup reads its table and compares keys without writing to them; only
     a value fetched from a dict gets its reference count written, and most lookups miss)."""
 
-    def __init__(self, keys: Strings, slots: array[int]) -> None:
-        self._keys = keys
+    def __init__(self, keys: tuple[str, ...], slots: array[int]) -> None:
+        self._keys = Strings.of(keys)
         self._slots = slots
         self._mask = len(slots) - 1
         self._present = frozenset(keys)
@@ -155,22 +153,22 @@ class IdMap(_Table):
     """A read-only map of strings to lists of int32 ids. `get` returns the ids as a
     memoryview of native-endian bytes (cast to "i" to read them), or `default`."""
 
-    def __init__(self, keys: Strings, ends: array[int], ids: bytes, slots: array[int]) -> None:
+    def __init__(self, keys: tuple[str, ...], ends: array[int], ids: bytes,
+                 slots: array[int]) -> None:
         super().__init__(keys, slots)
         self._ends = ends  # ids of key i: ids[ends[i] : ends[i + 1]] (in ids, not bytes)
         self._ids = memoryview(ids)
 
     @classmethod
     def of(cls, mapping: Mapping[str, Sequence[int]]) -> IdMap:
-        keys = list(mapping)
+        keys = tuple(mapping)
         ids = array("i")
         for key in keys:
             ids.extend(mapping[key])
-        return cls(Strings.of(keys), _offsets(len(mapping[k]) for k in keys), ids.tobytes(),
-                   _slots(keys))
+        return cls(keys, _offsets(len(mapping[k]) for k in keys), ids.tobytes(), _slots(keys))
 
     def state(self) -> tuple[Any, ...]:
-        return (self._keys.state(), self._ends.tobytes(), self._ids.tobytes(),
+        return (tuple(self._keys), self._ends.tobytes(), self._ids.tobytes(),
                 self._slots.tobytes())
 
     @classmethod
@@ -179,7 +177,7 @@ class IdMap(_Table):
         ends_table, slots_table = array("i"), array("i")
         ends_table.frombytes(ends)
         slots_table.frombytes(slots)
-        return cls(Strings.from_state(keys), ends_table, ids, slots_table)
+        return cls(keys, ends_table, ids, slots_table)
 
     def get(self, key: str, default: memoryview = _EMPTY) -> memoryview:
         if key not in self._present:
@@ -195,24 +193,24 @@ class IdMap(_Table):
 class TextMap(_Table):
     """A read-only map of strings to strings. `get` returns a copy of the value, or ""."""
 
-    def __init__(self, keys: Strings, values: Strings, slots: array[int]) -> None:
+    def __init__(self, keys: tuple[str, ...], values: Strings, slots: array[int]) -> None:
         super().__init__(keys, slots)
         self._values = values
 
     @classmethod
     def of(cls, mapping: Mapping[str, str]) -> TextMap:
-        keys = list(mapping)
-        return cls(Strings.of(keys), Strings.of(mapping[k] for k in keys), _slots(keys))
+        keys = tuple(mapping)
+        return cls(keys, Strings.of(mapping[k] for k in keys), _slots(keys))
 
     def state(self) -> tuple[Any, ...]:
-        return self._keys.state(), self._values.state(), self._slots.tobytes()
+        return tuple(self._keys), self._values.state(), self._slots.tobytes()
 
     @classmethod
     def from_state(cls, state: tuple[Any, ...]) -> TextMap:
         keys, values, slots = state
         slots_table = array("i")
         slots_table.frombytes(slots)
-        return cls(Strings.from_state(keys), Strings.from_state(values), slots_table)
+        return cls(keys, Strings.from_state(values), slots_table)
 
     def get(self, key: str) -> str:
         if key not in self._present:
