@@ -1,8 +1,9 @@
 """Benchmark: screening at full size, on the real OFAC SDN files plus a generated list.
 
-Loads `../shared/data/ofac-sdn/` (sdn.csv + alt.csv + add.csv, about 15,000 entries and
-17,500 aliases), adds a seeded generated list of Latin and transliterated-Cyrillic names
-to reach `--entries` entries (default 30,000) with aliases, and prints:
+Loads the real OFAC SDN files from the shared data directory beside the checkout (sdn.csv +
+alt.csv + add.csv, about 15,000 entries and 17,500 aliases), adds a seeded generated list of
+Latin and transliterated-Cyrillic names to reach `--entries` entries (default 30,000) with
+aliases, and prints:
 
 * a host reference (CPU time of a fixed workload, measured in the same run): latencies are
   also given as ratios to it, so runs on a loaded or quieter host compare;

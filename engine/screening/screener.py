@@ -245,7 +245,7 @@ class Screener(ScreeningIndex):
                     continue
                 seen.add(index)
                 variant = index if variants is None else variants[index]
-                listed = self._tokens[variant]
+                listed = natural_forms[index].split(" ")
                 if len(listed) == len(tokens) or "".join(listed) not in joined:
                     listed_set = set(listed)
                     covered = sum(len(t) for t in listed if t in reachable) + sum(
