@@ -235,7 +235,9 @@ class ScreeningCandidateSchema(_Closed):
                                                    "words in the name, or its acronym"})
     reading = fields.String(required=True, metadata={
         "description": "romanisation or spelling reading of the name that scored (bgn, icao, "
-                       "gost, french, german, lookalike)"})
+                       "gost, french, german, polish, czech, lookalike, initials, spaced); "
+                       "initials: an initial paired with a listed given name, at most a "
+                       "possible match"})
     paired = fields.List(fields.List(fields.String()), required=True, metadata={
         "description": "[party token, listed token] pairs that matched"})
 
