@@ -91,6 +91,10 @@ class FactorScoreSchema(_Closed):
     factor = fields.String(required=True)
     label = fields.String(required=True)
     weight = fields.Float(required=True)
+    raw_points = fields.Float(metadata={
+        "description": "the sum of the points of the factor's fired risk and knockout rules "
+                       "before the clamp to 0..100 (115 shows as inherent_score 100); absent in "
+                       "assessments stored before it was added"})
     inherent_score = fields.Float(required=True, validate=validate.Range(0, 100),
                                   metadata={"description": "the factor's score before "
                                                            "mitigations"})

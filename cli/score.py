@@ -70,6 +70,19 @@ def json_line(origin: str, doc: dict[str, Any]) -> dict[str, Any]:
             **{key: value for key, value in doc.items() if key != "id"}}
 
 
+def _screened(a: dict[str, Any], pointer: str | None) -> str | None:
+    """The screening outcome an evidence item points to, in one line: the best candidate's
+    listed name, list, entry and score."""
+    if not pointer or "screening" not in a:
+        return None
+    party = a["screening"]["parties"][int(pointer.rsplit("/", 1)[1])]
+    if not party["candidates"]:
+        return f"screening of {party['path']}: {party['outcome']}"
+    best = party["candidates"][0]
+    return (f"screening of {party['path']}: {party['outcome']}, {best['listed_name']!r} "
+            f"({best['list']} {best['entry_id']}, score {best['score']:g})")
+
+
 def render(origin: str, a: dict[str, Any]) -> str:
     """A readable report of one assessment for a terminal."""
     lines = [f"{origin}: {a['reference'] or '(no reference)'}",
@@ -77,12 +90,18 @@ def render(origin: str, a: dict[str, Any]) -> str:
              f"  (inherent {a['inherent_score']:.2f})",
              f"  {a['summary']}"]
     for factor in a["factors"]:
+        capped = ""
+        if "raw_points" in factor and factor["raw_points"] != factor["inherent_score"]:
+            capped = f"  (raw points {factor['raw_points']:g}, capped to 0..100)"
         lines.append(f"  {factor['label']:<28} score {factor['score']:6.2f}  "
-                     f"contribution {factor['contribution']:6.2f}")
+                     f"contribution {factor['contribution']:6.2f}{capped}")
         for hit in factor["rules"]:
             lines.append(f"    {hit['points']:+5g}  {hit['rule']:<8} {hit['title']}")
             for ev in hit["evidence"]:
                 lines.append(f"             {ev['path']} = {ev['value']!r}  ({ev['test']})")
+                listed = _screened(a, ev.get("screening_record"))
+                if listed:
+                    lines.append(f"               {listed}")
     for item in a["missing_information"]:
         lines.append(f"  missing: {item['path']} (needed by {', '.join(item['rules'])})")
     for floor in a.get("floors", []):

@@ -131,8 +131,8 @@ class Assessment:
             "knockouts": [hits[id(h)] for h in self.knockouts],
             "factors": [
                 {"factor": fs.factor.id, "label": fs.factor.label,
-                 "weight": _number(fs.factor.weight), "inherent_score": fs.inherent,
-                 "score": fs.score, "contribution": fs.contribution,
+                 "weight": _number(fs.factor.weight), "raw_points": _number(fs.raw),
+                 "inherent_score": fs.inherent, "score": fs.score, "contribution": fs.contribution,
                  "rules": by_factor.get(fs.factor.id, [])}
                 for fs in self.scores.factors
             ],
@@ -150,16 +150,22 @@ class Assessment:
         return out
 
     def _linked(self, hit: dict[str, Any]) -> dict[str, Any]:
-        """Evidence read from a party's screening points to that party's screening record
-        (a JSON Pointer into this assessment: "/screening/parties/2")."""
+        """Evidence read from a party's screening, or from the ownership facts derived from it
+        (`ownership.ofac_blocked` holds for a party listed itself), points to that party's
+        screening record (a JSON Pointer into this assessment: "/screening/parties/2")."""
         if self.screening is None:
             return hit
         where = {p["path"]: i for i, p in enumerate(self.screening["parties"])}
         for item in hit["evidence"]:
-            head, sep, _ = item["path"].rpartition(".screening.")
-            if sep and head in where:
-                item["screening_record"] = f"/screening/parties/{where[head]}"
+            for marker in _SCREENED_FACTS:
+                head, sep, _ = item["path"].rpartition(marker)
+                if sep and head in where:
+                    item["screening_record"] = f"/screening/parties/{where[head]}"
+                    break
         return hit
+
+
+_SCREENED_FACTS = (".screening.", ".ownership.")
 
 
 def _number(value: float) -> int | float:

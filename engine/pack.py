@@ -38,7 +38,7 @@ from engine.errors import (
 )
 from engine.evaluate.decision import Decider
 from engine.evaluate.enrich import Enricher
-from engine.evaluate.explain import compile_evidence, summary, with_chains
+from engine.evaluate.explain import compile_evidence, summary, with_chains, without_implied_guards
 from engine.evaluate.missing import MissingInformation, needed_by_path
 from engine.evaluate.scoring import Scorer, Scores
 from engine.evaluate.validation import Validator
@@ -169,7 +169,7 @@ class Pack:
             if found is None:
                 raise EngineError(f"durable_rules fired {rule_id} but its condition does not "
                                   "hold on the proposal: refusing an unexplained assessment")
-            hits.append(RuleHit(rule, tuple(with_chains(found, data))))
+            hits.append(RuleHit(rule, tuple(with_chains(without_implied_guards(found), data))))
         fired = [h.rule for h in hits]
         scores = self._score(fired)
         _, readings = self._missing.readings(data, day)

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from engine.evaluate.semantics import MISSING, compile_holds, getter, leaf_test
 from engine.language import syntax
+from engine.language.operators import OPERATORS, Op
 
 
 class Evidence(NamedTuple):
@@ -141,6 +142,26 @@ def _negated_containment(q: syntax.Quantifier, written: syntax.Leaf) -> Evidence
         return [Evidence(join(prefix, tail), None if items is MISSING else items, text)]
 
     return negated
+
+
+GUARD_TEST = OPERATORS[Op.EXISTS].word
+
+
+def _extends(path: str, base: str) -> bool:
+    """`path` is `base` itself or a field or item below it (`technologies[0].hs_code`)."""
+    return path == base or path.startswith((f"{base}.", f"{base}["))
+
+
+def without_implied_guards(found: list[Evidence]) -> list[Evidence]:
+    """The evidence without the `exists` tests that another test shown already implies.
+
+    Rules guard a list test with `exists` (`technologies` exists, then some technology's
+    `hs_code` matches): the value found at `technologies[0].hs_code` proves the guard, and
+    showing the guard would dump the whole list into the evidence. A guard stays when nothing
+    below its path is shown (the rule asks only that the field is given)."""
+    tested = [e.path for e in found if e.test != GUARD_TEST]
+    return [e for e in found
+            if e.test != GUARD_TEST or not any(_extends(p, e.path) for p in tested)]
 
 
 CHAIN_TEST = "the holdings that prove it (derived)"

@@ -1,7 +1,8 @@
 """Turns fired rules into factor scores, the overall score, its band and the decision.
 
 Formula (documented for users in README.md and rules/README.md):
-- inherent factor score = clamp(Σ points of fired risk and knockout rules, 0, 100);
+- raw factor points = Σ points of fired risk and knockout rules (shown, so the clamp is visible);
+- inherent factor score = clamp(raw factor points, 0, 100);
 - residual factor score = max(0, inherent factor score + Σ points of fired mitigations);
 - overall score = Σ weightᵢ · factor scoreᵢ / Σ weights (inherent and residual alike);
 - a factor's contribution is its term of the residual sum.
@@ -27,6 +28,7 @@ class FactorScore(NamedTuple):
     inherent: float
     score: float
     contribution: float
+    raw: float = 0.0  # Σ points of the fired risk and knockout rules, before the clamp to 0..100
 
 
 class Scores(NamedTuple):
@@ -104,9 +106,9 @@ class Scorer:
             band=band.name,
             decision=self._knockout_decision if knocked_out else band.decision,
             factors=tuple(
-                FactorScore(f, i / 100, r / 100, c / 100)
-                for f, i, r, c in zip(self._factors, inherent, residual, contributions,
-                                      strict=True)),
+                FactorScore(f, i / 100, r / 100, c / 100, p / 100)
+                for f, i, r, c, p in zip(self._factors, inherent, residual, contributions, risk,
+                                         strict=True)),
         )
 
 

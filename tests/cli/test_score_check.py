@@ -124,3 +124,17 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["score", "--format", "yaml"])
     assert info.value.code == 2
     assert main([]) == 2
+
+
+def test_score_text_shows_the_clamp_and_the_screening_behind_a_knockout(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The bundled pack: a factor whose rules add up past 100 says so, and a knockout read
+    from a bank's screening names the listed entry it matched."""
+    clamped = ROOT / "examples" / "bond-advisory-russian-ministry-of-finance.json"
+    lookalike = ROOT / "examples" / "evasion-correspondent-vtb-lookalike.json"
+    assert main(["--rules", str(ROOT / "rules"), "score", "--as-of", "2026-11-27",
+                 str(clamped), str(lookalike)]) == 0
+    out = capsys.readouterr().out
+    assert "(raw points 195, capped to 0..100)" in out
+    assert ("screening of payments.legs[0].correspondents[0]: match, "
+            "'VTB BANK PUBLIC JOINT STOCK COMPANY' (sdn_sample SAMPLE-002, score 100)") in out

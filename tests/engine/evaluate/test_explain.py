@@ -16,7 +16,7 @@ from engine import Pack, PackError, load_pack
 from engine.compile.matcher import DurableMatcher
 from engine.errors import RulesetRejected
 from engine.evaluate import reference
-from engine.evaluate.explain import compile_evidence, summary
+from engine.evaluate.explain import Evidence, compile_evidence, summary, without_implied_guards
 from engine.evaluate.missing import ALL_ABSENT, MissingInformation, compile_needed
 from engine.evaluate.semantics import MISSING, compile_holds, leaf_holds, leaf_test
 from engine.language import syntax
@@ -215,3 +215,30 @@ def test_alternatives_are_not_shown_together() -> None:
     assert _shown(cond, data) == [("initiator.country", "US", "eq US"),
                                   ("deal.type", "joint_venture", "in [joint_venture]"),
                                   ("counterparties[0].country", "RU", "eq RU")]
+
+
+GUARD_CASES = [
+    # (evidence as (path, test), the paths kept)
+    ([("technologies", "exists"), ("technologies[0].hs_code", "matches 84[0-9]{4}")],
+     ["technologies[0].hs_code"]),
+    ([("payments.legs", "exists"), ("payments.legs[0].correspondents", "exists"),
+      ("payments.legs[0].correspondents[0].ownership.ofac_blocked", "eq true")],
+     ["payments.legs[0].correspondents[0].ownership.ofac_blocked"]),
+    # a guard the rule asks for by itself stays
+    ([("export_licence", "exists")], ["export_licence"]),
+    # a test on the guarded value itself implies it
+    ([("deal.value", "exists"), ("deal.value", "gt 10")], ["deal.value"]),
+    # a neighbour whose name only starts alike does not imply it
+    ([("end_users", "exists"), ("end_users_count", "gt 1")], ["end_users", "end_users_count"]),
+    # guards imply nothing about each other
+    ([("consignees", "exists"), ("consignees[0].country", "exists")],
+     ["consignees", "consignees[0].country"]),
+]
+
+
+@pytest.mark.parametrize(("found", "kept"), GUARD_CASES)
+def test_exists_guards_implied_by_a_deeper_test_are_left_out(
+        found: list[tuple[str, str]], kept: list[str]) -> None:
+    shown = without_implied_guards([Evidence(path, "v", test) for path, test in found])
+    assert [e.path for e in shown] == kept
+

@@ -41,6 +41,7 @@ def test_weighted_average_with_clamping_and_mitigation() -> None:
     assert s.score == round(230 / 6.5, 2) == 35.38
     assert [f.score for f in s.factors] == [70.0, 20.0, 0.0]
     assert [f.inherent for f in s.factors] == [100.0, 20.0, 0.0]
+    assert [f.raw for f in s.factors] == [120.0, 20.0, 0.0]  # the clamp stays visible
     assert (s.band, s.decision) == ("medium", "review")
 
 

@@ -186,3 +186,21 @@ def test_a_cache_directory_others_can_write_is_not_used(
     assert index_cache_dir() is None
     monkeypatch.setenv("RISKRULES_INDEX_CACHE_DIR", "off")
     assert index_cache_dir() is None
+
+
+def test_the_bundled_packs_evidence_carries_no_implied_guard(bundled: Pack) -> None:
+    """NS-027 and KO-018 guard their list tests with `exists`: the evidence shows the tests
+    that decided, not the whole lists the guards looked at."""
+    data = json.loads((REPO / "examples" / "evasion-correspondent-vtb-lookalike.json")
+                      .read_text(encoding="utf-8"))
+    doc = bundled.assess(data, as_of=dt.date(2026, 11, 27)).to_dict()
+    hits = {r["rule"]: r["evidence"] for f in doc["factors"] for r in f["rules"]}
+    assert [(e["path"], e["test"]) for e in hits["NS-027"]] == [
+        ("technologies[0].hs_code", "matches (84|85|90)[0-9]{4}"),
+        ("counterparties[0].country", "in list transshipment_hubs")]
+    [blocked] = hits["KO-018"]
+    assert blocked["path"] == "payments.legs[0].correspondents[0].ownership.ofac_blocked"
+    pointer = blocked["screening_record"]
+    party = doc["screening"]["parties"][int(pointer.rsplit("/", 1)[1])]
+    assert party["path"] == "payments.legs[0].correspondents[0]"
+    assert party["candidates"][0]["entry_id"] == "SAMPLE-002"
