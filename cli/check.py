@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
-from cli.common import EXIT_OK, EXIT_PROBLEMS, add_format, print_json
+from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, add_format, print_json
+from cli.versioncheck import BaseNotFound, version_warnings
 from engine import PackError, load_pack
 from engine.codes import Code
 from engine.errors import Diagnostic, Severity
@@ -23,6 +25,10 @@ def register(sub: Any) -> None:
     p.add_argument("--allow-sample-lists", action="store_true",
                    help="with --strict, do not fail on W040 (a watchlist marked sample: "
                         "true): for demonstration packs that ship sample data on purpose")
+    p.add_argument("--base", metavar="REF",
+                   help="git revision to compare the pack with for W050 (scoring files changed, "
+                        "version not bumped); default HEAD, in CI the target branch "
+                        "(origin/main)")
     add_format(p)
     p.set_defaults(func=run)
 
@@ -33,8 +39,15 @@ def run(args: argparse.Namespace) -> int:
         pack = load_pack(args.rules)
         diagnostics: tuple[Diagnostic, ...] = pack.diagnostics
         diagnostics += tuple(extra_warnings(pack))
+        diagnostics += tuple(version_warnings(Path(args.rules), pack.digest, pack.version,
+                                              args.base or "HEAD", explicit=bool(args.base)))
     except PackError as exc:
         diagnostics = exc.diagnostics
+    except BaseNotFound as exc:
+        if pack is not None:
+            pack.close()
+        print(f"riskrules check: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     errors = [d for d in diagnostics if d.severity is Severity.ERROR]
     warnings = [d for d in diagnostics if d.severity is Severity.WARNING]
     blocking = [d for d in warnings

@@ -12,19 +12,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import io
 import os
-import shutil
-import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 from cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_json, read_proposals
+from cli.gitrev import Checkout, RevisionError
 from engine import Pack, PackError, load_pack
 from engine.errors import EngineError, Severity
 from engine.tooling.impact import DEFAULT_CHUNK, compare
@@ -166,52 +162,22 @@ def _renamed(text: str, rename: dict[str, str]) -> str:
 # --base as a git revision
 
 
-def _git(git: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    # Fixed argument vector, no shell; the revision was checked not to be an option.
-    return subprocess.run([git, *args], cwd=cwd, capture_output=True, check=False)  # noqa: S603
-
-
 def resolve_base(base: str, head_dir: Path,
                  stack: contextlib.ExitStack) -> tuple[Path, str, dict[str, str]]:
     """The base pack directory, its label, and how to rename its temporary paths in messages.
 
     An existing directory is used as it is. Otherwise `base` must be a revision of the git
     repository holding `head_dir`; the head directory's path at that revision is exported
-    with `git archive` into a temporary directory that `stack` removes.
+    (cli.gitrev) into a temporary directory that `stack` removes.
     """
     if Path(base).is_dir():
         return Path(base), base, {}
-    problem = f"--base {base}: not a directory"
-    git = shutil.which("git")
-    if git is None:
-        raise UsageError(f"{problem}, and git is not installed to read it as a revision")
-    if base.startswith("-") or not base.strip():
-        raise UsageError(f"{problem}, nor a git revision")
-    if not head_dir.is_dir():
-        raise UsageError(f"{problem}, and --head {head_dir} is not a directory either")
-    top = _git(git, head_dir, "rev-parse", "--show-toplevel")
-    if top.returncode != 0:
-        raise UsageError(f"{problem}, and {head_dir} is not inside a git repository")
-    root = Path(top.stdout.decode().strip())
-    commit = _git(git, root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
-    if commit.returncode != 0:
-        raise UsageError(f"{problem}, nor a git revision of {root}")
-    sha = commit.stdout.decode().strip()
     try:
-        relative = head_dir.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        raise UsageError(f"{problem}, and {head_dir} is not inside {root}") from None
-    pathspec = "." if relative == "." else relative
-    archive = _git(git, root, "archive", "--format=tar", sha, "--", pathspec)
-    if archive.returncode != 0:
-        detail = archive.stderr.decode(errors="replace").strip()
-        raise UsageError(f"--base {base}: cannot read {pathspec} at {sha[:12]}: {detail}")
-    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="riskrules-diff-")))
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout), mode="r:") as tar:
-        tar.extractall(tmp, filter="data")
-    pack_dir = tmp / relative if relative != "." else tmp
-    if not pack_dir.is_dir():
-        raise UsageError(f"--base {base}: {pathspec} does not exist at {sha[:12]}")
+        checkout = Checkout(head_dir)
+        sha = checkout.commit(base)
+        pack_dir, tmp = checkout.export(sha, stack, "riskrules-diff-")
+    except RevisionError as exc:
+        raise UsageError(f"--base {base}: not a directory, and {exc}") from None
     return pack_dir, f"{base} ({sha[:12]})", {str(tmp) + os.sep: f"{base}:"}
 
 

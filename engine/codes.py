@@ -222,6 +222,12 @@ class Code(StrEnum):
         "W041",
         "a watchlist older than `screening.max_age_days` (stale)",
         "import the current list; `riskrules lists status` shows each list's age")
+    VERSION_NOT_BUMPED = (
+        "W050",
+        "the pack's scoring files changed since the git revision checked against (HEAD, or `check "
+        "--base REF`) but `version` in pack.yaml did not",
+        "bump `version` in pack.yaml, so assessments made under the old and the new rules carry "
+        "different versions (the digest already differs)")
 
 
 TABLE_HEADER = "| code | meaning | what to do |\n|---|---|---|\n"

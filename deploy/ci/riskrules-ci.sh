@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # riskrules rule-pack CI, for any CI system: check, test and impact analysis of a rule change.
 #
-#   1. riskrules check --strict                       (every error and warning fails)
+#   1. riskrules check --strict --base $BASE_REF      (every error and warning fails; W050 when
+#                                                     the rules changed and the version did not)
 #   2. riskrules test --coverage --min-coverage 100   (JUnit XML in $REPORT_DIR)
 #   3. riskrules diff --base $BASE_REF --head $RULES_DIR $CORPUS --format markdown
 #      and the Markdown posted as a pull-request comment (updated in place on later pushes)
@@ -42,8 +43,18 @@ status=0
 worst() { if (( $1 > status )); then status=$1; fi; }
 step() { echo "+ $*" >&2; }
 
+# The base revision must exist locally: shallow clones (actions/checkout's default) lack it.
+if ! git rev-parse --verify --quiet "${BASE_REF}^{commit}" >/dev/null; then
+  if [[ "$BASE_REF" == origin/* ]]; then
+    branch=${BASE_REF#origin/}
+    git fetch --no-tags --depth=1 origin "+refs/heads/${branch}:refs/remotes/origin/${branch}" >&2 || true
+  fi
+fi
+
 check_flags=(--strict)
 if [[ "${ALLOW_SAMPLE_LISTS:-}" == 1 ]]; then check_flags+=(--allow-sample-lists); fi
+# W050: rules changed against the base branch but pack.yaml's version was not bumped.
+if git rev-parse --verify --quiet "${BASE_REF}^{commit}" >/dev/null; then check_flags+=(--base "$BASE_REF"); fi
 step "$RISKRULES --rules $RULES_DIR check ${check_flags[*]}"
 "$RISKRULES" --rules "$RULES_DIR" check "${check_flags[@]}"
 worst $?
@@ -52,14 +63,6 @@ step "$RISKRULES --rules $RULES_DIR test --coverage --min-coverage 100"
 "$RISKRULES" --rules "$RULES_DIR" test --coverage --min-coverage 100 \
   --junit-xml "$REPORT_DIR/rule-tests.xml"
 worst $?
-
-# The base revision must exist locally: shallow clones (actions/checkout's default) lack it.
-if ! git rev-parse --verify --quiet "${BASE_REF}^{commit}" >/dev/null; then
-  if [[ "$BASE_REF" == origin/* ]]; then
-    branch=${BASE_REF#origin/}
-    git fetch --no-tags --depth=1 origin "+refs/heads/${branch}:refs/remotes/origin/${branch}" >&2 || true
-  fi
-fi
 
 diff_args=(diff --base "$BASE_REF" --head "$RULES_DIR" "$CORPUS" --format markdown --progress)
 if [[ "$FAIL_ON_DECISION_CHANGE" == 1 ]]; then diff_args+=(--fail-on-decision-change); fi

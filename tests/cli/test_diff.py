@@ -221,9 +221,9 @@ def test_base_revision_errors(repo: Path, tmp_path: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
     head = str(repo / "rules")
     assert diff("--workers", "1", base="no-such-branch", head=head) == 2
-    assert "nor a git revision" in capsys.readouterr().err
+    assert "is not a git revision" in capsys.readouterr().err
     assert diff("--workers", "1", base="--output=x", head=head) == 2
-    assert "nor a git revision" in capsys.readouterr().err
+    assert "is not a git revision" in capsys.readouterr().err
     # the pack did not exist yet at the first commit
     (repo / "other").mkdir()
     (repo / "other" / "pack.yaml").write_text("name: x\n")
