@@ -19,8 +19,8 @@ from cli.gitrev import Checkout, RevisionError
 from engine import PackError, load_pack
 from engine.codes import Code
 from engine.errors import Diagnostic, DiagnosticSink, Position
+from engine.language.yamlsource import YMap, parse_yaml
 from engine.pack import PACK_FILE
-from engine.yamlsource import YMap, parse_yaml
 
 
 class BaseNotFound(Exception):
