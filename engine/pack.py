@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import marshal
 import os
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import engine.screening as screening_package
 from engine.assessment import Assessment, RuleHit, WatchlistInfo
 from engine.codes import Code
 from engine.compile.compiler import CompiledRules, compile_rules
@@ -54,7 +56,8 @@ from engine.screening.screener import POSSIBLE_AT
 
 PACK_FILE = "pack.yaml"
 # the pack lists naming the watchlists whose entries are restricted, not blocked
-NON_BLOCKING_LISTS = ("sectoral_watchlists", "export_control_watchlists")
+NON_BLOCKING_LISTS = ("sectoral_watchlists", "export_control_watchlists",
+                      "investment_ban_watchlists")
 
 
 @dataclass
@@ -91,7 +94,8 @@ class Pack:
 
     def _non_blocking(self) -> frozenset[str]:
         """The watchlists that block no property: those the pack names in its lists
-        `sectoral_watchlists` and `export_control_watchlists` (rules/README.md). An owner
+        `sectoral_watchlists`, `export_control_watchlists` and `investment_ban_watchlists`
+        (rules/README.md). An owner
         matched only on one of them does not count towards the 50 Percent Rule."""
         return frozenset(str(e) for name in NON_BLOCKING_LISTS
                          if (ref := self.spec.lists.get(name)) is not None
@@ -358,8 +362,19 @@ def index_cache_dir() -> Path | None:
     return path
 
 
+@functools.cache
+def _screening_code_digest() -> str:
+    """sha256 of the screening package's source: an index built by other matching code (a
+    changed word list, normalisation or scorer) is never read back from the cache."""
+    h = hashlib.sha256()
+    for source in sorted(Path(screening_package.__file__).parent.glob("*.py")):
+        h.update(source.name.encode() + b"\0" + source.read_bytes())
+    return h.hexdigest()
+
+
 def _index_key(threshold: float, files: list[tuple[str, bytes]]) -> str:
-    h = hashlib.sha256(f"{INDEX_FORMAT}|{sys.version}|{threshold!r}".encode())
+    h = hashlib.sha256(f"{INDEX_FORMAT}|{_screening_code_digest()}|{sys.version}|"
+                       f"{threshold!r}".encode())
     for name, data in files:
         h.update(len(name).to_bytes(4, "big") + name.encode() + hashlib.sha256(data).digest())
     return h.hexdigest()

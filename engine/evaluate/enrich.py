@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
-from engine.evaluate.derive import Deriver
+from engine.evaluate.derive import Deriver, blocking_match
 from engine.language.contract import FieldSpec, Kind
 
 SCREENING_CACHE = 4096  # parties whose screening result is kept per pack
@@ -125,6 +125,7 @@ class Enricher:
                  non_blocking: frozenset[str] = frozenset()) -> None:
         self._plan = _Plan.of(contract)
         self._derive = Deriver(contract, non_blocking)
+        self._blocks = blocking_match(non_blocking)
         self._screener = screener
         self._cache: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
@@ -146,6 +147,7 @@ class Enricher:
             records.append({"role": _role(path), "path": path, "names": list(names),
                             **result.to_record()})
             fact: dict[str, Any] = result.to_fact()
+            fact["blocking"] = self._blocks(fact)
             return fact
 
         if self._derive.active:

@@ -57,6 +57,7 @@ direct electronic electronics radio revolutionary guard corps islamic democratic
 peoples foreign commerce trust reconnaissance mining astronautics water food agro
 agricultural automotive auto motors motor steel power electric nuclear rocket missile
 instruments instrument precision optics optical telecom telecommunications software data
+mobile cellular wireless
 digital computer computing semiconductor semiconductors materials green star alpha delta
 standard premier royal golden gold diamond smart best sun eagle ocean pacific atlantic euro
 europe european asia asian africa african arab arabian gulf middle east west north south
