@@ -82,3 +82,38 @@ def test_brics_membership_alone_does_not_change_the_decision(
         sorted(h.rule.id for h in a.hits), sorted(h.rule.id for h in b.hits))
     assert any(h.rule.id == "SE-013" for h in a.hits)
     assert not any(h.rule.id == "SE-013" for h in b.hits)
+
+
+EMBARGOED_ROLES = [
+    ("end_users", lambda p, c: p.update(end_users=[{"name": "Pars Data Co", "country": c,
+                                          "type": "private_company"}])),
+    ("consignees", lambda p, c: p.update(consignees=[{"name": "Pars Freight", "country": c,
+                                          "type": "private_company"}])),
+    ("intermediaries", lambda p, c: p.update(intermediaries=[{"name": "Pars Agent", "country": c,
+                                          "type": "private_company"}])),
+    ("correspondent bank", lambda p, c: p["payments"].update(legs=[{
+        "originator_bank": {"name": "Ameriabank", "country": "AM"},
+        "correspondents": [{"name": "Parsian Clearing", "country": c}],
+        "beneficiary_bank": {"name": "Ardshinbank", "country": "AM"}}])),
+    ("beneficiary bank", lambda p, c: p["payments"].update(legs=[{
+        "originator_bank": {"name": "Citibank N.A.", "country": "US"},
+        "beneficiary_bank": {"name": "Tejarat Exchange", "country": c}}])),
+]
+
+
+@pytest.mark.parametrize("country", ["IR", "KP", "CU"])
+@pytest.mark.parametrize(("role", "place"), EMBARGOED_ROLES, ids=[r for r, _ in EMBARGOED_ROLES])
+def test_a_party_of_any_role_in_an_embargoed_country_stops_the_deal(
+        pack: Pack, role: str, place: Any, country: str) -> None:
+    """KO-003 reads every role: an Armenian reseller is no screen for an end user, consignee,
+    intermediary or bank in Iran, North Korea or Cuba (31 CFR 560.204: exports made
+    indirectly); with the party in Armenia the stop does not fire."""
+    near_miss = _example("imagery-subscription-yerevan-reseller-yerevan-end-user.json")
+    near_miss.pop("end_users")
+    proposal = copy.deepcopy(near_miss)
+    place(proposal, country)
+    stopped = pack.assess(proposal, as_of=DAY)
+    assert "KO-003" in {h.rule.id for h in stopped.knockouts} and stopped.decision == "reject"
+    place(near_miss, "AM")
+    passed = pack.assess(near_miss, as_of=DAY)
+    assert not passed.knockouts and passed.decision != "reject"
