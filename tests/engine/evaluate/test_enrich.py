@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 from engine.evaluate.enrich import Enricher
+from engine.screening.screener import Screener
+from engine.screening.watchlists import Watchlist, WatchlistEntry
 from tests.bundled import BUNDLED
 from tests.engine.conftest import BASE_PROPOSAL, merged
 
@@ -39,3 +41,29 @@ def test_the_input_is_not_modified() -> None:
     proposal = _forged()
     Enricher(BUNDLED.root, screener=None)(proposal, DAY)
     assert proposal["counterparties"][0]["screening"] == FORGED_SCREENING
+
+
+def _listed(name: str, listed_on: str) -> Watchlist:
+    entry = WatchlistEntry(id="X-1", name=name, type="entity", programs=("P",),
+                           countries=("RU",))
+    return Watchlist(name=listed_on, entries=(entry,), as_of=DAY, sample=True)
+
+
+def test_a_screening_fact_says_whether_its_match_blocks() -> None:
+    """`screening.blocking` holds for a match on a watchlist the pack does not name as
+    restricting: the same test the ownership facts use, so the two never disagree."""
+    screener = Screener([_listed("Orbital Blocked LLC", "sdn"),
+                         _listed("Restricted Telecom Corp", "ns_cmic")], 88)
+    enrich = Enricher(BUNDLED.root, screener, non_blocking=frozenset({"ns_cmic"}))
+    proposal = merged(BASE_PROPOSAL, {"counterparties": [
+        {"name": "Orbital Blocked LLC", "country": "RU", "type": "private_company"},
+        {"name": "Restricted Telecom Corp", "country": "CN", "type": "public_company"},
+        {"name": "Unlisted Widgets GmbH", "country": "DE", "type": "private_company"}]})
+    blocked, restricted, clear = enrich(proposal, DAY)["counterparties"]
+    assert (blocked["screening"]["matched"], blocked["screening"]["blocking"]) == (True, True)
+    assert blocked["ownership"]["ofac_blocked"] is True
+    assert (restricted["screening"]["matched"], restricted["screening"]["blocking"]) == \
+        (True, False)
+    assert restricted["ownership"]["ofac_blocked"] is False
+    assert clear["screening"]["blocking"] is False
+    assert set(blocked["screening"]) == set(BUNDLED.types["screening"].fields)

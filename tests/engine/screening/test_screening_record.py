@@ -40,7 +40,7 @@ def test_a_match_is_recorded_and_the_knockout_points_to_it(bundled: Pack) -> Non
     record = doc["screening"]
     assert record["threshold"] == 88 and record["possible_at"] == 75
     listed = next(w for w in record["lists"] if w["name"] == "sdn_sample")
-    assert (listed["name"], listed["entries"], listed["sample"]) == ("sdn_sample", 45, True)
+    assert (listed["name"], listed["entries"], listed["sample"]) == ("sdn_sample", 43, True)
     assert listed["digest"].startswith("sha256:") and listed["as_of"] == "2026-11-25"
     party = next(p for p in record["parties"] if p["path"] == "counterparties[0]")
     assert (party["role"], party["names"], party["outcome"]) == ("counterparty", ["VТВ Bank"],
