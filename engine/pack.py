@@ -95,8 +95,8 @@ class Pack:
     def _non_blocking(self) -> frozenset[str]:
         """The watchlists that block no property: those the pack names in its lists
         `sectoral_watchlists`, `export_control_watchlists` and `investment_ban_watchlists`
-        (rules/README.md). An owner
-        matched only on one of them does not count towards the 50 Percent Rule."""
+        (rules/README.md). An owner matched only on one of them does not count towards the
+        50 Percent Rule."""
         return frozenset(str(e) for name in NON_BLOCKING_LISTS
                          if (ref := self.spec.lists.get(name)) is not None
                          for e in ref.values)
