@@ -89,69 +89,15 @@ class RuleParser:
             return None
         errors_before = len(self.sink.errors)
         r.keys(m, RULE_KEYS, RULE_REQUIRED, "rule", hints.RULE_KEY_CONFUSIONS)
-        rid = r.text(m.get("id"), "rule id", pattern=RULE_ID)
-        if rid is not None:
-            if rid in self.seen_ids:
-                first = self.seen_ids[rid]
-                where = f"line {first.line}" if first.file == m.pos.file else \
-                    f"{first.file}:{first.line}"
-                self.sink.error(Code.DUPLICATE_ID, f"duplicate rule id '{rid}' (first at {where}): rule "
-                                "ids are unique in the pack; `riskrules new rule` picks a free "
-                                "one", m.values["id"].pos)
-            else:
-                self.seen_ids[rid] = m.values["id"].pos
+        rid = self._rule_id(m)
         title = r.text(m.get("title"), "title", max_length=300)
-        factor = r.text(m.get("factor"), "factor")
-        if factor is not None and factor not in self.factors:
-            self.sink.error(Code.UNKNOWN_FACTOR, f"unknown factor '{factor}'"
-                            f"{hints.suggest(factor, list(self.factors))} (the factors of pack.yaml: "
-                            f"{', '.join(self.factors)})", m.values["factor"].pos)
-        kind_text = r.text(m.get("kind"), "kind")
-        kind = None
-        if kind_text is not None:
-            try:
-                kind = syntax.RuleKind(kind_text)
-            except ValueError:
-                self.sink.error(Code.BAD_VALUE, f"kind '{kind_text}' must be risk, mitigation or "
-                                f"knockout{hints.suggest(kind_text, [k.value for k in syntax.RuleKind])}",
-                                m.values["kind"].pos)
-        points = r.number(m.get("points"), "points")
-        if points is not None and kind is not None:
-            ppos = m.values["points"].pos
-            if kind is syntax.RuleKind.MITIGATION and points >= 0:
-                self.sink.error(Code.BAD_POINTS, "a mitigation's points must be negative (it lowers the "
-                                f"score): write points: -{_plain(abs(points)) or 10}", ppos)
-            elif kind is not syntax.RuleKind.MITIGATION and points < 0:
-                self.sink.error(Code.BAD_POINTS, f"a {kind.value} rule's points must be 0 or more: a rule "
-                                "that lowers the score is kind: mitigation", ppos)
-            elif abs(points) > 100:
-                self.sink.error(Code.BAD_POINTS, "points must be between -100 and 100", ppos)
-            elif round(points * 100) != points * 100:
-                self.sink.error(Code.BAD_POINTS, "points may have at most two decimals", ppos)
-        at_least = r.text(m.get("at_least"), "at_least")
-        if at_least is not None:
-            apos = m.values["at_least"].pos
-            if at_least not in syntax.FLOOR_DECISIONS:
-                self.sink.error(Code.BAD_VALUE, "at_least must be one of "
-                                f"{', '.join(syntax.FLOOR_DECISIONS)}", apos)
-            elif kind is not None and kind is not syntax.RuleKind.RISK:
-                self.sink.error(Code.MISPLACED_FLOOR,
-                                f"only a risk rule sets a floor (at_least); a {kind.value} "
-                                "rule cannot", apos)
+        factor = self._factor(m)
+        kind = self._kind(m)
+        points = self._points(m, kind)
+        at_least = self._at_least(m, kind)
         when_node = m.get("when")
         when = self.condition(when_node, self.contract, "", 0) if when_node is not None else None
-        rationale = r.text(m.get("rationale"), "rationale")
-        source = r.text(m.get("source"), "source")
-        label = rid or "rule"
-        if rationale is None and "rationale" not in m.values:
-            self.sink.warning(Code.NO_RATIONALE, f"rule {label} has no rationale: add 'rationale:' saying "
-                              "what the reviewer should do when it fires, and why", m.pos)
-        if source is None and "source" not in m.values:
-            self.sink.warning(Code.NO_SOURCE, f"rule {label} has no source: add 'source:' naming the "
-                              "regulation, guidance or article it comes from", m.pos)
-        legal_basis = self.legal_basis(m.get("legal_basis"))
-        if "legal_basis" not in m.values:
-            self.sink.warning(Code.NO_LEGAL_BASIS, f"rule {label} has no legal_basis", m.pos)
+        rationale, source, legal_basis = self._documentation(m, rid or "rule")
         enabled = r.boolean(m.get("enabled"), "enabled")
         tags = tuple(t for t in (r.text(i, "tag", max_length=64) for i in
                                  r.seq(m.get("tags"), "tags")) if t)
@@ -168,6 +114,88 @@ class RuleParser:
         return syntax.Rule(rid, title, factor, kind, points, when, rationale or "", source or "",
                         enabled if enabled is not None else True, tags, start, end, m.pos,
                         self.index, legal_basis, at_least)
+
+    def _rule_id(self, m: YMap) -> str | None:
+        """The rule's id, unique in the pack (the first use is remembered)."""
+        rid = self.r.text(m.get("id"), "rule id", pattern=RULE_ID)
+        if rid is not None:
+            if rid in self.seen_ids:
+                first = self.seen_ids[rid]
+                where = f"line {first.line}" if first.file == m.pos.file else \
+                    f"{first.file}:{first.line}"
+                self.sink.error(Code.DUPLICATE_ID, f"duplicate rule id '{rid}' (first at {where}): rule "
+                                "ids are unique in the pack; `riskrules new rule` picks a free "
+                                "one", m.values["id"].pos)
+            else:
+                self.seen_ids[rid] = m.values["id"].pos
+        return rid
+
+    def _factor(self, m: YMap) -> str | None:
+        factor = self.r.text(m.get("factor"), "factor")
+        if factor is not None and factor not in self.factors:
+            self.sink.error(Code.UNKNOWN_FACTOR, f"unknown factor '{factor}'"
+                            f"{hints.suggest(factor, list(self.factors))} (the factors of pack.yaml: "
+                            f"{', '.join(self.factors)})", m.values["factor"].pos)
+        return factor
+
+    def _kind(self, m: YMap) -> syntax.RuleKind | None:
+        kind_text = self.r.text(m.get("kind"), "kind")
+        if kind_text is None:
+            return None
+        try:
+            return syntax.RuleKind(kind_text)
+        except ValueError:
+            self.sink.error(Code.BAD_VALUE, f"kind '{kind_text}' must be risk, mitigation or "
+                            f"knockout{hints.suggest(kind_text, [k.value for k in syntax.RuleKind])}",
+                            m.values["kind"].pos)
+            return None
+
+    def _points(self, m: YMap, kind: syntax.RuleKind | None) -> float | None:
+        """Points: negative for a mitigation, 0 or more otherwise, within ±100, in cents."""
+        points = self.r.number(m.get("points"), "points")
+        if points is not None and kind is not None:
+            ppos = m.values["points"].pos
+            if kind is syntax.RuleKind.MITIGATION and points >= 0:
+                self.sink.error(Code.BAD_POINTS, "a mitigation's points must be negative (it lowers the "
+                                f"score): write points: -{_plain(abs(points)) or 10}", ppos)
+            elif kind is not syntax.RuleKind.MITIGATION and points < 0:
+                self.sink.error(Code.BAD_POINTS, f"a {kind.value} rule's points must be 0 or more: a rule "
+                                "that lowers the score is kind: mitigation", ppos)
+            elif abs(points) > 100:
+                self.sink.error(Code.BAD_POINTS, "points must be between -100 and 100", ppos)
+            elif round(points * 100) != points * 100:
+                self.sink.error(Code.BAD_POINTS, "points may have at most two decimals", ppos)
+        return points
+
+    def _at_least(self, m: YMap, kind: syntax.RuleKind | None) -> str | None:
+        """The floor a risk rule sets on the decision."""
+        at_least = self.r.text(m.get("at_least"), "at_least")
+        if at_least is not None:
+            apos = m.values["at_least"].pos
+            if at_least not in syntax.FLOOR_DECISIONS:
+                self.sink.error(Code.BAD_VALUE, "at_least must be one of "
+                                f"{', '.join(syntax.FLOOR_DECISIONS)}", apos)
+            elif kind is not None and kind is not syntax.RuleKind.RISK:
+                self.sink.error(Code.MISPLACED_FLOOR,
+                                f"only a risk rule sets a floor (at_least); a {kind.value} "
+                                "rule cannot", apos)
+        return at_least
+
+    def _documentation(self, m: YMap, label: str
+                       ) -> tuple[str | None, str | None, tuple[syntax.LegalBasis, ...]]:
+        """Rationale, source and legal basis, each a warning when absent."""
+        rationale = self.r.text(m.get("rationale"), "rationale")
+        source = self.r.text(m.get("source"), "source")
+        if rationale is None and "rationale" not in m.values:
+            self.sink.warning(Code.NO_RATIONALE, f"rule {label} has no rationale: add 'rationale:' saying "
+                              "what the reviewer should do when it fires, and why", m.pos)
+        if source is None and "source" not in m.values:
+            self.sink.warning(Code.NO_SOURCE, f"rule {label} has no source: add 'source:' naming the "
+                              "regulation, guidance or article it comes from", m.pos)
+        legal_basis = self.legal_basis(m.get("legal_basis"))
+        if "legal_basis" not in m.values:
+            self.sink.warning(Code.NO_LEGAL_BASIS, f"rule {label} has no legal_basis", m.pos)
+        return rationale, source, legal_basis
 
     def legal_basis(self, node: YNode | None) -> tuple[syntax.LegalBasis, ...]:
         """`legal_basis`: one mapping or a non-empty list of them (instrument, provision, url,

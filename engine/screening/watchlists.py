@@ -192,43 +192,9 @@ class _CanonicalReader:
         if name and not LIST_NAME.match(name):
             self._error(root.values["name"], f"watchlist name '{name}' must match "
                                              f"{LIST_NAME.pattern}")
-        as_of_node = root.get("as_of")
-        as_of: dt.date | None = None
-        if as_of_node is not None:
-            if isinstance(as_of_node, YScalar) and type(as_of_node.value) is dt.date:
-                as_of = as_of_node.value
-            elif isinstance(as_of_node, YScalar) and isinstance(as_of_node.value, str) \
-                    and _ISO_DAY.fullmatch(as_of_node.value):
-                try:
-                    as_of = dt.date.fromisoformat(as_of_node.value)
-                except ValueError:
-                    self._error(as_of_node, "as_of must be a date (YYYY-MM-DD)")
-            else:
-                self._error(as_of_node, "as_of must be a date (YYYY-MM-DD)")
-        sample_node = root.get("sample")
-        sample = False
-        if sample_node is not None:
-            if isinstance(sample_node, YScalar) and isinstance(sample_node.value, bool):
-                sample = sample_node.value
-            else:
-                self._error(sample_node, "sample must be true or false")
-        entries_node = root.get("entries")
-        entries: list[WatchlistEntry] = []
-        if entries_node is not None:
-            if not isinstance(entries_node, YSeq):
-                self._error(entries_node, "entries must be a list")
-            else:
-                seen: dict[str, int] = {}
-                for item in entries_node.items:
-                    entry = self._entry(item)
-                    if entry is None:
-                        continue
-                    if entry.id in seen:
-                        self._error(item, f"duplicate entry id '{entry.id}' "
-                                          f"(first at line {seen[entry.id]})")
-                        continue
-                    seen[entry.id] = item.pos.line
-                    entries.append(entry)
+        as_of = self._as_of(root.get("as_of"))
+        sample = self._sample(root.get("sample"))
+        entries = self._entries(root.get("entries"))
         return Watchlist(
             name=name,
             entries=tuple(entries),
@@ -238,6 +204,48 @@ class _CanonicalReader:
             sample=sample,
             license=self._text(root.get("license"), "license") or "",
         )
+
+    def _as_of(self, node: YNode | None) -> dt.date | None:
+        if node is None:
+            return None
+        if isinstance(node, YScalar) and type(node.value) is dt.date:
+            return node.value
+        if isinstance(node, YScalar) and isinstance(node.value, str) \
+                and _ISO_DAY.fullmatch(node.value):
+            try:
+                return dt.date.fromisoformat(node.value)
+            except ValueError:
+                pass
+        self._error(node, "as_of must be a date (YYYY-MM-DD)")
+        return None
+
+    def _sample(self, node: YNode | None) -> bool:
+        if node is None:
+            return False
+        if isinstance(node, YScalar) and isinstance(node.value, bool):
+            return node.value
+        self._error(node, "sample must be true or false")
+        return False
+
+    def _entries(self, node: YNode | None) -> list[WatchlistEntry]:
+        entries: list[WatchlistEntry] = []
+        if node is None:
+            return entries
+        if not isinstance(node, YSeq):
+            self._error(node, "entries must be a list")
+            return entries
+        seen: dict[str, int] = {}
+        for item in node.items:
+            entry = self._entry(item)
+            if entry is None:
+                continue
+            if entry.id in seen:
+                self._error(item, f"duplicate entry id '{entry.id}' "
+                                  f"(first at line {seen[entry.id]})")
+                continue
+            seen[entry.id] = item.pos.line
+            entries.append(entry)
+        return entries
 
     def _entry(self, node: YNode) -> WatchlistEntry | None:
         if not isinstance(node, YMap):

@@ -184,6 +184,12 @@ def _locate(node: YNode, path: str) -> YNode:
 
 def compare(pack: Pack, expect: Expect, a: Assessment) -> list[Mismatch]:
     """Every expectation of `expect` that `a` does not meet, as expected-vs-actual."""
+    return [*_outcome_mismatches(expect, a), *_rule_mismatches(pack, expect, a),
+            *_detail_mismatches(expect, a)]
+
+
+def _outcome_mismatches(expect: Expect, a: Assessment) -> list[Mismatch]:
+    """Decision, band and score."""
     out: list[Mismatch] = []
     if expect.decision is not None and a.decision != expect.decision:
         out.append(Mismatch("decision", expect.decision, a.decision,
@@ -194,6 +200,12 @@ def compare(pack: Pack, expect: Expect, a: Assessment) -> list[Mismatch]:
     if expect.score is not None and not expect.score.holds(a.score):
         out.append(Mismatch("score", expect.score.to_json(), json_number(a.score),
                             f"score: expected {expect.score.describe()}, got {number_text(a.score)}"))
+    return out
+
+
+def _rule_mismatches(pack: Pack, expect: Expect, a: Assessment) -> list[Mismatch]:
+    """Fired and not fired rules, knockouts and floors."""
+    out: list[Mismatch] = []
     fired = a.fired
     silent = [rid for rid in expect.fired if rid not in fired]
     if silent:
@@ -206,18 +218,21 @@ def compare(pack: Pack, expect: Expect, a: Assessment) -> list[Mismatch]:
         out.append(Mismatch("not_fired", list(expect.not_fired), fired,
                             f"not_fired: expected {', '.join(loud)} not to fire, "
                             f"{'it' if len(loud) == 1 else 'they'} fired"))
-    if expect.knockouts is not None:
-        actual_ko = sorted(h.rule.id for h in a.knockouts)
-        if actual_ko != sorted(expect.knockouts):
-            out.append(Mismatch("knockouts", sorted(expect.knockouts), actual_ko,
-                                f"knockouts: expected [{', '.join(sorted(expect.knockouts))}], "
-                                f"got [{', '.join(actual_ko)}]"))
-    if expect.floors is not None:
-        actual_floors = sorted(h.rule.id for h in a.floors)
-        if actual_floors != sorted(expect.floors):
-            out.append(Mismatch("floors", sorted(expect.floors), actual_floors,
-                                f"floors: expected [{', '.join(sorted(expect.floors))}], "
-                                f"got [{', '.join(actual_floors)}]"))
+    for what, expected, hits in (("knockouts", expect.knockouts, a.knockouts),
+                                 ("floors", expect.floors, a.floors)):
+        if expected is None:
+            continue
+        actual = sorted(h.rule.id for h in hits)
+        if actual != sorted(expected):
+            out.append(Mismatch(what, sorted(expected), actual,
+                                f"{what}: expected [{', '.join(sorted(expected))}], "
+                                f"got [{', '.join(actual)}]"))
+    return out
+
+
+def _detail_mismatches(expect: Expect, a: Assessment) -> list[Mismatch]:
+    """Whether the decision is provisional, factor scores, the missing information reported."""
+    out: list[Mismatch] = []
     if expect.provisional is not None and a.provisional != expect.provisional:
         settle = ", ".join(p for u in a.outcome.unsettled for p in u.paths)
         out.append(Mismatch("provisional", expect.provisional, a.provisional,
