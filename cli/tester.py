@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         pack.close()
 
 
+# Complexity D (29, radon), kept in one piece: the command's options in order (selection, progress,
+# formats, JUnit, coverage, exit codes).
 def _run(args: argparse.Namespace, pack: Pack, paths: list[str]) -> int:
     cases, diagnostics = load_cases(paths, pack)
     if not cases and not diagnostics:

@@ -110,6 +110,8 @@ def _pct(value: float) -> int | float:
     return int(rounded) if rounded.is_integer() else rounded
 
 
+# Complexity E (36, radon), kept in one piece: one pass over the owners accumulating every ownership
+# fact at once; split, each part would re-walk the owners or pass nine accumulators around.
 def ownership(node: dict[str, Any], path: str, owners_field: str = "owners",
               blocks: Callable[[Any], bool] | None = None) -> dict[str, Any]:
     """The ownership facts of `node`, from its owners' (already computed) facts; `blocks`
@@ -192,6 +194,8 @@ def _key(text: Any) -> str:
     return " ".join(text.casefold().split()) if isinstance(text, str) else ""
 
 
+# Complexity D (21, radon), kept in one piece: one pass over the licences; each branch is a
+# condition of a licence covering an item.
 def licence_status(item: dict[str, Any], data: dict[str, Any], day: str) -> dict[str, Any]:
     """Whether licences in force on `day` cover `item` for every receiving party."""
     recipients: dict[str, str] = {}

@@ -43,11 +43,7 @@ def fired_rules(rules: Iterable[syntax.Rule], proposal: Any, day: dt.date) -> li
 def evidence(cond: syntax.Condition, data: Any, prefix: str = "") -> list[Evidence] | None:
     """The evidence that normalised `cond` holds on `data`, or None when it does not hold."""
     if isinstance(cond, syntax.Leaf):
-        value = lookup(data, cond.path) if cond.path else data
-        if not leaf_holds(cond, value):
-            return None
-        shown = None if value is MISSING else value
-        return [Evidence(join(prefix, ".".join(cond.path)), shown, cond.describe())]
+        return _leaf_evidence(cond, data, prefix)
     if isinstance(cond, syntax.Any):  # the first alternative that holds
         return next((e for e in (evidence(i, data, prefix) for i in cond.items) if e is not None),
                     None)
@@ -57,22 +53,33 @@ def evidence(cond: syntax.Condition, data: Any, prefix: str = "") -> list[Eviden
             return None
         return [e for part in found if part is not None for e in part]
     if isinstance(cond, syntax.Quantifier):
-        where = join(prefix, ".".join(cond.path))
-        items = lookup(data, cond.path)
-        if cond.negates is not None:  # `not contains x` as written: the list itself
-            shown = None if items is MISSING else items
-            return [Evidence(where, shown, negation(cond.negates))] if holds(cond, data) \
-                else None
-        listed = items if isinstance(items, list) else []
-        per_item = [evidence(cond.condition, item, f"{where}[{i}]")
-                    for i, item in enumerate(listed)]
-        held_items = [e for part in per_item if part is not None for e in part]
-        if cond.kind == "some":
-            return held_items or None
-        if any(part is None for part in per_item):
-            return None
-        return held_items or [Evidence(where, None if items is MISSING else [], EVERY_EMPTY)]
+        return _quantifier_evidence(cond, data, prefix)
     raise TypeError(f"not a normalised condition: {cond!r}")
+
+
+def _leaf_evidence(cond: syntax.Leaf, data: Any, prefix: str) -> list[Evidence] | None:
+    value = lookup(data, cond.path) if cond.path else data
+    if not leaf_holds(cond, value):
+        return None
+    shown = None if value is MISSING else value
+    return [Evidence(join(prefix, ".".join(cond.path)), shown, cond.describe())]
+
+
+def _quantifier_evidence(cond: syntax.Quantifier, data: Any, prefix: str) -> list[Evidence] | None:
+    """`some` shows the items that hold; `every` all of them, or the empty list it holds on."""
+    where = join(prefix, ".".join(cond.path))
+    items = lookup(data, cond.path)
+    if cond.negates is not None:  # `not contains x` as written: the list itself
+        shown = None if items is MISSING else items
+        return [Evidence(where, shown, negation(cond.negates))] if holds(cond, data) else None
+    listed = items if isinstance(items, list) else []
+    per_item = [evidence(cond.condition, item, f"{where}[{i}]") for i, item in enumerate(listed)]
+    held_items = [e for part in per_item if part is not None for e in part]
+    if cond.kind == "some":
+        return held_items or None
+    if any(part is None for part in per_item):
+        return None
+    return held_items or [Evidence(where, None if items is MISSING else [], EVERY_EMPTY)]
 
 
 def needed_absent_paths(cond: syntax.Condition, data: Any, prefix: str = "") -> Reading:
@@ -112,6 +119,8 @@ def _combine(results: list[Reading], *, any_of: bool) -> Reading:
     return other, frozenset().union(*(paths for _, paths in results))
 
 
+# Complexity D (21, radon), kept in one piece: the definition engine.evaluate.decision is tested
+# against, kept readable as one piece.
 def decide(rules: Iterable[syntax.Rule], proposal: Any, day: dt.date, band_decision: str,
            knockout_decision: str, incomplete_decision: str) -> dict[str, Any]:
     """The definition of the final decision (engine.evaluate.decision must agree): the strictest of the

@@ -259,6 +259,8 @@ class RuleParser:
             return syntax.All(conds, node.pos) if key == "all" else syntax.Any(conds, node.pos)
         return self.test(node, scope, where, depth)
 
+    # Complexity D (23, radon), kept in one piece: tells a leaf, a quantifier and the known
+    # confusions of a test apart, each with its own hint.
     def test(self, node: YMap, scope: FieldSpec, where: str, depth: int) -> syntax.Condition | None:
         ops = [k for k in node.order if k in syntax.LEAF_OPERATORS or k in syntax.QUANTIFIERS]
         for key in node.order:

@@ -153,6 +153,8 @@ def _key_of(line: str) -> str:
     return body.split(":", 1)[0].strip() if ":" in body else body
 
 
+# Complexity E (33, radon), kept in one piece: a table of PyYAML's messages, one branch each; the
+# branches also read the lines around the error, which a lookup table cannot.
 def explain_syntax_error(exc: yaml.MarkedYAMLError, text: str) -> str:
     """PyYAML's parser message in words an analyst can act on (at the same position), with
     the parser's own words kept at the end in parentheses for searching."""

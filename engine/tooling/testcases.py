@@ -347,6 +347,8 @@ class _CaseReader:
 
 
 
+# Complexity D (24, radon), kept in one piece: the three written forms of a range (a number,
+# gte/lte, between) and their errors, each at its position.
 def _range(node: YNode | None, what: str, sink: DiagnosticSink) -> Range | None:
     """A number, or a mapping with `gte` and/or `lte`, or `between: [a, b]`."""
     if node is None:
