@@ -8,31 +8,13 @@ each with its JSON form; rendering belongs to the CLI.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from engine.language import syntax
 from engine.pack import Pack
-
-DEFAULT_CHUNK = 50
-# Chunks in flight per worker: enough to keep every worker busy while the main process reads
-# the corpus, few enough that a large corpus is never held in memory at once.
-_WINDOW_PER_WORKER = 3
-
-Validator = Callable[[Any], object]
-
-
-class ProposalSource(Protocol):
-    """One corpus item (cli.common.ProposalInput fits): where it came from and its JSON."""
-
-    @property
-    def origin(self) -> str: ...
-
-    @property
-    def data(self) -> Any: ...
-
 
 # ---------------------------------------------------------------------------------------------
 # the report
