@@ -8,13 +8,14 @@ BIND ?= 127.0.0.1:8080
 
 .PHONY: install prerequisites run test lint typecheck pytest rulecheck bench clean
 
-# durable-rules (the rule engine) has no wheels on PyPI: pip builds its C core from source,
-# which needs a C compiler and Python's headers. Say so before pip fails 200 lines deep.
+# durable-rules (the rule engine) has no wheels on PyPI: pip builds its C core from source, as
+# it builds riskrules' screening kernel (engine/screening/_kernel.c, setup.py), which needs a
+# C compiler and Python's headers. Say so before pip fails 200 lines deep.
 prerequisites:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
 		{ echo "riskrules needs Python 3.11 or later ($(PYTHON) is older; try make PYTHON=python3.11)" >&2; exit 1; }
 	@command -v "$${CC:-cc}" >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || command -v clang >/dev/null 2>&1 || \
-		{ echo "riskrules needs a C compiler to build durable-rules from source, and none was found." >&2; \
+		{ echo "riskrules needs a C compiler to build durable-rules and its screening kernel from source, and none was found." >&2; \
 		  echo "  Debian/Ubuntu: sudo apt-get install build-essential python3-dev" >&2; \
 		  echo "  Fedora/RHEL:   sudo dnf install gcc python3-devel" >&2; \
 		  echo "  macOS:         xcode-select --install" >&2; exit 1; }
@@ -23,7 +24,7 @@ prerequisites:
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py engine/screening/_kernel.c
 	@$(MAKE) --no-print-directory prerequisites
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

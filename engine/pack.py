@@ -340,7 +340,7 @@ def _blame_rejected_rules(spec: syntax.PackSpec, compiled: CompiledRules, sink: 
                    f"or alternatives: {detail}); split it", Position(spec.files[0], 1, 1))
 
 
-INDEX_FORMAT = 5  # bump when the screening index or its state changes shape
+INDEX_FORMAT = 6  # bump when the screening index or its state changes shape
 
 
 def index_cache_dir() -> Path | None:
@@ -367,7 +367,8 @@ def _screening_code_digest() -> str:
     """sha256 of the screening package's source: an index built by other matching code (a
     changed word list, normalisation or scorer) is never read back from the cache."""
     h = hashlib.sha256()
-    for source in sorted(Path(screening_package.__file__).parent.glob("*.py")):
+    package = Path(screening_package.__file__).parent
+    for source in sorted((*package.glob("*.py"), *package.glob("*.c"))):
         h.update(source.name.encode() + b"\0" + source.read_bytes())
     return h.hexdigest()
 

@@ -185,6 +185,20 @@ class IdMap(_Table):
         number = self._find(key)
         return self._ids[self._ends[number] * _INT:self._ends[number + 1] * _INT]
 
+    @property
+    def ids(self) -> memoryview:
+        """Every key's ids end to end (native int32 bytes), read in place."""
+        return self._ids
+
+    def ranges(self, keys: Iterable[str]) -> bytes:
+        """(start, end) in `ids`, as int32, of each of `keys` ((0, 0) for one not here)."""
+        number = {key: i for i, key in enumerate(self._keys)}
+        out = array("i")
+        for key in keys:
+            i = number.get(key)
+            out.extend((0, 0) if i is None else (self._ends[i], self._ends[i + 1]))
+        return out.tobytes()
+
     def items(self) -> Iterator[tuple[str, memoryview]]:
         for number, key in enumerate(self._keys):
             yield key, self._ids[self._ends[number] * _INT:self._ends[number + 1] * _INT]
@@ -216,3 +230,10 @@ class TextMap(_Table):
         if key not in self._present:
             return ""
         return self._values.at(self._find(key))
+
+    def parts(self) -> tuple[str, bytes, bytes, str, bytes]:
+        """(keys text, key offsets, slots, values text, value offsets): the table as the C
+        kernel reads it in place (engine.screening._kernel.Vocabulary)."""
+        keys, key_offsets = self._keys.state()
+        values, value_offsets = self._values.state()
+        return keys, key_offsets, self._slots.tobytes(), values, value_offsets

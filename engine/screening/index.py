@@ -13,24 +13,20 @@ engine.screening.screener ranks and scores the candidates.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from array import array
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Self
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
+from engine.screening._kernel import Forms, Vocabulary
 from engine.screening.flatindex import IdMap, Strings, TextMap
 from engine.screening.names import (
     load_tables,
     primary_raw,
 )
 from engine.screening.result import PARTIAL_SCORE, REPORT_FLOOR
-from engine.screening.scoring import MIN_FUZZY_TOKEN, _allowed
+from engine.screening.scoring import MIN_FUZZY_TOKEN, PARTIAL_FUZZY, _allowed, _close
 from engine.screening.tokens import (
     ACRONYM_STOPWORDS,
     GENERIC_WORDS,
@@ -40,12 +36,16 @@ from engine.screening.tokens import (
 )
 from engine.screening.watchlists import Watchlist, WatchlistEntry, id_sort_key
 
-SIMILAR_CACHE = 65_536  # query token → compatible vocabulary strings, per screener
-REACH_CACHE = 8_192  # query token → variants it reaches (large sets for common tokens)
+SIMILAR_CACHE = 65_536  # query token → the distinctive words of entities close to it
+REACH_CACHE = 16_384  # query token → the id lists of the variants it reaches (views, small)
 MIN_ACRONYM = 4  # shorter acronyms ("ABB", "UAC") collide with too many names
 DISTINCTIVE_ENTRIES = 3  # a lone word of at most this many entries identifies an entity
-COMMON_REACH = 256  # a query token reaching more variants is common (see candidates_of)
 
+
+# What one query token reaches, packed by the C kernel (`Vocabulary.reach`): for each listed
+# token compatible with it, its variants (a range of the index's token ids) and the most
+# characters a pair of the two covers.
+Reach = bytes
 
 _SEPARATOR = "\x00"  # between the strings of a pigeonhole piece: tokens are [a-z0-9]
 
@@ -78,60 +78,6 @@ def _read_ids(data: bytes | memoryview) -> memoryview:
 def _piece_head(length: int, piece: int) -> str:
     """The key prefix of the `piece`-th piece of vocabulary strings of `length` letters."""
     return f"{length}.{piece}."
-
-
-@dataclass(frozen=True)
-class _Reach:
-    """What one query token reaches in the index (see `Screener._reach_uncached`).
-
-    A common token (more than COMMON_REACH variants) keeps them as a bitmap (one bit per
-    variant: 10 KiB for 84,000 variants, where a set of integers took 200 KiB in each
-    worker's cache) and sorted by length; a rarer one as a set."""
-
-    variants: frozenset[int]  # empty for a common token: see `bitmap`
-    weight: int
-    count: int
-    bitmap: bytes = b""
-    # a common token's variants, shortest first, and their lengths (characters of tokens)
-    by_length: array[int] = field(default_factory=lambda: array("i"))
-    lengths: array[int] = field(default_factory=lambda: array("i"))
-
-    def __contains__(self, variant: int) -> bool:
-        if self.bitmap:
-            return bool(self.bitmap[variant >> 3] >> (variant & 7) & 1)
-        return variant in self.variants
-
-    def members(self) -> Iterable[int]:
-        return self.by_length if self.bitmap else self.variants
-
-    def common_with(self, other: _Reach) -> Iterable[int]:
-        """The variants both reach."""
-        if self.bitmap and other.bitmap:
-            return _bit_positions((int.from_bytes(self.bitmap, "little") & int.from_bytes(
-                other.bitmap, "little")).to_bytes(len(self.bitmap), "little"))
-        small, large = (self, other) if self.count <= other.count else (other, self)
-        return [v for v in small.members() if v in large]
-
-
-def _bitmap(variants: Iterable[int], count: int) -> bytes:
-    out = bytearray((count + 7) // 8)
-    for variant in variants:
-        out[variant >> 3] |= 1 << (variant & 7)
-    return bytes(out)
-
-
-def _bit_positions(bitmap: bytes) -> list[int]:
-    """The numbers of the bits set in `bitmap`, ascending (its nonzero bytes found in C)."""
-    out: list[int] = []
-    bits = _BITS
-    for found in _NONZERO.finditer(bitmap):
-        at = found.start()
-        out.extend(at * 8 + bit for bit in bits[bitmap[at]])
-    return out
-
-
-_NONZERO = re.compile(rb"[^\x00]")
-_BITS = tuple(tuple(bit for bit in range(8) if byte >> bit & 1) for byte in range(256))
 
 
 class _VariantTokens(Sequence[tuple[str, ...]]):
@@ -215,6 +161,8 @@ class ScreeningIndex:
         self._by_joined = IdMap.of(by_joined)
         vocabulary = sorted(set(by_token) | set(by_joined))
         self._vocabulary = Strings.of(vocabulary)
+        self._token_ranges = self._by_token.ranges(vocabulary)
+        self._joined_ranges = self._by_joined.ranges(vocabulary)
         pieces: dict[str, list[str]] = {}
         for text in vocabulary:
             if len(text) >= MIN_FUZZY_TOKEN:
@@ -235,7 +183,8 @@ class ScreeningIndex:
 
     # -- the on-disk form (engine.pack caches it, keyed by the lists' digests) ----------------
     _STATE = ("_owner", "_names", "_natural", "_sorted", "_by_token", "_by_joined",
-              "_vocabulary", "_pieces", "_cores", "_core_index", "_acronyms")
+              "_vocabulary", "_token_ranges", "_joined_ranges", "_pieces", "_cores",
+              "_core_index", "_acronyms")
     _ID_MAPS = frozenset({"_by_token", "_by_joined", "_core_index", "_acronyms"})
     _STRINGS = frozenset({"_natural", "_sorted", "_vocabulary", "_cores"})
 
@@ -282,9 +231,22 @@ class ScreeningIndex:
         if isinstance(stored, bytes):
             self._owner = _read_ids(stored)
         self._chars = array("i", (len(form) - form.count(" ") for form in self._natural))
+        natural, natural_offsets = self._natural.state()
+        sorted_, sorted_offsets = self._sorted.state()
+        # the variants of each listed token, then of each joined form, end to end (the ranges
+        # the C kernel reads them by)
+        ids = self._by_token.ids.tobytes() + self._by_joined.ids.tobytes()
+        joined_base = len(self._by_token.ids) // 4
+        self._forms = Forms(natural, natural_offsets, sorted_, sorted_offsets, self._owner,
+                            self._chars, ids)
+        words, word_offsets = self._vocabulary.state()
+        keys, key_offsets, slots, values, value_offsets = self._pieces.parts()
+        self._words = Vocabulary(words, word_offsets, keys, key_offsets, slots, values,
+                                 value_offsets, self._token_ranges, self._joined_ranges,
+                                 joined_base, len(ids) // 4)
         load_tables()  # in this process, before a server forks its workers
-        self._similar = lru_cache(maxsize=SIMILAR_CACHE)(self._similar_uncached)
         self._reach = lru_cache(maxsize=REACH_CACHE)(self._reach_uncached)
+        self._close_cores = lru_cache(maxsize=SIMILAR_CACHE)(self._close_cores_uncached)
 
     def _build_partial(self) -> None:
         """Distinctive words (core) and acronyms of the listed entities, for partial names."""
@@ -323,58 +285,30 @@ class ScreeningIndex:
         return _VariantTokens(self._natural)
 
     # -- candidates -------------------------------------------------------------------------
-    def _similar_uncached(self, text: str) -> frozenset[str]:
-        """Vocabulary strings compatible with `text` (see `compatible`)."""
-        out: set[str] = set()
-        if text in self._by_token or text in self._by_joined:
-            out.add(text)
-        size = len(text)
-        if size < MIN_FUZZY_TOKEN:
-            return frozenset(out)
-        for cut in range(MIN_FUZZY_TOKEN, size):  # a listed string is a prefix of `text`
-            prefix = text[:cut]
-            if prefix in self._by_token or prefix in self._by_joined:
-                out.add(prefix)
-        out.update(self._vocabulary.starting_with(text))  # `text` a prefix of them
-        pieces = self._pieces
-        for other in range(max(MIN_FUZZY_TOKEN, size - 2), size + 3):
-            allowed = _allowed(min(size, other))
-            grown = size - other
-            if abs(grown) > allowed:
-                continue
-            # A piece moves by the insertions less the deletions before it; with `allowed`
-            # edits of which the net is `grown`, that is between these two shifts.
-            slack = (allowed - abs(grown)) // 2
-            low, high = min(0, grown) - slack, max(0, grown) + slack
-            pool: set[str] = set()
-            for piece, (start, length) in enumerate(_pieces(other)):
-                head = _piece_head(other, piece)
-                for at in range(max(0, start + low), min(size - length, start + high) + 1):
-                    found = pieces.get(head + text[at:at + length])
-                    if found:
-                        pool.update(found.split(_SEPARATOR))
-            pool.difference_update(out)
-            if pool:  # verified in one C call per length
-                out.update(near for near, _, _ in process.extract(
-                    text, list(pool), scorer=OSA.distance, score_cutoff=allowed, limit=None))
-        return frozenset(out)
+    def _similar(self, text: str) -> frozenset[str]:
+        """Vocabulary strings compatible with `text` (see `compatible`): the string itself,
+        its prefixes and the strings it is a prefix of (the sorted vocabulary), and those
+        within the allowed edits. The latter through the pigeonhole pieces: for each length
+        of string within reach, the pieces `text` could still contain unchanged, at most
+        the allowed edits away (a piece moves by the insertions less the deletions before
+        it); the strings filed under them are verified by their distance. In C
+        (`Vocabulary.similar`), reading the index's strings in place."""
+        return self._words.similar(text)
 
-    def _reach_uncached(self, token: str) -> _Reach:
-        """Variants with a token compatible with `token`, and the most characters such a pair
-        can cover (the token's length plus its longest compatible listed token)."""
-        found: set[int] = set()
-        longest = 0
-        for near in self._similar(token):
-            ids = self._by_token.get(near)
-            if ids:
-                found.update(_read_ids(ids))
-                longest = max(longest, len(near))
-        if len(found) <= COMMON_REACH:
-            return _Reach(frozenset(found), len(token) + longest, len(found))
-        by_length = sorted(found, key=self._chars.__getitem__)
-        return _Reach(frozenset(), len(token) + longest, len(found),
-                      _bitmap(found, len(self._owner)), array("i", by_length),
-                      array("i", map(self._chars.__getitem__, by_length)))
+    def _close_cores_uncached(self, token: str) -> tuple[str, ...]:
+        """The distinctive words of listed entities (`_core_index`) a partial name's word
+        pairs with: equal to `token`, or one edit apart when both have PARTIAL_FUZZY letters
+        or more (`_close`)."""
+        if len(token) < PARTIAL_FUZZY:
+            return (token,) if token in self._core_index else ()
+        return tuple(sorted(near for near in self._similar(token)
+                            if near in self._core_index and (near == token or _close(near, token))))
+
+    def _reach_uncached(self, token: str) -> Reach:
+        """What `token` reaches (`Vocabulary.reach`): for each compatible listed token, its
+        variants (a range of the token ids) and the most characters a pair of the two covers
+        (both lengths)."""
+        return self._words.reach(token)
 
     def candidates_of(self, tokens: Sequence[str], *, floor: float | None = None) -> list[int]:
         """Variant numbers that could score at least the floor (or `floor`, when higher) for
@@ -382,53 +316,19 @@ class ScreeningIndex:
 
         A variant qualifies through a compatible token, or through its tokens written together
         (see `coverage`). Through tokens alone, its coverage is at most the characters its
-        reaching query tokens can cover over all characters of both names: variants whose
-        bound is below the floor are left out, exactly as the full scan would drop them.
+        reaching query tokens can cover over all characters of both names: each occurrence
+        of a query token pairs at most once, covering at most its length plus that of the
+        longest of the variant's tokens compatible with it. Variants whose bound is below the
+        floor are left out, exactly as the full scan would drop them. The bound is summed in
+        C (`Forms.qualify`), over the id lists of the index without copying them.
         """
         if not tokens:
             return []
-        query_chars = sum(map(len, tokens))
-        chars = self._chars
         floor = self.floor if floor is None else max(self.floor, floor)
-        reaches = [self._reach(token) for token in tokens]  # each occurrence can pair once
-        # Common tokens ("mohammad", "al", "bank") reach thousands of variants: visiting them
-        # all for every query was most of the time of a name. A variant reached by a rarer
-        # token, or by two common ones, is visited (few) and its bound completed by membership
-        # tests; one reached by a single common token qualifies only if it is short enough.
-        common = [r for r in reaches if r.bitmap]
-        bound: dict[int, int] = {}
-        get = bound.get
-        for reach in reaches:
-            if not reach.bitmap:
-                weight = reach.weight
-                for variant in reach.variants:
-                    bound[variant] = get(variant, 0) + weight
-        found: set[int] = set()
-        if common:
-            # Reached by one common token alone: qualifies if short enough (a prefix of its
-            # variants by length; a hair more is harmless, `_rank` scores exactly).
-            for reach in common:
-                longest = (100.0 * reach.weight - floor * query_chars) / floor + 1e-6
-                found.update(reach.by_length[:bisect_right(reach.lengths, longest)])
-            # Reached by two common tokens or more: few (bitmap intersections, in C).
-            for i, first in enumerate(common):
-                for second in common[i + 1:]:
-                    for variant in first.common_with(second):
-                        if variant not in bound:
-                            bound[variant] = 0
-            for reach in common:
-                weight, bitmap = reach.weight, reach.bitmap
-                for variant in bound:
-                    if bitmap[variant >> 3] >> (variant & 7) & 1:
-                        bound[variant] += weight
-        found.update(v for v, covered in bound.items()
-                     if 100.0 * covered >= floor * (query_chars + chars[v]))
         joined = "".join(tokens)
-        for near in self._similar(joined):
-            found.update(_read_ids(self._by_joined.get(near)))
-            if len(tokens) > 1:
-                found.update(_read_ids(self._by_token.get(near)))
-        return sorted(found)
+        return self._forms.qualify([self._reach(token) for token in tokens],
+                                   self._words.loose(joined, len(tokens) > 1),
+                                   len(joined) + len(tokens) - 1, len(joined), floor)
 
     def candidates(self, name: str) -> list[int]:
         """Variant numbers that share a compatible token with any reading of `name` (sorted)."""

@@ -47,6 +47,7 @@ import re
 import unicodedata
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import chain
 
 from anyascii import anyascii
 
@@ -105,9 +106,8 @@ MAX_INITIALS = 3  # more letters in a row are a word spaced out, not initials
 SPACED_RUN = 3  # this many one-character words or more in a row are one word spaced out
 _LATIN_WORD = re.compile(r"[a-z0-9]+")
 _CYRILLIC = re.compile("[\u0400-\u052f]")
-_FINAL_Y = re.compile(r"(?:iy|ii|ij|yy|yj|yi)$")
-_FINAL_VOWEL_Y = re.compile(r"([aeou])[yj]$")
-_FINAL_CONSONANT_I = re.compile(r"([bcdfghklmnprstvz])i$")
+_FINAL_Y = frozenset({"iy", "ii", "ij", "yy", "yj", "yi"})  # → y (Dmitriy, Dmitrii: Dmitry)
+_CONSONANTS_BEFORE_I = frozenset("bcdfghklmnprstvz")  # final consonant + i → y (Yuri: Yury)
 
 
 def _script(char: str) -> str:
@@ -232,10 +232,13 @@ def fold(token: str) -> str:
         if len(token) - digits > digits:
             token = token.translate(_DIGIT_LETTERS)
     token = token.replace("x", "ks").replace("iu", "yu").replace("ia", "ya")
-    if len(token) > 3:
-        token = _FINAL_Y.sub("y", token)
-        token = _FINAL_VOWEL_Y.sub(r"\1i", token)
-        token = _FINAL_CONSONANT_I.sub(r"\1y", token)
+    if len(token) > 3:  # the three endings in turn, each on the result of the one before
+        if token[-2:] in _FINAL_Y:
+            token = token[:-2] + "y"
+        if token[-1] in "yj" and token[-2] in "aeou":
+            token = token[:-1] + "i"
+        if token[-1] == "i" and token[-2] in _CONSONANTS_BEFORE_I:
+            token = token[:-1] + "y"
     return token
 
 
@@ -311,11 +314,36 @@ def _words(visible: str) -> list[tuple[str, str, bool, bool]]:
     return words
 
 
+WORD_CACHE = 32_768  # (word, reading) → its folded tokens: words recur across names
+
+
+@lru_cache(maxsize=WORD_CACHE)
+def _folded_tokens(word: str, reading: str) -> tuple[str, ...]:
+    """The folded Latin tokens of one case-folded word under one reading."""
+    return tuple(fold(t) for t in _romanise(word, reading))
+
+
+_EVERY_NAME = tuple(r for r in ROMANISED if r != "polish")  # read for every name
+
+
+@lru_cache(maxsize=WORD_CACHE)
+def _word_readings(word: str, legal: bool) -> tuple[Raw, ...]:
+    """The (token, legal) pairs of one case-folded word under each of _EVERY_NAME, in that
+    order. A Latin word is split once; the readings without a Latin rewrite share its
+    tokens."""
+    if not word.isascii():
+        return tuple(tuple((t, legal) for t in _folded_tokens(word, r)) for r in _EVERY_NAME)
+    raw = _LATIN_WORD.findall(word)
+    plain = tuple((fold(t), legal) for t in raw)
+    return tuple(plain if r not in _LATIN_READINGS else
+                 tuple((fold(_LATIN_READINGS[r](t)), legal) for t in raw) for r in _EVERY_NAME)
+
+
 def _read(words: list[tuple[str, str, bool, bool]], reading: str) -> Raw:
     tokens: list[tuple[str, bool]] = []
     for folded, alt, legal, _ in words:
         source = alt if reading == "lookalike" else folded
-        tokens.extend((fold(t), legal) for t in _romanise(source, reading))
+        tokens.extend((t, legal) for t in _folded_tokens(source, reading))
     return tuple(tokens)
 
 
@@ -367,10 +395,11 @@ def raw_readings(text: str) -> dict[str, Raw]:
             seen.add(key)
             out[reading] = key
 
-    for reading in ROMANISED:
-        if reading == "polish" and not _POLISH_MARK.search(visible.casefold()):
-            continue
-        add(reading, _read(words, reading))
+    per_word = [_word_readings(folded, legal) for folded, _, legal, _ in words]
+    for i, reading in enumerate(_EVERY_NAME):
+        add(reading, tuple(chain.from_iterable(tokens[i] for tokens in per_word)))
+    if _POLISH_MARK.search(visible.casefold()):
+        add("polish", _read(words, "polish"))
     if _CARON.search(text):
         czech = text.replace("ch", "kh").replace("Ch", "Kh").replace("CH", "KH")
         add("czech", _read(_words(_DROPPED.sub("", visible_text(

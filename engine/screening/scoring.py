@@ -14,14 +14,26 @@ of partial names' distinctive words (`_close`, `_covers`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
+from engine.screening import _kernel
 from engine.screening.tokens import name_readings, name_tokens
 
-MIN_FUZZY_TOKEN = 4  # shorter tokens only pair with equal tokens
+# The arithmetic of pairing tokens lives in C (engine/screening/_kernel.c), where the index
+# runs it over many listed names per query; these names are its Python face.
+MIN_FUZZY_TOKEN: int = _kernel.MIN_FUZZY_TOKEN  # shorter tokens only pair with equal tokens
+_INCOMPATIBLE: int = _kernel.INCOMPATIBLE
+_allowed = _kernel.allowed_edits  # edits allowed between two tokens, by the shorter's length
+# Edits between two tokens that may spell one word (equal: 0; one a prefix of the other, of
+# MIN_FUZZY_TOKEN letters or more: the letters added; else within the allowed edits, optimal
+# string alignment distance), else _INCOMPATIBLE.
+_pair_distance = _kernel.pair_distance
+# Share (0-100) of the characters of both token lists in pairs of compatible tokens. Pairs
+# are formed greedily, equal tokens first, then by edit distance (then first token of a, then
+# of b); names written together and apart ("Gazpromneft" / "Gazprom Neft") are fully covered.
+coverage = _kernel.coverage
 
 
 def _score(ta: Sequence[str], tb: Sequence[str]) -> float:
@@ -37,31 +49,6 @@ def similarity(a: str, b: str) -> float:
     if not tb:
         return 0.0
     return max((_score(ta, tb) for _, ta in name_readings(a)), default=0.0)
-
-
-PAIR_CACHE = 262_144
-_INCOMPATIBLE = -1
-
-
-def _allowed(shorter: int) -> int:
-    """Edits allowed between two tokens, by the length of the shorter one."""
-    return 0 if shorter < MIN_FUZZY_TOKEN else 1 if shorter <= 7 else 2
-
-
-@lru_cache(maxsize=PAIR_CACHE)
-def _pair_distance(a: str, b: str) -> int:
-    """Edits between two tokens that may spell one word, else _INCOMPATIBLE. Cached: the same
-    common tokens ("bank", "trading", given names) meet again and again."""
-    if a == b:
-        return 0
-    shorter = min(len(a), len(b))
-    if shorter >= MIN_FUZZY_TOKEN and (a.startswith(b) or b.startswith(a)):
-        return abs(len(a) - len(b))
-    allowed = _allowed(shorter)
-    if not allowed:
-        return _INCOMPATIBLE
-    distance = OSA.distance(a, b, score_cutoff=allowed)
-    return distance if distance <= allowed else _INCOMPATIBLE
 
 
 def compatible(a: str, b: str) -> bool:
@@ -108,46 +95,6 @@ def pairs(a: Sequence[str], b: Sequence[str]) -> list[tuple[str, str]]:
                 used_b.add(j)
                 out.append((rest_a[i], rest_b[j]))
     return out
-
-
-def coverage(a: Sequence[str], b: Sequence[str]) -> float:
-    """Share (0-100) of the characters of both token lists in pairs of compatible tokens.
-
-    Pairs are formed greedily, equal tokens first, then by edit distance; names written
-    together and apart ("Gazpromneft" / "Gazprom Neft") are fully covered.
-    """
-    total = sum(map(len, a)) + sum(map(len, b))
-    if not total:
-        return 0.0
-    # A word split or joined differently: the token lists differ in length, the texts don't.
-    if len(a) != len(b) and compatible("".join(a), "".join(b)):
-        return 100.0
-    rest_b = list(b)
-    rest_a = []
-    covered = 0
-    for token in a:
-        if token in rest_b:
-            rest_b.remove(token)
-            covered += 2 * len(token)
-        else:
-            rest_a.append(token)
-    if rest_a and rest_b:
-        found = []
-        for i, x in enumerate(rest_a):
-            for j, y in enumerate(rest_b):
-                distance = _pair_distance(x, y)
-                if distance != _INCOMPATIBLE:
-                    found.append((distance, i, j))
-        found.sort()
-        used_a: set[int] = set()
-        used_b: set[int] = set()
-        for _, i, j in found:
-            if i not in used_a and j not in used_b:
-                used_a.add(i)
-                used_b.add(j)
-                covered += len(rest_a[i]) + len(rest_b[j])
-    return 100.0 * covered / total
-
 
 
 def _covers(tokens: Sequence[str], core: Sequence[str]) -> bool:

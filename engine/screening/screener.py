@@ -13,11 +13,8 @@ the callers that knew one module.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from rapidfuzz import fuzz, process
 
 from engine.screening.index import ScreeningIndex, _read_ids
 from engine.screening.result import (
@@ -32,8 +29,6 @@ from engine.screening.result import (
 )
 from engine.screening.scoring import (
     MIN_FUZZY_TOKEN,
-    PARTIAL_FUZZY,
-    _close,
     _covers,
     _score,
     compatible,
@@ -54,7 +49,6 @@ from engine.screening.tokens import (
 MAX_INITIALS = 3  # a name with more one-letter tokens is not read as initials
 MIN_INITIALS_REST = 3  # letters the other tokens of a name with initials must have
 CANDIDATES = 3  # best candidates (distinct entries) reported per party
-RANK_BATCH = 32  # candidates ranked per round of the branch-and-bound in Screener._rank
 
 
 
@@ -139,12 +133,7 @@ class Screener(ScreeningIndex):
         out: list[_Hit] = []
         seen: set[int] = set()
         for token in set(tokens):
-            # a core's word pairs only with a close token (`_close`): equal, or one edit apart
-            # in long words; of the compatible strings, only those can reach a core
-            long = len(token) >= PARTIAL_FUZZY
-            for near in self._similar(token):
-                if near != token and not (long and _close(near, token)):
-                    continue
+            for near in self._close_cores(token):
                 for variant in _read_ids(self._core_index.get(near)):
                     if variant in seen:
                         continue
@@ -170,11 +159,8 @@ class Screener(ScreeningIndex):
         if not letters or len(letters) > MAX_INITIALS or not words or \
                 sum(map(len, words)) < MIN_INITIALS_REST:
             return []
-        reaches = sorted((self._reach(t) for t in set(words)), key=lambda r: r.count)
-        both = reaches[0].common_with(reaches[1]) if len(reaches) > 1 else \
-            reaches[0].members()
         out: list[_Hit] = []
-        for variant in sorted(v for v in both if all(v in r for r in reaches[2:])):
+        for variant in self._forms.reached_by_all([self._reach(t) for t in set(words)]):
             if self._listed[self._owner[variant]].entry.type != "individual":
                 continue
             listed = self._tokens[variant]
@@ -203,73 +189,18 @@ class Screener(ScreeningIndex):
               bound: float | None = None) -> list[tuple[float, int]]:
         """Best (score, variant) per entry among `variants` (ascending; None: all), at least
         the floor, best first, at most CANDIDATES entries; the first variant on ties. With
-        `bound`, variants whose string score is below it may be left out (no better entry
-        than the caller's CANDIDATES-th can come from them).
+        `bound`, only scores of at least `bound` count (no better entry than the caller's
+        CANDIDATES-th can come from the others).
 
-        Branch and bound: rapidfuzz ranks candidates by string score, which bounds the final
-        score from above, so coverage is computed only until the ranking falls below the
-        CANDIDATES-th best final score. The first round looks at the top RANK_BATCH of each
-        ranking; if a candidate beyond them could still qualify, the round is repeated over
-        all of them.
+        Scored exactly, in C (`Forms.rank`): the string score (rapidfuzz's fuzz.ratio, the
+        better of the sorted and natural forms) bounds the final score from above, so the
+        coverage is computed only for variants whose string score can still reach the
+        CANDIDATES-th best score found so far (branch and bound).
         """
         if not tokens or (variants is not None and not variants):
             return []
-        if variants is None:
-            sorted_forms, natural_forms = list(self._sorted), list(self._natural)
-        else:
-            sorted_forms = self._sorted.take(variants)
-            natural_forms = self._natural.take(variants)
-        query_sorted, query_natural = " ".join(sorted(tokens)), " ".join(tokens)
-        limit: int | None = RANK_BATCH
-        best: dict[int, tuple[float, int]] = {}  # entry → (score, variant)
-        seen: set[int] = set()  # kept across rounds: a second round skips what the first saw
-        # the CANDIDATES-th best score so far (the floor, or `bound`, until there are)
-        bound = self.floor if bound is None else max(self.floor, bound)
-        # Coverage bound: a token can only pair with a compatible one. A listed token outside
-        # every query token's compatible set, and a query token none of whose compatible
-        # strings is in the variant, cover nothing.
-        similar = {t: self._similar(t) for t in set(tokens)}
-        reachable = frozenset().union(*similar.values())
-        joined = self._similar("".join(tokens))
-        query_chars = sum(map(len, tokens))
-        while True:
-            rankings = [
-                process.extract(query, forms, scorer=fuzz.ratio, score_cutoff=self.floor,
-                                limit=limit)
-                for query, forms in ((query_sorted, sorted_forms), (query_natural, natural_forms))
-            ]
-            for _, string_score, index in heapq.merge(*rankings, key=lambda r: (-r[1], r[2])):
-                if string_score < bound:
-                    break
-                if index in seen:
-                    continue
-                seen.add(index)
-                variant = index if variants is None else variants[index]
-                listed = natural_forms[index].split(" ")
-                if len(listed) == len(tokens) or "".join(listed) not in joined:
-                    listed_set = set(listed)
-                    covered = sum(len(t) for t in listed if t in reachable) + sum(
-                        len(t) for t in tokens if not similar[t].isdisjoint(listed_set))
-                    if 100.0 * covered < bound * (query_chars + sum(map(len, listed))):
-                        continue
-                score = min(float(string_score), coverage(tokens, listed))
-                if score < self.floor:
-                    continue
-                entry = self._owner[variant]
-                current = best.get(entry)
-                if current is None or score > current[0] or \
-                        (score == current[0] and variant < current[1]):
-                    best[entry] = (score, variant)
-                    if len(best) >= CANDIDATES:
-                        bound = sorted((s for s, _ in best.values()),
-                                       reverse=True)[CANDIDATES - 1]
-            cut = [r[-1][1] for r in rankings if limit is not None and len(r) == limit]
-            if not cut or bound > max(cut):
-                ranked = sorted(best.values(), key=lambda sv: (-sv[0], sv[1]))
-                return ranked[:CANDIDATES]
-            limit = None
-
-
+        return self._forms.rank(tokens, " ".join(sorted(tokens)), " ".join(tokens), variants,
+                                self.floor, self.floor if bound is None else bound, CANDIDATES)
 
 
 __all__ = [

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from engine.screening.listformats import load_ofac_sdn
-from engine.screening.screener import Screener, _score, name_readings
+from engine.screening.screener import Screener, name_readings
+from tests.engine.screening import reference
 
 OFAC = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "ofac-sdn"
 NAMES = 2000
@@ -126,7 +127,7 @@ def test_single_and_double_edits_score_as_by_brute_force() -> None:
                     edits |= {edit(rng, edit(rng, word)) for _ in range(12)}
                 for edited in edits:
                     query = " ".join((*words[:w], edited, *words[w + 1:]))
-                    expected = max((_score(tokens, listed_tokens)
+                    expected = max((reference.score(tokens, listed_tokens)
                                     for _, tokens in name_readings(query)
                                     for listed_tokens in variants), default=0.0)
                     ranked = [screener._rank(tokens, screener.candidates_of(tokens))
