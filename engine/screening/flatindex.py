@@ -118,13 +118,25 @@ def _slots(keys: Sequence[str]) -> array[int]:
 class _Table:
     """The keys of a read-only map: their text, a hash table of their numbers, and a set for
     membership (a set lookup reads its table and compares keys without writing to them; only
-    a value fetched from a dict gets its reference count written, and most lookups miss)."""
+    a value fetched from a dict gets its reference count written, and most lookups miss).
 
-    def __init__(self, keys: tuple[str, ...], slots: array[int]) -> None:
-        self._keys = Strings.of(keys)
+    The set is built when first needed: a map only the C kernel reads (engine.screening.index)
+    never needs one, and a process that loads the index does not pay for it."""
+
+    def __init__(self, keys: Strings, slots: array[int]) -> None:
+        self._keys = keys
         self._slots = slots
         self._mask = len(slots) - 1
-        self._present = frozenset(keys)
+        self._set: frozenset[str] | None = None
+
+    @property
+    def _present(self) -> frozenset[str]:
+        if self._set is None:
+            self._set = frozenset(self._keys)
+        return self._set
+
+    def keys_state(self) -> tuple[str, bytes]:
+        return self._keys.state()
 
     def _find(self, key: str) -> int:
         """The number of `key`, which is present."""
@@ -153,7 +165,7 @@ class IdMap(_Table):
     """A read-only map of strings to lists of int32 ids. `get` returns the ids as a
     memoryview of native-endian bytes (cast to "i" to read them), or `default`."""
 
-    def __init__(self, keys: tuple[str, ...], ends: array[int], ids: bytes,
+    def __init__(self, keys: Strings, ends: array[int], ids: bytes,
                  slots: array[int]) -> None:
         super().__init__(keys, slots)
         self._ends = ends  # ids of key i: ids[ends[i] : ends[i + 1]] (in ids, not bytes)
@@ -165,10 +177,11 @@ class IdMap(_Table):
         ids = array("i")
         for key in keys:
             ids.extend(mapping[key])
-        return cls(keys, _offsets(len(mapping[k]) for k in keys), ids.tobytes(), _slots(keys))
+        return cls(Strings.of(keys), _offsets(len(mapping[k]) for k in keys), ids.tobytes(),
+                   _slots(keys))
 
     def state(self) -> tuple[Any, ...]:
-        return (tuple(self._keys), self._ends.tobytes(), self._ids.tobytes(),
+        return (self.keys_state(), self._ends.tobytes(), self._ids.tobytes(),
                 self._slots.tobytes())
 
     @classmethod
@@ -177,7 +190,7 @@ class IdMap(_Table):
         ends_table, slots_table = array("i"), array("i")
         ends_table.frombytes(ends)
         slots_table.frombytes(slots)
-        return cls(keys, ends_table, ids, slots_table)
+        return cls(Strings.from_state(keys), ends_table, ids, slots_table)
 
     def get(self, key: str, default: memoryview = _EMPTY) -> memoryview:
         if key not in self._present:
@@ -207,24 +220,24 @@ class IdMap(_Table):
 class TextMap(_Table):
     """A read-only map of strings to strings. `get` returns a copy of the value, or ""."""
 
-    def __init__(self, keys: tuple[str, ...], values: Strings, slots: array[int]) -> None:
+    def __init__(self, keys: Strings, values: Strings, slots: array[int]) -> None:
         super().__init__(keys, slots)
         self._values = values
 
     @classmethod
     def of(cls, mapping: Mapping[str, str]) -> TextMap:
         keys = tuple(mapping)
-        return cls(keys, Strings.of(mapping[k] for k in keys), _slots(keys))
+        return cls(Strings.of(keys), Strings.of(mapping[k] for k in keys), _slots(keys))
 
     def state(self) -> tuple[Any, ...]:
-        return tuple(self._keys), self._values.state(), self._slots.tobytes()
+        return self.keys_state(), self._values.state(), self._slots.tobytes()
 
     @classmethod
     def from_state(cls, state: tuple[Any, ...]) -> TextMap:
         keys, values, slots = state
         slots_table = array("i")
         slots_table.frombytes(slots)
-        return cls(keys, Strings.from_state(values), slots_table)
+        return cls(Strings.from_state(keys), Strings.from_state(values), slots_table)
 
     def get(self, key: str) -> str:
         if key not in self._present:
@@ -234,6 +247,6 @@ class TextMap(_Table):
     def parts(self) -> tuple[str, bytes, bytes, str, bytes]:
         """(keys text, key offsets, slots, values text, value offsets): the table as the C
         kernel reads it in place (engine.screening._kernel.Vocabulary)."""
-        keys, key_offsets = self._keys.state()
+        keys, key_offsets = self.keys_state()
         values, value_offsets = self._values.state()
         return keys, key_offsets, self._slots.tobytes(), values, value_offsets

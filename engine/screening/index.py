@@ -36,7 +36,7 @@ from engine.screening.tokens import (
 )
 from engine.screening.watchlists import Watchlist, WatchlistEntry, id_sort_key
 
-SIMILAR_CACHE = 65_536  # query token → the distinctive words of entities close to it
+CORES_CACHE = 65_536  # query token → the variants whose distinctive words it pairs with
 REACH_CACHE = 16_384  # query token → the id lists of the variants it reaches (views, small)
 MIN_ACRONYM = 4  # shorter acronyms ("ABB", "UAC") collide with too many names
 DISTINCTIVE_ENTRIES = 3  # a lone word of at most this many entries identifies an entity
@@ -130,11 +130,14 @@ class ScreeningIndex:
         self.floor = min(REPORT_FLOOR, self.threshold)
         self.partial_score = min(PARTIAL_SCORE, self.threshold - 0.01)
         self.watchlists = tuple(watchlists)
-        listed = sorted(
-            (_Listed(w.name, e) for w in self.watchlists for e in w.entries),
-            key=lambda item: (id_sort_key(item.entry.id), item.list),
-        )
-        self._listed = tuple(listed)
+        order = sorted(((i, j) for i, w in enumerate(self.watchlists)
+                        for j in range(len(w.entries))),
+                       key=lambda ij: (id_sort_key(self.watchlists[ij[0]].entries[ij[1]].id),
+                                       self.watchlists[ij[0]].name))
+        # (list, entry) numbers in variant order, kept so that reading the index back does
+        # not sort the entries again
+        self._order = array("i", (n for pair in order for n in pair)).tobytes()
+        self._listed = listed = self._listed_in(self._order)
         owner: list[int] = []
         names: list[str] = []
         variant_tokens: list[tuple[str, ...]] = []
@@ -157,6 +160,7 @@ class ScreeningIndex:
         self._names = tuple(names)
         self._natural = Strings.of(" ".join(tokens) for tokens in variant_tokens)
         self._sorted = Strings.of(" ".join(sorted(tokens)) for tokens in variant_tokens)
+        self._chars = array("i", (sum(map(len, tokens)) for tokens in variant_tokens))
         self._by_token = IdMap.of(by_token)
         self._by_joined = IdMap.of(by_joined)
         vocabulary = sorted(set(by_token) | set(by_joined))
@@ -182,7 +186,8 @@ class ScreeningIndex:
         self._build_partial()
 
     # -- the on-disk form (engine.pack caches it, keyed by the lists' digests) ----------------
-    _STATE = ("_owner", "_names", "_natural", "_sorted", "_by_token", "_by_joined",
+    _STATE = ("_order", "_owner", "_names", "_natural", "_chars", "_sorted", "_by_token",
+              "_by_joined",
               "_vocabulary", "_token_ranges", "_joined_ranges", "_pieces", "_cores",
               "_core_index", "_acronyms")
     _ID_MAPS = frozenset({"_by_token", "_by_joined", "_core_index", "_acronyms"})
@@ -197,7 +202,7 @@ class ScreeningIndex:
                               e.source) for e in w.entries), w.skipped)
                       for w in self.watchlists)
         return (self.threshold, lists, *(
-            value.tobytes() if isinstance(value, memoryview) else
+            value.tobytes() if isinstance(value, memoryview | array) else
             value.state() if isinstance(value, IdMap | TextMap | Strings) else value
             for value in (getattr(self, name) for name in self._STATE)))
 
@@ -215,22 +220,30 @@ class ScreeningIndex:
         self.floor = min(REPORT_FLOOR, self.threshold)
         self.partial_score = min(PARTIAL_SCORE, self.threshold - 0.01)
         self.watchlists = watchlists
-        self._listed = tuple(sorted(
-            (_Listed(w.name, e) for w in watchlists for e in w.entries),
-            key=lambda item: (id_sort_key(item.entry.id), item.list)))
         for name, value in zip(cls._STATE, parts, strict=True):
             setattr(self, name, IdMap.from_state(value) if name in cls._ID_MAPS else
                     TextMap.from_state(value) if name == "_pieces" else
                     Strings.from_state(value) if name in cls._STRINGS else value)
+        chars = array("i")
+        chars.frombytes(parts[cls._STATE.index("_chars")])
+        self._chars = chars
+        self._listed = self._listed_in(self._order)
         self._finish()
         return self
+
+    def _listed_in(self, order: bytes) -> tuple[_Listed, ...]:
+        """The listed entries in the order `order` gives as (list, entry) number pairs."""
+        numbers = memoryview(order).cast("i")
+        watchlists = self.watchlists
+        return tuple(_Listed(watchlists[numbers[k]].name,
+                             watchlists[numbers[k]].entries[numbers[k + 1]])
+                     for k in range(0, len(numbers), 2))
 
     def _finish(self) -> None:
         """What is derived from the stored parts (cheaper to recompute than to store)."""
         stored: Any = self._owner  # bytes when read back by `from_state`
         if isinstance(stored, bytes):
             self._owner = _read_ids(stored)
-        self._chars = array("i", (len(form) - form.count(" ") for form in self._natural))
         natural, natural_offsets = self._natural.state()
         sorted_, sorted_offsets = self._sorted.state()
         # the variants of each listed token, then of each joined form, end to end (the ranges
@@ -246,7 +259,7 @@ class ScreeningIndex:
                                  joined_base, len(ids) // 4)
         load_tables()  # in this process, before a server forks its workers
         self._reach = lru_cache(maxsize=REACH_CACHE)(self._reach_uncached)
-        self._close_cores = lru_cache(maxsize=SIMILAR_CACHE)(self._close_cores_uncached)
+        self._close_cores = lru_cache(maxsize=CORES_CACHE)(self._close_cores_uncached)
 
     def _build_partial(self) -> None:
         """Distinctive words (core) and acronyms of the listed entities, for partial names."""
@@ -295,14 +308,16 @@ class ScreeningIndex:
         (`Vocabulary.similar`), reading the index's strings in place."""
         return self._words.similar(text)
 
-    def _close_cores_uncached(self, token: str) -> tuple[str, ...]:
-        """The distinctive words of listed entities (`_core_index`) a partial name's word
-        pairs with: equal to `token`, or one edit apart when both have PARTIAL_FUZZY letters
-        or more (`_close`)."""
+    def _close_cores_uncached(self, token: str) -> tuple[int, ...]:
+        """The variants (ascending) whose entity's distinctive words (`_core_index`, filed
+        under the rarest of them) include one a partial name's word pairs with: equal to
+        `token`, or one edit apart when both have PARTIAL_FUZZY letters or more (`_close`)."""
         if len(token) < PARTIAL_FUZZY:
-            return (token,) if token in self._core_index else ()
-        return tuple(sorted(near for near in self._similar(token)
-                            if near in self._core_index and (near == token or _close(near, token))))
+            nears: Iterable[str] = (token,) if token in self._core_index else ()
+        else:
+            nears = [near for near in self._similar(token)
+                     if near in self._core_index and (near == token or _close(near, token))]
+        return tuple(sorted({v for near in nears for v in _read_ids(self._core_index.get(near))}))
 
     def _reach_uncached(self, token: str) -> Reach:
         """What `token` reaches (`Vocabulary.reach`): for each compatible listed token, its

@@ -361,6 +361,9 @@ def _split_initials(visible: str) -> str:
 def _collapse_spaced(raw: Raw) -> Raw:
     """Runs of SPACED_RUN one-character words or more written as one word: "S B E R B A N
     K", "S-B-E-R-B-A-N-K" are "sberbank" (digits for letters folded as in a word)."""
+    single = [legal for token, legal in raw if len(token) == 1]
+    if len(single) < SPACED_RUN and not any(single):
+        return raw  # no run to join (and no one-letter token to unflag)
     out: list[tuple[str, bool]] = []
     run: list[str] = []
     for token, legal in (*raw, ("", False)):
@@ -412,7 +415,7 @@ def raw_readings(text: str) -> dict[str, Raw]:
         if split != visible:
             bgn = _read(_words(_DROPPED.sub("", split)), "bgn")
             add("initials", bgn)
-    for raw in (out["bgn"], bgn):
+    for raw in (out["bgn"], bgn) if bgn is not out["bgn"] else (bgn,):
         add("spaced", _collapse_spaced(raw))
     return out
 

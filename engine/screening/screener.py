@@ -133,14 +133,13 @@ class Screener(ScreeningIndex):
         out: list[_Hit] = []
         seen: set[int] = set()
         for token in set(tokens):
-            for near in self._close_cores(token):
-                for variant in _read_ids(self._core_index.get(near)):
-                    if variant in seen:
-                        continue
-                    seen.add(variant)
-                    if _covers(tokens, self._cores[variant].split(" ")):
-                        out.append(_Hit(self.partial_score, variant, position, reading, tokens,
-                                        "partial"))
+            for variant in self._close_cores(token):
+                if variant in seen:
+                    continue
+                seen.add(variant)
+                if _covers(tokens, self._cores[variant].split(" ")):
+                    out.append(_Hit(self.partial_score, variant, position, reading, tokens,
+                                    "partial"))
         distinctive = [t for t in tokens if t not in GENERIC_WORDS]
         if len(distinctive) == 1:
             for variant in _read_ids(self._acronyms.get(distinctive[0])):
