@@ -84,6 +84,13 @@ STORE_DOWN = "RR700"
 SETTLE = 0.5  # seconds after the database returns by which every new request must succeed
 
 
+# Calls prepared for a run with reloads, per request asked for: the run stops once enough
+# answers came from the replaced workers, but must not run out before. Ten was too few once
+# an assessment got faster: 800 calls were all answered by the old workers in 7 s while the
+# pack was checked twice and the workers were replaced (3.3 s).
+RELOAD_BUDGET = 50
+
+
 def _wait_completed(run: LoadRun, count: int, timeout: float = 300.0) -> None:
     """Block until `count` calls of the run have finished (or the run has ended)."""
     deadline = time.monotonic() + timeout
@@ -346,13 +353,14 @@ def pack_reload(*, database: str = "sqlite", requests: int = 2000, concurrency: 
     """A broken pack reloaded at 1/4 of the run (twice), a good one (weight changed) at 1/2.
 
     The run stops once requests // 4 were answered after every worker was replaced (at most
-    10 × `requests`: replacing the workers takes seconds, and the master checks the pack
-    first), so answers from the new workers are always part of it.
+    RELOAD_BUDGET × `requests`: replacing the workers takes seconds, and the master checks
+    the pack first), so answers from the new workers are always part of it.
     """
     from engine import load_pack
 
     report = Report(f"pack_reload ({database}, {workers} workers, {concurrency} clients)")
-    calls = plain_calls(10 * requests, f"RELOAD-{run_id()}", idempotent=True, retry=True)
+    calls = plain_calls(RELOAD_BUDGET * requests, f"RELOAD-{run_id()}", idempotent=True,
+                        retry=True)
     with tempfile.TemporaryDirectory(prefix="rr-fault-") as tmp:
         directory = Path(tmp)
         old_dir = _copy_pack(directory / "pack-old")
@@ -456,7 +464,8 @@ def _sighup_scenario(name: str, break_files: Callable[[Server, Path], Breakage],
     """Load; at 1/3 break files and SIGHUP twice (refused, nothing fails); at 2/3 repair and
     SIGHUP (accepted: every worker replaced). Every request must be a 201 at first attempt."""
     report = Report(f"{name} ({database}, {workers} workers, {concurrency} clients)")
-    calls = plain_calls(10 * requests, f"HUP-{run_id()}", idempotent=True, retry=True)
+    calls = plain_calls(RELOAD_BUDGET * requests, f"HUP-{run_id()}", idempotent=True,
+                        retry=True)
     with tempfile.TemporaryDirectory(prefix="rr-fault-") as tmp:
         directory = Path(tmp)
         serve_dir = _copy_pack(directory / "pack")

@@ -6,8 +6,10 @@ and the distinctive words and acronyms of entities for partial names), its on-di
 (`state` / `from_state`, cached by engine.pack keyed by the lists' digests) and candidate
 generation (`candidates_of`): exactly the variants a full scan could score above the floor,
 never a scan of all of them. The large parts are engine.screening.flatindex structures, so
-that a server's workers forked from the master that loaded it share it without copying.
-engine.screening.screener ranks and scores the candidates.
+that a server's workers forked from the master that loaded it share it without copying; the
+C kernel (engine/screening/_kernel.c: `Vocabulary` for the compatible strings of a token,
+`Forms` for the candidate bound and the ranking) reads them in place. engine.screening.screener
+ranks and scores the candidates.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ both sides, in pairs of compatible tokens (`compatible`: equal, a prefix of four
 more, one edit for 4-7 letters, two for longer), so that a shared given name and patronymic
 do not outweigh a different surname ("SIDOROV, Aleksandr Nikolaevich" scores 93 against
 "FEDOROV, Aleksandr Nikolaevich" on the string alone, 74 with coverage); the closer pairing
-of partial names' distinctive words (`_close`, `_covers`).
+of partial names' distinctive words (`_close`, `_covers`). The pair distance and the coverage
+are computed by the C kernel (engine/screening/_kernel.c), which the index runs over many
+listed names per query; tests/engine/screening/reference.py restates them in Python.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Screening a party's names against the watchlists: the best candidates and the outcome.
 
 `Screener` (on the index of engine.screening.index) screens a party's name and aliases under
-every reading of each (engine.screening.tokens), ranks the candidates the index finds by
-string score in C (rapidfuzz) and computes coverage only while the string score, an upper
-bound of the final score, can still beat the best found (branch and bound); then adds partial
+every reading of each (engine.screening.tokens), ranks the candidates the index finds (in
+the C kernel, engine/screening/_kernel.c: coverage only while the string score, an upper
+bound of the final score, can still beat the best found: branch and bound); then adds partial
 names (a listed entity's distinctive words inside a longer name, or its exact acronym) and
 initials ("I. Sechin": a possible match when the name with the initial spelled out would
 match). The score itself: engine.screening.scoring; outcomes and candidates:
