@@ -1184,6 +1184,32 @@ crc32_of(const unsigned char *a, Py_ssize_t na, const unsigned char *b, Py_ssize
     return c ^ 0xFFFFFFFFu;
 }
 
+/* The pigeonhole pieces of a vocabulary string of `length` letters: one more than the edits
+ * a pair with it may have, so that one piece survives any allowed edits; filed under the key
+ * "<length>.<piece>." + the piece's letters. The index builds the table with these
+ * (`pieces`, `piece_key` below), and `similar` looks it up with them. */
+#define PIECE_HEAD 48
+
+static int
+piece_count(Py_ssize_t length)
+{
+    return allowed_for(length) + 1;
+}
+
+static void
+piece_span(Py_ssize_t length, int piece, Py_ssize_t *start, Py_ssize_t *size)
+{
+    int count = piece_count(length);
+    *start = length * piece / count;
+    *size = length * (piece + 1) / count - *start;
+}
+
+static int
+piece_head(char *out, Py_ssize_t length, int piece)
+{
+    return snprintf(out, PIECE_HEAD, "%zd.%d.", length, piece);
+}
+
 typedef struct {
     PyObject_HEAD
     PyObject *words;            /* str: the sorted vocabulary, one string */
@@ -1405,12 +1431,12 @@ similar_indexes(const Vocabulary *self, const unsigned char *s, Py_ssize_t size,
          * edits of which the net is `grown`, that is between these two shifts. */
         Py_ssize_t slack = (allowed - net) / 2;
         Py_ssize_t low = (grown < 0 ? grown : 0) - slack, high = (grown > 0 ? grown : 0) + slack;
-        int count = allowed_for(other) + 1;
+        int count = piece_count(other);
         for (int piece = 0; piece < count; piece++) {
-            Py_ssize_t start = other * piece / count;
-            Py_ssize_t length = other * (piece + 1) / count - start;
-            char head[48];
-            int nh = snprintf(head, sizeof head, "%zd.%d.", other, piece);
+            Py_ssize_t start, length;
+            piece_span(other, piece, &start, &length);
+            char head[PIECE_HEAD];
+            int nh = piece_head(head, other, piece);
             Py_ssize_t first = start + low > 0 ? start + low : 0;
             Py_ssize_t last = size - length < start + high ? size - length : start + high;
             for (Py_ssize_t at = first; at <= last; at++) {
@@ -1626,7 +1652,52 @@ static PyTypeObject VocabularyType = {
     .tp_methods = Vocabulary_methods,
 };
 
+static PyObject *
+k_pieces(PyObject *self, PyObject *arg)
+{
+    Py_ssize_t length = PyLong_AsSsize_t(arg);
+    if (length == -1 && PyErr_Occurred())
+        return NULL;
+    if (length < 0) {
+        PyErr_SetString(PyExc_ValueError, "a length is not negative");
+        return NULL;
+    }
+    int count = piece_count(length);
+    PyObject *out = PyTuple_New(count);
+    if (out == NULL)
+        return NULL;
+    for (int piece = 0; piece < count; piece++) {
+        Py_ssize_t start, size;
+        piece_span(length, piece, &start, &size);
+        PyObject *span = Py_BuildValue("(nn)", start, size);
+        if (span == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, piece, span);
+    }
+    return out;
+}
+
+static PyObject *
+k_piece_key(PyObject *self, PyObject *args)
+{
+    Py_ssize_t length;
+    int piece;
+    PyObject *letters;
+    if (!PyArg_ParseTuple(args, "niU:piece_key", &length, &piece, &letters))
+        return NULL;
+    char head[PIECE_HEAD];
+    piece_head(head, length, piece);
+    return PyUnicode_FromFormat("%s%U", head, letters);
+}
+
 static PyMethodDef kernel_methods[] = {
+    {"pieces", (PyCFunction)k_pieces, METH_O,
+     "pieces(length) -> tuple[tuple[int, int], ...]: (start, size) of the pigeonhole pieces "
+     "of a vocabulary string of that length."},
+    {"piece_key", (PyCFunction)k_piece_key, METH_VARARGS,
+     "piece_key(length, piece, letters) -> str: the key a piece is filed under."},
     {"allowed_edits", (PyCFunction)k_allowed_edits, METH_O,
      "allowed_edits(shorter) -> int: edits two tokens may differ by, by the shorter length."},
     {"pair_distance", (PyCFunction)(void (*)(void))k_pair_distance, METH_FASTCALL,

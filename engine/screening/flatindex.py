@@ -11,8 +11,8 @@ slices new strings out of the shared text, so the shared pages stay shared.
 * `IdMap`: string → list of int32 ids, and `TextMap`: string → string (an open-addressing
   hash table in arrays, keyed by CRC-32, which unlike `hash()` is the same in every process,
   so the table can be cached; and a set of the keys, for membership).
-* `Strings`: a sequence of strings kept as one string and offsets, with an in-place
-  bisection for the strings that begin with a prefix.
+* `Strings`: a sequence of strings kept as one string and offsets (the C kernel,
+  engine/screening/_kernel.c, searches the sorted vocabulary in place).
 
 Both have a `state()` of core values for `marshal` and a `from_state` that reads it back.
 """
@@ -76,29 +76,6 @@ class Strings(Sequence[str]):
         text, offsets = self._text, self._offsets
         for i in range(self._count):
             yield text[offsets[i]:offsets[i + 1]]
-
-    def take(self, indexes: Iterable[int]) -> list[str]:
-        """The strings at `indexes`, in that order (copies)."""
-        text, offsets = self._text, self._offsets
-        return [text[offsets[i]:offsets[i + 1]] for i in indexes]
-
-    def starting_with(self, prefix: str) -> list[str]:
-        """The strings that begin with `prefix`, in order, for strings kept sorted."""
-        text, offsets = self._text, self._offsets
-        low, high = 0, self._count
-        while low < high:  # the first string not below `prefix`
-            middle = (low + high) // 2
-            if text[offsets[middle]:offsets[middle + 1]] < prefix:
-                low = middle + 1
-            else:
-                high = middle
-        out = []
-        size = len(prefix)
-        while low < self._count and offsets[low + 1] - offsets[low] >= size and \
-                text.startswith(prefix, offsets[low]):
-            out.append(text[offsets[low]:offsets[low + 1]])
-            low += 1
-        return out
 
 
 def _slots(keys: Sequence[str]) -> array[int]:

@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Self
 
-from engine.screening._kernel import Forms, Vocabulary
+from engine.screening._kernel import Forms, Vocabulary, piece_key
+from engine.screening._kernel import pieces as _kernel_pieces
 from engine.screening.flatindex import IdMap, Strings, TextMap
 from engine.screening.names import (
     load_tables,
     primary_raw,
 )
 from engine.screening.result import PARTIAL_SCORE, REPORT_FLOOR
-from engine.screening.scoring import MIN_FUZZY_TOKEN, PARTIAL_FUZZY, _allowed, _close
+from engine.screening.scoring import MIN_FUZZY_TOKEN, PARTIAL_FUZZY, _close
 from engine.screening.tokens import (
     ACRONYM_STOPWORDS,
     GENERIC_WORDS,
@@ -39,7 +40,7 @@ from engine.screening.tokens import (
 from engine.screening.watchlists import Watchlist, WatchlistEntry, id_sort_key
 
 CORES_CACHE = 65_536  # query token → the variants whose distinctive words it pairs with
-REACH_CACHE = 16_384  # query token → the id lists of the variants it reaches (views, small)
+REACH_CACHE = 16_384  # query token → what it reaches, packed (12 bytes per listed token)
 MIN_ACRONYM = 4  # shorter acronyms ("ABB", "UAC") collide with too many names
 DISTINCTIVE_ENTRIES = 3  # a lone word of at most this many entries identifies an entity
 
@@ -50,6 +51,9 @@ DISTINCTIVE_ENTRIES = 3  # a lone word of at most this many entries identifies a
 Reach = bytes
 
 _SEPARATOR = "\x00"  # between the strings of a pigeonhole piece: tokens are [a-z0-9]
+# (start, size) of the pigeonhole pieces of a vocabulary string of a length (the C kernel
+# defines them, and looks them up by `piece_key`)
+piece_spans = cache(_kernel_pieces)
 
 
 @dataclass(frozen=True)
@@ -71,15 +75,16 @@ def _ids(values: Iterable[int]) -> bytes:
     return array("i", values).tobytes()
 
 
+def _int_array(data: bytes) -> array[int]:
+    """An int32 array of `_ids` bytes (a copy: for the small arrays Python reads)."""
+    out = array("i")
+    out.frombytes(data)
+    return out
+
+
 def _read_ids(data: bytes | memoryview) -> memoryview:
     """The variant numbers of `_ids` bytes, read in place."""
     return memoryview(data).cast("i")
-
-
-@cache
-def _piece_head(length: int, piece: int) -> str:
-    """The key prefix of the `piece`-th piece of vocabulary strings of `length` letters."""
-    return f"{length}.{piece}."
 
 
 class _VariantTokens(Sequence[tuple[str, ...]]):
@@ -95,15 +100,6 @@ class _VariantTokens(Sequence[tuple[str, ...]]):
         if isinstance(index, slice):
             return [tuple(form.split(" ")) for form in self._natural[index]]
         return tuple(self._natural[index].split(" "))
-
-
-@cache
-def _pieces(length: int) -> tuple[tuple[int, int], ...]:
-    """(start, length) of the pieces a vocabulary string of `length` is cut into: one more
-    than the edits a pair with it may have, so that one piece survives any allowed edits."""
-    count = _allowed(length) + 1
-    bounds = [length * i // count for i in range(count + 1)]
-    return tuple((bounds[i], bounds[i + 1] - bounds[i]) for i in range(count))
 
 
 class ScreeningIndex:
@@ -172,28 +168,27 @@ class ScreeningIndex:
         pieces: dict[str, list[str]] = {}
         for text in vocabulary:
             if len(text) >= MIN_FUZZY_TOKEN:
-                for i, (start, size) in enumerate(_pieces(len(text))):
+                for i, (start, size) in enumerate(piece_spans(len(text))):
                     piece = text[start:start + size]
-                    head = _piece_head(len(text), i)
-                    pieces.setdefault(head + piece, []).append(text)
+                    pieces.setdefault(piece_key(len(text), i, piece), []).append(text)
                     # Two letters swapped across the piece's left edge ("sechin" written
                     # "sehcin") change two pieces at once, which one edit must not: the piece
                     # is also filed as it then reads, its first letter the one before it.
                     if start:
                         swapped = text[start - 1] + piece[1:]
                         if swapped != piece:
-                            pieces.setdefault(head + swapped, []).append(text)
+                            pieces.setdefault(piece_key(len(text), i, swapped), []).append(text)
         self._pieces = TextMap.of({k: _SEPARATOR.join(texts) for k, texts in pieces.items()})
         self._finish()
         self._build_partial()
 
     # -- the on-disk form (engine.pack caches it, keyed by the lists' digests) ----------------
     _STATE = ("_order", "_owner", "_names", "_natural", "_chars", "_sorted", "_by_token",
-              "_by_joined",
-              "_vocabulary", "_token_ranges", "_joined_ranges", "_pieces", "_cores",
-              "_core_index", "_acronyms")
+              "_by_joined", "_vocabulary", "_token_ranges", "_joined_ranges", "_pieces",
+              "_cores", "_core_index", "_acronyms")
     _ID_MAPS = frozenset({"_by_token", "_by_joined", "_core_index", "_acronyms"})
     _STRINGS = frozenset({"_natural", "_sorted", "_vocabulary", "_cores"})
+    _ARRAYS = frozenset({"_chars"})
 
     def state(self) -> tuple[Any, ...]:
         """The index as plain data (tuples, dicts, strings, bytes, numbers) for `marshal`: no
@@ -225,10 +220,8 @@ class ScreeningIndex:
         for name, value in zip(cls._STATE, parts, strict=True):
             setattr(self, name, IdMap.from_state(value) if name in cls._ID_MAPS else
                     TextMap.from_state(value) if name == "_pieces" else
-                    Strings.from_state(value) if name in cls._STRINGS else value)
-        chars = array("i")
-        chars.frombytes(parts[cls._STATE.index("_chars")])
-        self._chars = chars
+                    Strings.from_state(value) if name in cls._STRINGS else
+                    _int_array(value) if name in cls._ARRAYS else value)
         self._listed = self._listed_in(self._order)
         self._finish()
         return self

@@ -277,3 +277,19 @@ def test_rank_refuses_variants_the_index_does_not_have(
 def test_rank_needs_room_for_a_candidate(screener: Screener) -> None:
     with pytest.raises(ValueError, match="keep"):
         screener._forms.rank(("bank",), "bank", "bank", None, 60.0, 60.0, 0)
+
+
+@pytest.mark.parametrize("length", range(41))
+def test_pieces_cut_a_string_into_one_more_than_its_allowed_edits(length: int) -> None:
+    spans = _kernel.pieces(length)
+    assert len(spans) == reference.allowed_edits(length) + 1
+    assert [start for start, _ in spans] == \
+        [0, *(start + size for start, size in spans[:-1])]  # end to end
+    assert sum(size for _, size in spans) == length
+    assert max(size for _, size in spans) - min(size for _, size in spans) <= 1  # even
+
+
+def test_a_piece_is_filed_under_its_length_number_and_letters() -> None:
+    assert _kernel.piece_key(9, 2, "zhy") == "9.2.zhy"
+    with pytest.raises(TypeError):
+        _kernel.piece_key(9, 2, b"zhy")
