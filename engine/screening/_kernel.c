@@ -9,6 +9,7 @@
  *                            the allowed edits, optimal string alignment distance)
  *   ratio(a, b)              rapidfuzz's fuzz.ratio: 100 * (1 - indel distance / lengths)
  *   coverage(a, b)           share of both names' characters in pairs of compatible tokens
+ *   pairs(a, b)              the pairs of tokens that coverage counts (for explanations)
  *   Forms.qualify(...)       the variants whose token bound reaches the floor
  *   Forms.rank(...)          the best entries among candidate variants, scored exactly
  *   Vocabulary.similar(t)    the listed strings compatible with a query token
@@ -276,11 +277,49 @@ joined(const Span *a, Py_ssize_t na, unsigned char *out)
     return at;
 }
 
+/* The tokens of `a` written with single spaces, as a str. */
+static PyObject *
+spaced(const Span *a, Py_ssize_t na)
+{
+    Py_ssize_t size = na ? na - 1 : 0;
+    for (Py_ssize_t i = 0; i < na; i++)
+        size += a[i].n;
+    PyObject *out = PyUnicode_New(size, 127);
+    if (out == NULL)
+        return NULL;
+    unsigned char *at = PyUnicode_1BYTE_DATA(out);
+    for (Py_ssize_t i = 0; i < na; i++) {
+        if (i)
+            *at++ = ' ';
+        memcpy(at, a[i].s, (size_t)a[i].n);
+        at += a[i].n;
+    }
+    return out;
+}
+
+/* Appends (a written with spaces, b written with spaces) to `list`. */
+static int
+add_pair(PyObject *list, const Span *a, Py_ssize_t na, const Span *b, Py_ssize_t nb)
+{
+    PyObject *left = spaced(a, na), *right = left ? spaced(b, nb) : NULL;
+    PyObject *pair = right ? PyTuple_Pack(2, left, right) : NULL;
+    Py_XDECREF(left);
+    Py_XDECREF(right);
+    if (pair == NULL)
+        return -1;
+    int result = PyList_Append(list, pair);
+    Py_DECREF(pair);
+    return result;
+}
+
 /* The coverage (0-100) of token lists a and b; -1.0 with an exception set on failure.
- * `a_joined` is a's tokens written together (NULL: computed here). */
+ * `a_joined` is a's tokens written together (NULL: computed here). With `pairs_out` (a
+ * list), the pairs it counts are appended to it as (token of a, token of b), equal tokens
+ * first, in a's order, then the others in the order they were chosen; or the one pair of
+ * both lists written with spaces when they pair as a whole. */
 static double
 coverage_of(const Span *a, Py_ssize_t na, const Span *b, Py_ssize_t nb,
-            const unsigned char *a_joined)
+            const unsigned char *a_joined, PyObject *pairs_out)
 {
     Py_ssize_t chars_a = 0, chars_b = 0;
     for (Py_ssize_t i = 0; i < na; i++)
@@ -319,6 +358,8 @@ coverage_of(const Span *a, Py_ssize_t na, const Span *b, Py_ssize_t nb,
             goto done;
         }
         if (d != INCOMPATIBLE) {
+            if (pairs_out != NULL && add_pair(pairs_out, a, na, b, nb) < 0)
+                goto done;
             result = 100.0;
             goto done;
         }
@@ -333,6 +374,8 @@ coverage_of(const Span *a, Py_ssize_t na, const Span *b, Py_ssize_t nb,
         if (j < nb) {
             used_b[j] = 1;
             covered += 2 * a[i].n;
+            if (pairs_out != NULL && add_pair(pairs_out, &a[i], 1, &b[j], 1) < 0)
+                goto done;
         } else {
             rest_a[count_a++] = (int)i;
         }
@@ -367,6 +410,9 @@ coverage_of(const Span *a, Py_ssize_t na, const Span *b, Py_ssize_t nb,
                 used_a[found[p].i] = 1;
                 used_b[found[p].j] = 1;
                 covered += a[rest_a[found[p].i]].n + b[rest_b[found[p].j]].n;
+                if (pairs_out != NULL && add_pair(pairs_out, &a[rest_a[found[p].i]], 1,
+                                                  &b[rest_b[found[p].j]], 1) < 0)
+                    goto done;
             }
         }
     }
@@ -491,12 +537,14 @@ k_ratio(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyFloat_FromDouble(r);
 }
 
+/* coverage(a, b) and pairs(a, b): the coverage of two token lists, and with `pairs_out`
+ * (a list to fill) the pairs it counts; NULL with an exception set on failure. */
 static PyObject *
-k_coverage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+covered(PyObject *const *args, Py_ssize_t nargs, const char *what, PyObject *pairs_out)
 {
     Py_ssize_t na, nb;
     if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "coverage(a, b) takes two sequences of str");
+        PyErr_Format(PyExc_TypeError, "%s(a, b) takes two sequences of str", what);
         return NULL;
     }
     Span *a = spans_of(args[0], &na);
@@ -507,12 +555,31 @@ k_coverage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyMem_Free(a);
         return NULL;
     }
-    double c = coverage_of(a, na, b, nb, NULL);
+    double c = coverage_of(a, na, b, nb, NULL, pairs_out);
     PyMem_Free(a);
     PyMem_Free(b);
-    if (c < 0)
+    return c < 0 ? NULL : PyFloat_FromDouble(c);
+}
+
+static PyObject *
+k_coverage(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return covered(args, nargs, "coverage", NULL);
+}
+
+static PyObject *
+k_pairs(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
         return NULL;
-    return PyFloat_FromDouble(c);
+    PyObject *share = covered(args, nargs, "pairs", out);
+    if (share == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    Py_DECREF(share);
+    return out;
 }
 
 /* A growing list of numbers (variants, vocabulary indexes). */
@@ -1080,7 +1147,7 @@ Forms_rank(Forms *self, PyObject *args)
             listed = grown;
         }
         Py_ssize_t nl = split_spaces(form, length, listed);
-        double covered = coverage_of(query, nq, listed, nl, query_joined);
+        double covered = coverage_of(query, nq, listed, nl, query_joined, NULL);
         if (covered < 0)
             goto done;
         if (covered < cut)
@@ -1704,6 +1771,8 @@ static PyMethodDef kernel_methods[] = {
      "pair_distance(a, b) -> int: edits between two tokens that may spell one word, else -1."},
     {"ratio", (PyCFunction)(void (*)(void))k_ratio, METH_FASTCALL,
      "ratio(a, b) -> float: rapidfuzz's fuzz.ratio of two ASCII strings."},
+    {"pairs", (PyCFunction)(void (*)(void))k_pairs, METH_FASTCALL,
+     "pairs(a, b) -> list[tuple[str, str]]: the token pairs coverage(a, b) counts."},
     {"coverage", (PyCFunction)(void (*)(void))k_coverage, METH_FASTCALL,
      "coverage(a, b) -> float: share (0-100) of both token lists' characters in pairs of "
      "compatible tokens."},

@@ -36,6 +36,9 @@ _pair_distance = _kernel.pair_distance
 # are formed greedily, equal tokens first, then by edit distance (then first token of a, then
 # of b); names written together and apart ("Gazpromneft" / "Gazprom Neft") are fully covered.
 coverage = _kernel.coverage
+# The token pairs that `coverage` counts (equal tokens first, then by edit distance); a name
+# written together and apart pairs as a whole: what an explanation shows as paired.
+pairs = _kernel.pairs
 
 
 def _score(ta: Sequence[str], tb: Sequence[str]) -> float:
@@ -71,32 +74,6 @@ def _close(a: str, b: str) -> bool:
     return min(len(a), len(b)) >= PARTIAL_FUZZY and \
         OSA.distance(a, b, score_cutoff=1) <= 1
 
-
-def pairs(a: Sequence[str], b: Sequence[str]) -> list[tuple[str, str]]:
-    """The token pairs that `coverage` counts (equal tokens first, then by edit distance); a
-    name written together and apart pairs as a whole."""
-    if len(a) != len(b) and compatible("".join(a), "".join(b)):
-        return [(" ".join(a), " ".join(b))]
-    rest_b = list(b)
-    out: list[tuple[str, str]] = []
-    rest_a = []
-    for token in a:
-        if token in rest_b:
-            rest_b.remove(token)
-            out.append((token, token))
-        else:
-            rest_a.append(token)
-    if rest_a and rest_b:
-        found = sorted((d, i, j) for i, x in enumerate(rest_a) for j, y in enumerate(rest_b)
-                       if (d := _pair_distance(x, y)) != _INCOMPATIBLE)
-        used_a: set[int] = set()
-        used_b: set[int] = set()
-        for _, i, j in found:
-            if i not in used_a and j not in used_b:
-                used_a.add(i)
-                used_b.add(j)
-                out.append((rest_a[i], rest_b[j]))
-    return out
 
 
 def _covers(tokens: Sequence[str], core: Sequence[str]) -> bool:

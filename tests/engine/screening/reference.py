@@ -33,19 +33,19 @@ def pair_distance(a: str, b: str) -> int:
     return distance if distance <= allowed else INCOMPATIBLE
 
 
-def coverage(a: Sequence[str], b: Sequence[str]) -> float:
-    total = sum(map(len, a)) + sum(map(len, b))
-    if not total:
-        return 0.0
+def pairs(a: Sequence[str], b: Sequence[str]) -> list[tuple[str, str]]:
+    """The token pairs coverage counts: equal tokens first (in a's order), then the others
+    by edit distance, then a's position, then b's; both whole when written together they
+    pair."""
     if len(a) != len(b) and pair_distance("".join(a), "".join(b)) != INCOMPATIBLE:
-        return 100.0
+        return [(" ".join(a), " ".join(b))]
     rest_b = list(b)
     rest_a = []
-    covered = 0
+    out = []
     for token in a:
         if token in rest_b:
             rest_b.remove(token)
-            covered += 2 * len(token)
+            out.append((token, token))
         else:
             rest_a.append(token)
     found = sorted((d, i, j) for i, x in enumerate(rest_a) for j, y in enumerate(rest_b)
@@ -56,8 +56,19 @@ def coverage(a: Sequence[str], b: Sequence[str]) -> float:
         if i not in used_a and j not in used_b:
             used_a.add(i)
             used_b.add(j)
-            covered += len(rest_a[i]) + len(rest_b[j])
-    return 100.0 * covered / total
+            out.append((rest_a[i], rest_b[j]))
+    return out
+
+
+def coverage(a: Sequence[str], b: Sequence[str]) -> float:
+    """Share (0-100) of the characters of both lists in the pairs `pairs` counts; 100 when
+    they pair as a whole."""
+    total = sum(map(len, a)) + sum(map(len, b))
+    if not total:
+        return 0.0
+    if len(a) != len(b) and pair_distance("".join(a), "".join(b)) != INCOMPATIBLE:
+        return 100.0
+    return 100.0 * sum(len(x) + len(y) for x, y in pairs(a, b)) / total
 
 
 def similar(text: str, vocabulary: Sequence[str]) -> frozenset[str]:

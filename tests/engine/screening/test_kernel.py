@@ -72,6 +72,12 @@ def test_coverage_is_the_reference(a: list[str], b: list[str]) -> None:
     assert _kernel.coverage(a, b) == reference.coverage(a, b)
 
 
+@settings(max_examples=3000, deadline=None)
+@given(token_lists, token_lists)
+def test_pairs_are_the_reference(a: list[str], b: list[str]) -> None:
+    assert _kernel.pairs(a, b) == reference.pairs(a, b)
+
+
 def test_coverage_of_reordered_and_edited_names_is_the_reference() -> None:
     rng = random.Random(11)
     for _ in range(5_000):
@@ -81,6 +87,7 @@ def test_coverage_of_reordered_and_edited_names_is_the_reference() -> None:
         if rng.random() < 0.3:
             b = ["".join(b)]
         assert _kernel.coverage(a, b) == reference.coverage(a, b), (a, b)
+        assert _kernel.pairs(a, b) == reference.pairs(a, b), (a, b)
 
 
 @pytest.mark.parametrize(("call", "error"), [
